@@ -1,0 +1,161 @@
+"""The engine contract: one small interface that every model family implements.
+
+The training loop, the CLI and the GUI only ever talk to an engine through this class and
+its `capabilities` (never isinstance). Engines are torch + numpy only.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Iterable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .params import OptimConfig
+from .spec import Batch, DataSpec
+
+
+class Engine(ABC):
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    # "encode", "decode", "elbo", "log_prob", "trajectory", "critic", "conditional"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Any, optim: OptimConfig, spec: DataSpec, device: torch.device):
+        self.config = config
+        self.optim_config = optim
+        self.spec = spec
+        self.device = torch.device(device)
+
+    @classmethod
+    def build(cls, config: Any, optim: OptimConfig, spec: DataSpec,
+              device: torch.device | str = "cpu") -> "Engine":
+        return cls(config, optim, spec, torch.device(device))
+
+    # -- training -------------------------------------------------------------------------
+    @abstractmethod
+    def train_step(self, batch: Batch) -> dict[str, Tensor]:
+        """One optimisation step. Returns 0-d detached tensors keyed `group/name`
+        (always including `loss/total`). Must not call .item() (no device sync)."""
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate of every optimizer mid-run."""
+        self.optim_config.lr = lr
+        for opt in self.optimizers().values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    # -- sampling ---------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def noise_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's standard-normal input `z` (the latent for AE/VAE/GAN,
+        x_T for diffusion)."""
+
+    def noise(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:
+        """Standard-normal inputs for `sample`, drawn from `generator` (never the global
+        RNG when a generator is given, so previews don't disturb training)."""
+        return torch.randn((n, *self.noise_shape), generator=generator,
+                           device=generator.device if generator is not None else self.device
+                           ).to(self.device)
+
+    @abstractmethod
+    def sample(self, n: int, *, z: Optional[Tensor] = None, labels: Optional[Tensor] = None,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        """n samples: images (n, C, H, W) in [0, 1] or points (n, dim) in data coordinates.
+        `z` (from `noise`) makes the result a deterministic function of z."""
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """Metrics on held-out data (e.g. test ELBO). Default: none."""
+        return {}
+
+    # -- state ------------------------------------------------------------------------------
+    @abstractmethod
+    def modules(self) -> dict[str, nn.Module]:
+        """The networks, by name (e.g. {"encoder": ..., "decoder": ...})."""
+
+    @abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers, by name."""
+
+    def extra_tensors(self) -> dict[str, Tensor]:
+        """Non-parameter tensors that belong with the weights (EMA copies, fitted latent
+        statistics). Keys must be unique; values are modified in place on load."""
+        return {}
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """Flat name -> tensor map of every weight (safetensors-ready)."""
+        out: dict[str, Tensor] = {}
+        for mname, module in self.modules().items():
+            for k, v in module.state_dict().items():
+                out[f"{mname}.{k}"] = v
+        for k, v in self.extra_tensors().items():
+            out[f"extra.{k}"] = v
+        return out
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Load weights; raises ValueError naming the missing, unexpected or misshapen keys."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        misshapen = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+        if missing or unexpected or misshapen:
+            parts = []
+            if missing:
+                parts.append(f"missing {_clip(missing)}")
+            if unexpected:
+                parts.append(f"unexpected {_clip(unexpected)}")
+            if misshapen:
+                parts.append("wrong shape " + _clip(
+                    [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in misshapen]))
+            raise ValueError(f"weights do not fit this {self.name} model: " + "; ".join(parts))
+        for mname, module in self.modules().items():
+            prefix = f"{mname}."
+            module.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                    if k.startswith(prefix)})
+        extras = self.extra_tensors()
+        with torch.no_grad():
+            for k, v in extras.items():
+                v.copy_(state[f"extra.{k}"])
+
+    def optim_state_dict(self) -> dict[str, Any]:
+        return {k: opt.state_dict() for k, opt in self.optimizers().items()}
+
+    def load_optim_state_dict(self, state: dict[str, Any]) -> None:
+        for k, opt in self.optimizers().items():
+            opt.load_state_dict(state[k])
+
+    def train(self, mode: bool = True) -> None:
+        for m in self.modules().values():
+            m.train(mode)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for m in self.modules().values() for p in m.parameters())
+
+
+def _clip(items: list[str], n: int = 4) -> str:
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def make_optimizer(params: Iterable[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
+    params = list(params)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                weight_decay=cfg.weight_decay)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                 weight_decay=cfg.weight_decay)
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.beta1, weight_decay=cfg.weight_decay)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.beta2, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.name!r}; choose one of adam, adamw, sgd, rmsprop")
+
+
+def clip_and_step(opt: torch.optim.Optimizer, params: Iterable[nn.Parameter], max_norm: float) -> None:
+    if max_norm > 0:
+        torch.nn.utils.clip_grad_norm_(list(params), max_norm)
+    opt.step()

@@ -1,0 +1,47 @@
+"""Hyperparameter fields that carry their own documentation and limits.
+
+Every engine's Config is a dataclass built from `param(...)` fields. The metadata is read by
+studio.config (to validate TOML and name the valid choices in errors) and by the GUI's
+generated form (labels, ranges, tooltips), so one declaration serves both.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional, Sequence
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    min: Optional[float] = None,
+    max: Optional[float] = None,
+    choices: Optional[Sequence[Any]] = None,
+    structural: bool = True,
+) -> Any:
+    """A config field. `structural=False` marks values that can change mid-run
+    (learning rate, loss weights) without rebuilding the model."""
+    meta = {"help": help, "min": min, "max": max,
+            "choices": tuple(choices) if choices is not None else None,
+            "structural": structural}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def field_info(cls_or_obj: Any) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls_or_obj))
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    """The [optim] section: one optimizer family for the engine's networks."""
+
+    name: str = param("adam", "Optimizer.", choices=("adam", "adamw", "sgd", "rmsprop"))
+    lr: float = param(1e-3, "Learning rate: the step size of every update.", min=0.0, max=10.0,
+                      structural=False)
+    beta1: float = param(0.9, "Adam/AdamW first-moment decay (momentum for SGD).", min=0.0, max=1.0)
+    beta2: float = param(0.999, "Adam/AdamW second-moment decay (alpha for RMSProp).", min=0.0, max=1.0)
+    weight_decay: float = param(0.0, "L2 weight decay (decoupled for AdamW).", min=0.0, max=1.0)
+    grad_clip: float = param(0.0, "Clip the global gradient norm to this value; 0 turns clipping off.",
+                             min=0.0)

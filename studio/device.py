@@ -1,0 +1,68 @@
+"""Device and thread selection for training."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """"auto" prefers CUDA, then Apple's MPS, then the CPU; an explicit choice must exist."""
+    avail = available_devices()
+    if requested == "auto":
+        for name in ("cuda", "mps", "cpu"):
+            if name in avail:
+                return torch.device(name)
+    base = requested.split(":")[0]
+    if base not in DEVICE_CHOICES[1:]:
+        raise ValueError(f"run.device: unknown device {requested!r}; choose one of "
+                         f"{', '.join(DEVICE_CHOICES)}")
+    if base not in avail:
+        raise ValueError(f"run.device: {requested!r} is not available on this machine; "
+                         f"available: {', '.join(avail)} (or 'auto')")
+    return torch.device(requested)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may really use: affinity mask, then a cgroup v2 quota if set."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def choose_threads(requested: int = 0, reserve_for_gui: bool = False) -> int:
+    """Intra-op threads for torch. More threads than usable CPUs only adds contention;
+    beyond 8, small models gain nothing. The GUI keeps a core for itself when it can."""
+    if requested > 0:
+        return requested
+    n = min(usable_cpus(), 8)
+    if reserve_for_gui and n > 2:
+        n -= 1
+    return n
+
+
+def configure_threads(requested: int = 0, reserve_for_gui: bool = False) -> int:
+    n = choose_threads(requested, reserve_for_gui)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n

@@ -1,0 +1,140 @@
+"""The shared training loop: exact resume, non-finite handling, metrics and snapshots."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from studio.runs import Run
+from studio.training import Callbacks, Trainer
+
+from .helpers import tiny_mnist_config, tiny_points_config
+
+
+def _weights(trainer):
+    return {k: v.clone() for k, v in trainer.engine.state_dict().items()}
+
+
+@pytest.mark.parametrize("make_config", [tiny_points_config, tiny_mnist_config])
+@pytest.mark.parametrize("engine", ["ae", "vae"])
+def test_resume_is_bit_exact(tmp_path, make_config, engine):
+    """N steps, save, resume in a fresh Trainer, N more == 2N straight, bit for bit."""
+    n = 15   # deliberately not a multiple of log/sample/checkpoint intervals
+    cfg = make_config(engine, steps=2 * n)
+    straight = Trainer.create(cfg, tmp_path / "straight")
+    straight.train()
+
+    first = Trainer.create(cfg, tmp_path / "split")
+    first.train(until=n)
+    del first
+    second = Trainer.resume(tmp_path / "split")
+    assert second.step == n
+    second.train()
+
+    a, b = _weights(straight), _weights(second)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    sa = straight.engine.optim_state_dict()["opt"]["state"]
+    sb = second.engine.optim_state_dict()["opt"]["state"]
+    for i in sa:
+        for key in sa[i]:
+            assert torch.equal(torch.as_tensor(sa[i][key]), torch.as_tensor(sb[i][key]))
+
+
+def test_non_finite_loss_pauses_and_keeps_last_good_checkpoint(tmp_path):
+    trainer = Trainer.create(tiny_points_config(steps=60), tmp_path / "run")
+    real_step = trainer.engine.train_step
+
+    def poisoned(batch):
+        out = real_step(batch)
+        if trainer.step >= 27:   # injected blow-up after the step-20 checkpoint
+            with torch.no_grad():
+                for m in trainer.engine.modules().values():
+                    for p in m.parameters():
+                        p.fill_(float("nan"))
+            out = {**out, "loss/total": torch.tensor(float("nan"))}
+        return out
+
+    trainer.engine.train_step = poisoned
+    result = trainer.train()
+    assert result.reason == "nonfinite"
+    assert "loss/total" in result.message
+    assert trainer.step == 20
+    run = Run.open(tmp_path / "run")
+    assert run.status()["state"] == "paused"
+    assert "non-finite" in run.status()["message"]
+    # the engine in memory was restored, and the checkpoint on disk is the good one
+    for k, v in trainer.engine.state_dict().items():
+        assert torch.isfinite(v).all(), k
+    ckpt = run.load_checkpoint()
+    assert ckpt.step == 20 and all(torch.isfinite(v).all() for v in ckpt.weights.values())
+    # no metric line of the poisoned steps survives, and the run can continue
+    assert max(r["step"] for r in run.read_metrics()) <= 20
+    trainer.engine.train_step = real_step
+    assert trainer.train().reason == "finished"
+    assert trainer.step == 60
+
+
+def test_metrics_are_read_once_per_tick_and_logged(tmp_path):
+    cfg = tiny_points_config(steps=20)
+    seen = []
+    trainer = Trainer.create(cfg, tmp_path / "run")
+    trainer.train(callbacks=Callbacks(metrics=lambda s, m: seen.append((s, m))))
+    assert [s for s, _ in seen] == [5, 10, 15, 20]
+    for _, m in seen:
+        assert {"loss/total", "loss/recon", "loss/kl", "perf/step_ms"} <= set(m)
+        assert all(math.isfinite(v) for v in m.values())
+    lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [5, 10, 15, 20]
+
+
+def test_previews_do_not_disturb_training_and_use_fixed_z(tmp_path):
+    cfg = tiny_points_config(steps=10)
+    a = Trainer(cfg)
+    b = Trainer(cfg)
+    p1 = a.preview()
+    a.train()
+    for _ in range(3):
+        b.preview()
+        b.train_one_step()
+    b.train()
+    for k, v in a.engine.state_dict().items():
+        assert torch.equal(v, b.engine.state_dict()[k])
+    assert p1.shape == (16, 2)
+
+
+def test_snapshots_written_for_images_and_points(tmp_path):
+    t = Trainer.create(tiny_mnist_config(steps=20), tmp_path / "img")
+    got = []
+    t.train(callbacks=Callbacks(samples=lambda s, x: got.append((s, x.shape))))
+    assert got == [(10, (9, 1, 28, 28)), (20, (9, 1, 28, 28))]
+    assert [s for s, _ in t.run.snapshots()] == [10, 20]
+    p = Trainer.create(tiny_points_config(steps=20), tmp_path / "pts")
+    p.train()
+    snaps = p.run.snapshots()
+    assert [s for s, _ in snaps] == [20]
+    assert np.load(snaps[0][1], allow_pickle=False).shape == (16, 2)
+
+
+def test_abort_saves_and_marks_stopped(tmp_path):
+    t = Trainer.create(tiny_points_config(steps=100), tmp_path / "run")
+    result = t.train(callbacks=Callbacks(should_abort=lambda: t.step >= 7))
+    assert result.reason == "aborted" and result.step == 7
+    run = Run.open(tmp_path / "run")
+    assert run.status()["state"] == "stopped"
+    assert run.load_checkpoint().step == 7
+
+
+def test_learning_rate_changes_mid_run(tmp_path):
+    t = Trainer.create(tiny_points_config(steps=10), tmp_path / "run")
+    t.train(until=5)
+    t.set_lr(0.0)
+    before = _weights(t)
+    t.train()
+    after = _weights(t)
+    params = [k for k in before if not k.startswith("extra.")]
+    assert all(torch.equal(before[k], after[k]) for k in params)
+    t2 = Trainer.resume(tmp_path / "run")
+    assert t2.engine.optimizers()["opt"].param_groups[0]["lr"] == 0.0

@@ -1,0 +1,1 @@
+"""Dock panels: Qt + pyqtgraph + numpy. Never imports torch."""
