@@ -22,7 +22,8 @@ def test_interrupted_save_keeps_previous_checkpoint_and_leaves_no_temp(tmp_path,
     trainer = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
     trainer.train()
     before = trainer.run.load_checkpoint().weights
-    trainer.train(until=25)   # weights now differ from the saved checkpoint
+    for _ in range(5):        # weights now differ from the saved checkpoint
+        trainer.train_one_step()
 
     real_replace = os.replace
     calls = {"n": 0}

@@ -93,16 +93,19 @@ def test_metrics_are_read_once_per_tick_and_logged(tmp_path):
 def test_previews_do_not_disturb_training_and_use_fixed_z(tmp_path):
     cfg = tiny_points_config(steps=10)
     a = Trainer(cfg)
-    b = Trainer(cfg)
     p1 = a.preview()
     a.train()
+    wa = _weights(a)
+    b = Trainer(cfg)          # re-seeds the global RNG exactly as `a` did
+    assert np.array_equal(b.preview(), p1)   # same fixed z, same initial weights
     for _ in range(3):
         b.preview()
         b.train_one_step()
     b.train()
-    for k, v in a.engine.state_dict().items():
-        assert torch.equal(v, b.engine.state_dict()[k])
+    for k, v in wa.items():
+        assert torch.equal(v, b.engine.state_dict()[k]), k
     assert p1.shape == (16, 2)
+    assert not np.array_equal(b.preview(), p1)   # training moved the samples
 
 
 def test_snapshots_written_for_images_and_points(tmp_path):
