@@ -249,6 +249,12 @@ class AEEngine(Engine):
         z = z.to(self.device)
         return self.latent_mean + z @ self.latent_cholesky().t()
 
+    def noise_from_latent(self, latent: Tensor) -> Tensor:
+        """Inverse of latent_from_noise: z = L^-1 (latent - m), so encoded data can be edited
+        with the same standard-normal sliders that sampling uses."""
+        centred = (latent.to(self.device) - self.latent_mean).t()
+        return torch.linalg.solve_triangular(self.latent_cholesky(), centred, upper=False).t()
+
     def sample(self, n: int, *, z: Optional[Tensor] = None, labels: Optional[Tensor] = None,
                generator: Optional[torch.Generator] = None) -> Tensor:
         if z is None:

@@ -42,7 +42,8 @@ class Callbacks:
     """All optional. Called on the training thread: keep them cheap (copy into a mailbox)."""
     progress: Optional[Callable[[Progress], None]] = None
     should_abort: Optional[Callable[[], bool]] = None
-    metrics: Optional[Callable[[int, dict[str, float]], None]] = None
+    # one record per tick: {"step", "time", "loss/total", ...} as written to metrics.jsonl
+    metrics: Optional[Callable[[dict[str, float]], None]] = None
     samples: Optional[Callable[[int, np.ndarray], None]] = None
     progress_interval_s: float = 0.25
 
@@ -308,7 +309,7 @@ class Trainer:
         if self.run is not None:
             self.run.append_metrics([record])
         if cb is not None and cb.metrics is not None:
-            cb.metrics(self.step, means)
+            cb.metrics(record)
         return means
 
     def _restore_last_good(self) -> str:

@@ -208,3 +208,13 @@ def test_set_lr_and_grad_clip():
     assert eng.opt.param_groups[0]["lr"] == 1e-4
     out = eng.train_step(Batch(data(POINTS, 16)))
     assert torch.isfinite(out["loss/total"])
+
+
+def test_ae_noise_from_latent_inverts_latent_from_noise():
+    """latent = m + L z  <=>  z = L^-1 (latent - m)."""
+    engine = tiny("ae", POINTS)
+    for i in range(5):
+        engine.train_step(Batch(data(POINTS, 64, seed=i)))
+    z = torch.randn(7, engine.noise_shape[0])
+    back = engine.noise_from_latent(engine.latent_from_noise(z))
+    assert torch.allclose(back, z, atol=1e-4)

@@ -81,7 +81,7 @@ def test_metrics_are_read_once_per_tick_and_logged(tmp_path):
     cfg = tiny_points_config(steps=20)
     seen = []
     trainer = Trainer.create(cfg, tmp_path / "run")
-    trainer.train(callbacks=Callbacks(metrics=lambda s, m: seen.append((s, m))))
+    trainer.train(callbacks=Callbacks(metrics=lambda r: seen.append((r["step"], r))))
     assert [s for s, _ in seen] == [5, 10, 15, 20]
     for _, m in seen:
         assert {"loss/total", "loss/recon", "loss/kl", "perf/step_ms"} <= set(m)

@@ -1,0 +1,355 @@
+"""The engine host: the one thread that touches the engine (DESIGN.md section 5). Qt-free.
+
+GUI thread -> host: commands through a queue (new/open run, train, pause, step, stop, save,
+live values) and render requests through a slot per kind where the newest request wins.
+Host -> GUI thread: a locked mailbox the GUI drains on a timer (~30 Hz). The host never
+signals per step; it copies the latest metrics, samples, progress and render results into
+the mailbox, and the GUI takes at most one update of each kind per frame.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .config import RunConfig
+from .training import Callbacks, Progress, Trainer
+
+
+@dataclass
+class RenderRequest:
+    kind: str                 # "decode", "sample", "encode", "interpolate", "basis"
+    payload: dict[str, Any]
+    stamp: int
+
+
+@dataclass
+class Updates:
+    """Everything that happened since the last drain."""
+    metrics: list[dict[str, float]] = field(default_factory=list)
+    samples: Optional[tuple[int, np.ndarray]] = None
+    progress: Optional[Progress] = None
+    state: Optional[str] = None
+    message: str = ""
+    run_changed: bool = False
+    renders: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    evaluation: Optional[dict[str, float]] = None
+
+    def empty(self) -> bool:
+        return not (self.metrics or self.samples or self.progress or self.state or self.run_changed
+                    or self.renders or self.errors or self.evaluation)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._u = Updates()
+
+    def put(self, fn: Callable[[Updates], None]) -> None:
+        with self._lock:
+            fn(self._u)
+
+    def drain(self) -> Updates:
+        with self._lock:
+            u, self._u = self._u, Updates()
+        return u
+
+
+class EngineHost:
+    IDLE, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = (
+        "idle", "loading", "running", "paused", "finished", "stopped", "failed")
+
+    def __init__(self, renderer: Optional[Callable[[Trainer, RenderRequest], Any]] = None,
+                 reserve_cpu_for_gui: bool = True):
+        from .renders import render
+        self._render_fn = renderer or render
+        self._reserve = reserve_cpu_for_gui
+        self._commands: "queue.Queue[tuple[str, tuple]]" = queue.Queue()
+        self._renders: dict[str, RenderRequest] = {}
+        self._render_lock = threading.Lock()
+        self._stamp = 0
+        self.mailbox = Mailbox()
+        self.trainer: Optional[Trainer] = None       # touched only on the host thread
+        self.state = self.IDLE                       # written only on the host thread
+        self._want_running = False
+        self._step_budget = 0
+        self._deferred: Optional[tuple[str, tuple]] = None
+        self._thread = threading.Thread(target=self._loop, name="engine-host", daemon=True)
+        self._stopped = threading.Event()
+
+    # -- GUI thread API ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def new_run(self, config: RunConfig, run_dir: str | Path) -> None:
+        self._send("new_run", config, Path(run_dir))
+
+    def open_run(self, run_dir: str | Path) -> None:
+        self._send("open_run", Path(run_dir))
+
+    def train(self) -> None:
+        self._send("train")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def step(self, n: int = 1) -> None:
+        self._send("step", n)
+
+    def stop(self) -> None:
+        self._send("stop")
+
+    def save(self) -> None:
+        self._send("save")
+
+    def set_live(self, section: str, key: str, value: Any) -> None:
+        """A value that may change mid-run (learning rate, loss weights); applies next step."""
+        self._send("live", section, key, value)
+
+    def evaluate(self) -> None:
+        self._send("evaluate")
+
+    def call(self, fn: Callable[[Optional[Trainer]], Any]) -> None:
+        """Run fn(trainer) on the host thread (for one-off jobs like export)."""
+        self._send("call", fn)
+
+    def request_render(self, kind: str, **payload: Any) -> int:
+        """Queue a render; a newer request of the same kind replaces an unserved one."""
+        with self._render_lock:
+            self._stamp += 1
+            self._renders[kind] = RenderRequest(kind, payload, self._stamp)
+            stamp = self._stamp
+        self._commands.put(("wake", ()))
+        return stamp
+
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        """Stop training (saving a checkpoint) and join the thread. True if it ended."""
+        self._send("quit")
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _send(self, name: str, *args: Any) -> None:
+        self._commands.put((name, args))
+
+    # -- host thread ------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            training = self._want_running and self.trainer is not None
+            if self._deferred is not None:
+                (name, args), self._deferred = self._deferred, None
+            else:
+                try:
+                    name, args = (self._commands.get_nowait() if training
+                                  else self._commands.get(timeout=0.1))
+                except queue.Empty:
+                    name = None
+            if name is not None:
+                self._handle(name, args)
+                self._serve_renders()
+                continue          # every waiting command is handled before training resumes
+            if training:
+                self._train_chunk()
+
+    def _handle(self, name: str, args: tuple) -> bool:
+        """Run one command. Returns True if training must stop to act on it."""
+        try:
+            return getattr(self, f"_cmd_{name}")(*args)
+        except Exception as e:  # noqa: BLE001 - a failure must never kill the host thread
+            self._fail(e)
+            return True
+
+    def _between_steps(self) -> bool:
+        """Called by the training loop after every step: serve renders and commands."""
+        self._serve_renders()
+        while True:
+            try:
+                name, args = self._commands.get_nowait()
+            except queue.Empty:
+                return False
+            if name in ("wake", "live", "save", "evaluate", "call"):
+                self._handle(name, args)
+                continue
+            self._deferred = (name, args)   # handled by the loop once training has yielded
+            return True
+
+    def _train_chunk(self) -> None:
+        t = self.trainer
+        assert t is not None
+        target = t.config.run.steps if not self._step_budget else t.step + self._step_budget
+        if t.step >= target:
+            self._want_running = False
+            self._set_state(self.FINISHED, f"finished at step {t.step}")
+            return
+        self._set_state(self.RUNNING)
+        cb = Callbacks(
+            progress=lambda p: self.mailbox.put(lambda u: setattr(u, "progress", p)),
+            should_abort=self._between_steps,
+            metrics=lambda rec: self.mailbox.put(lambda u: u.metrics.append(rec)),
+            samples=lambda step, x: self.mailbox.put(lambda u: setattr(u, "samples", (step, x))),
+        )
+        try:
+            result = t.train(until=target, callbacks=cb)
+        except Exception as e:  # noqa: BLE001
+            self._want_running = False
+            self._fail(e)
+            return
+        if result.reason == "finished":
+            self._want_running = False
+            self._step_budget = 0
+            if t.step >= t.config.run.steps:
+                self._set_state(self.FINISHED, f"finished at step {t.step}")
+            else:
+                self._mark_paused()
+        elif result.reason == "nonfinite":
+            self._want_running = False
+            self._set_state(self.PAUSED, result.message)
+        # "aborted": a command is waiting; the loop handles it next
+
+    def _mark_paused(self, message: str = "") -> None:
+        if self.trainer is not None and self.trainer.run is not None:
+            self.trainer.run.write_status("paused", message, self.trainer.step)
+        self._set_state(self.PAUSED, message)
+
+    def _serve_renders(self) -> None:
+        with self._render_lock:
+            pending, self._renders = self._renders, {}
+        for kind, req in pending.items():
+            try:
+                result = self._render_fn(self.trainer, req) if self.trainer is not None else None
+            except Exception as e:  # noqa: BLE001
+                self.mailbox.put(lambda u, e=e: u.errors.append(f"render {kind} failed: {e}"))
+                continue
+            if result is not None:
+                self.mailbox.put(lambda u, k=kind, s=req.stamp, r=result: u.renders.__setitem__(k, (s, r)))
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.mailbox.put(lambda u: (setattr(u, "state", state), setattr(u, "message", message)))
+
+    def _fail(self, e: BaseException) -> None:
+        text = "".join(traceback.format_exception_only(type(e), e)).strip()
+        detail = traceback.format_exc()
+        self._want_running = False
+        if self.trainer is not None and self.trainer.run is not None:
+            try:
+                self.trainer.run.write_status("failed", text, self.trainer.step)
+            except OSError:
+                pass
+        self.mailbox.put(lambda u: u.errors.append(f"{text}\n\n{detail}"))
+        self._set_state(self.FAILED, text)
+
+    # -- commands (host thread) ----------------------------------------------------------------------
+    def _cmd_wake(self) -> bool:
+        return False
+
+    def _replace_trainer(self, make: Callable[[], Trainer]) -> bool:
+        self._finish_current()
+        self._set_state(self.LOADING)
+        self.trainer = None
+        self.trainer = make()
+        self.mailbox.put(lambda u: setattr(u, "run_changed", True))
+        status = self.trainer.run.status() if self.trainer.run is not None else {}
+        done = self.trainer.step >= self.trainer.config.run.steps
+        self._set_state(self.FINISHED if done else
+                        (self.PAUSED if self.trainer.step else self.IDLE), status.get("message", ""))
+        samples = self.trainer.preview()
+        self.mailbox.put(lambda u: setattr(u, "samples", (self.trainer.step, samples)))
+        return True
+
+    def _cmd_new_run(self, config: RunConfig, run_dir: Path) -> bool:
+        return self._replace_trainer(lambda: Trainer.create(config, run_dir,
+                                                            reserve_cpu_for_gui=self._reserve))
+
+    def _cmd_open_run(self, run_dir: Path) -> bool:
+        return self._replace_trainer(lambda: Trainer.resume(run_dir, reserve_cpu_for_gui=self._reserve))
+
+    def _cmd_train(self) -> bool:
+        if self.trainer is None:
+            raise RuntimeError("no run: create or open a run first")
+        if self.trainer.step >= self.trainer.config.run.steps:
+            self._set_state(self.FINISHED, "the run has reached its step count; raise steps to go on")
+            return False
+        self._step_budget = 0
+        self._want_running = True
+        return False
+
+    def _cmd_pause(self) -> bool:
+        if self._want_running:
+            self._want_running = False
+            self._step_budget = 0
+            self._mark_paused()
+        return True
+
+    def _cmd_step(self, n: int) -> bool:
+        if self.trainer is None:
+            raise RuntimeError("no run: create or open a run first")
+        if not self._want_running:
+            self._step_budget = max(1, n)
+            self._want_running = True
+        return False
+
+    def _cmd_stop(self) -> bool:
+        self._want_running = False
+        self._step_budget = 0
+        if self.trainer is not None:
+            self.trainer.save_checkpoint()
+            if self.trainer.run is not None:
+                self.trainer.run.write_status("stopped", "stopped by the user", self.trainer.step)
+            self._set_state(self.STOPPED, f"stopped at step {self.trainer.step}")
+        return True
+
+    def _cmd_save(self) -> bool:
+        if self.trainer is not None:
+            self.trainer.flush_metrics()
+            self.trainer.save_checkpoint()
+        return False
+
+    def _cmd_live(self, section: str, key: str, value: Any) -> bool:
+        if self.trainer is None:
+            return False
+        if (section, key) == ("optim", "lr"):
+            self.trainer.set_lr(float(value))
+        elif section == "model" and hasattr(self.trainer.engine.config, key):
+            setattr(self.trainer.engine.config, key, value)
+            setattr(self.trainer.config.model, key, value)
+            if self.trainer.run is not None:
+                self.trainer.config.save(self.trainer.run.config_path)
+        elif section == "run" and key == "steps":
+            self.trainer.config.run.steps = int(value)
+            if self.trainer.run is not None:
+                self.trainer.config.save(self.trainer.run.config_path)
+        return False
+
+    def _cmd_evaluate(self) -> bool:
+        if self.trainer is not None:
+            metrics = self.trainer.evaluate()
+            self.mailbox.put(lambda u: setattr(u, "evaluation", metrics))
+        return False
+
+    def _cmd_call(self, fn: Callable[[Optional[Trainer]], Any]) -> bool:
+        fn(self.trainer)
+        return False
+
+    def _finish_current(self) -> None:
+        if self.trainer is not None and self.trainer.step > 0:
+            self.trainer.flush_metrics()
+            self.trainer.save_checkpoint()
+
+    def _cmd_quit(self) -> bool:
+        self._want_running = False
+        try:
+            self._finish_current()
+            if self.trainer is not None and self.trainer.run is not None and self.state == self.RUNNING:
+                self.trainer.run.write_status("stopped", "window closed", self.trainer.step)
+        finally:
+            self._stopped.set()
+        return True

@@ -1,0 +1,146 @@
+"""The engine host thread (Qt-free): commands in, mailbox out, newest render wins."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from studio.host import EngineHost
+from studio.runs import Run
+
+from .helpers import tiny_points_config
+
+
+class Collector:
+    """Drains the host's mailbox the way the GUI timer does, keeping everything seen."""
+
+    def __init__(self, host):
+        self.host = host
+        self.metrics, self.states, self.errors, self.renders = [], [], [], {}
+        self.samples = None
+        self.run_changed = 0
+        self.evaluation = None
+
+    def drain(self):
+        u = self.host.mailbox.drain()
+        self.metrics += u.metrics
+        if u.state:
+            self.states.append(u.state)
+        self.errors += u.errors
+        self.renders.update(u.renders)
+        self.samples = u.samples or self.samples
+        self.run_changed += u.run_changed
+        self.evaluation = u.evaluation or self.evaluation
+
+    def wait(self, predicate, timeout=30.0):
+        tick = threading.Event()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.drain()
+            if predicate():
+                return
+            tick.wait(0.01)
+        raise AssertionError(f"timed out; states {self.states}, errors {self.errors}")
+
+
+@pytest.fixture
+def host():
+    h = EngineHost(reserve_cpu_for_gui=False)
+    h.start()
+    yield h
+    h.shutdown(5)
+
+
+def test_train_pause_step_stop(host, tmp_path):
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    c.wait(lambda: c.run_changed and host.trainer is not None and c.states[-1] == "idle")
+    assert c.samples is not None and c.samples[1].shape == (16, 2)
+    host.train()
+    c.wait(lambda: len(c.metrics) >= 3)
+    assert c.states[-1] == "running"
+    host.pause()
+    c.wait(lambda: c.states[-1] == "paused")
+    paused_at = host.trainer.step
+    host.step(1)
+    c.wait(lambda: host.trainer.step == paused_at + 1 and c.states[-1] == "paused")
+    host.step(4)
+    c.wait(lambda: host.trainer.step == paused_at + 5 and c.states[-1] == "paused")
+    host.stop()
+    c.wait(lambda: c.states[-1] == "stopped")
+    run = Run.open(tmp_path / "run")
+    assert run.load_checkpoint().step == paused_at + 5
+    assert run.status()["state"] == "stopped"
+
+
+def test_shutdown_while_training_saves_and_joins_fast(tmp_path):
+    host = EngineHost(reserve_cpu_for_gui=False)
+    host.start()
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    host.train()
+    c.wait(lambda: len(c.metrics) >= 2)
+    t0 = time.monotonic()
+    assert host.shutdown(3.0)
+    assert time.monotonic() - t0 < 3.0
+    step = Run.open(tmp_path / "run").load_checkpoint().step
+    assert step >= 10
+
+
+def test_newest_render_wins(host, tmp_path):
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    c.wait(lambda: host.trainer is not None and c.run_changed)
+    host.train()
+    c.wait(lambda: len(c.metrics) >= 1)
+    stamps = [host.request_render("decode", z=np.full(2, i / 10, np.float32)) for i in range(50)]
+    c.wait(lambda: "decode" in c.renders and c.renders["decode"][0] == stamps[-1])
+    out = c.renders["decode"][1]
+    assert out.shape == (1, 2) and np.isfinite(out).all()
+    # the host is still training between renders
+    n = len(c.metrics)
+    c.wait(lambda: len(c.metrics) > n)
+
+
+def test_live_learning_rate_applies_mid_run(host, tmp_path):
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    host.train()
+    c.wait(lambda: len(c.metrics) >= 1)
+    host.set_live("optim", "lr", 0.0005)
+    c.wait(lambda: host.trainer.engine.optimizers()["opt"].param_groups[0]["lr"] == 0.0005)
+    assert Run.open(tmp_path / "run").config().optim.lr == 0.0005
+
+
+def test_an_exception_on_the_host_marks_the_run_failed_and_keeps_the_host(host, tmp_path):
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    c.wait(lambda: host.trainer is not None and c.run_changed)
+
+    def explode(batch):
+        raise RuntimeError("boom in train_step")
+
+    host.call(lambda t: setattr(t.engine, "train_step", explode))
+    host.train()
+    c.wait(lambda: c.states and c.states[-1] == "failed")
+    assert any("boom in train_step" in e for e in c.errors)
+    assert Run.open(tmp_path / "run").status()["state"] == "failed"
+    assert host.is_alive()
+    host.new_run(tiny_points_config(steps=30), tmp_path / "run2")
+    host.train()
+    c.wait(lambda: c.states[-1] == "finished")
+
+
+def test_evaluate_and_renders_when_paused(host, tmp_path):
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    c.wait(lambda: host.trainer is not None and c.run_changed)
+    host.evaluate()
+    c.wait(lambda: c.evaluation is not None)
+    assert "test/elbo" in c.evaluation
+    s = host.request_render("basis", n=200, k=2)
+    c.wait(lambda: "basis" in c.renders)
+    assert c.renders["basis"][0] == s and c.renders["basis"][1]["basis"].shape == (2, 2)
+    host.request_render("interpolate", za=np.zeros(2), zb=np.ones(2), steps=5, mode="spherical")
+    c.wait(lambda: "interpolate" in c.renders)
+    assert c.renders["interpolate"][1]["samples"].shape == (5, 2)
