@@ -27,12 +27,12 @@ class RunSection:
     seed: int = param(0, "Seed for weights, batches and noise: the same seed gives the same run.")
     device: str = param("auto", "Where to train: auto picks CUDA, then MPS, then the CPU.",
                         choices=DEVICE_CHOICES)
-    steps: int = param(2000, "Training steps (optimizer updates) to run.", min=1)
+    steps: int = param(2000, "Training steps (optimizer updates) to run.", min=1, structural=False)
     batch_size: int = param(128, "Examples per training step.", min=1, max=65536)
     threads: int = param(0, "CPU threads for PyTorch; 0 chooses from the usable cores.", min=0, max=256)
-    log_every: int = param(50, "Steps between metric read-backs (one device sync each).", min=1)
-    sample_every: int = param(500, "Steps between fixed-z sample snapshots.", min=1)
-    checkpoint_every: int = param(1000, "Steps between checkpoints.", min=1)
+    log_every: int = param(50, "Steps between metric read-backs (one device sync each).", min=1, structural=False)
+    sample_every: int = param(500, "Steps between fixed-z sample snapshots.", min=1, structural=False)
+    checkpoint_every: int = param(1000, "Steps between checkpoints.", min=1, structural=False)
     preview_samples: int = param(64, "Fixed-z samples in each snapshot grid.", min=1, max=1024)
 
 
@@ -142,8 +142,9 @@ def structural_changes(old: RunConfig, new: RunConfig) -> list[str]:
     live = {("optim", f.name) for f in dataclasses.fields(OptimConfig) if not f.metadata["structural"]}
     live |= {("model", f.name) for f in dataclasses.fields(type(old.model))
              if not f.metadata.get("structural", True)}
-    live |= {("run", k) for k in ("steps", "log_every", "sample_every", "checkpoint_every",
-                                   "preview_samples", "threads")}
+    live |= {("run", f.name) for f in dataclasses.fields(RunSection)
+             if not f.metadata.get("structural", True)}
+    live.add(("run", "threads"))    # only speed; applied when the run is (re)opened
     for section in old_d:
         for key in set(old_d[section]) | set(new_d[section]):
             if old_d[section].get(key) != new_d[section].get(key) and (section, key) not in live:

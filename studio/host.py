@@ -323,8 +323,8 @@ class EngineHost:
             setattr(self.trainer.config.model, key, value)
             if self.trainer.run is not None:
                 self.trainer.config.save(self.trainer.run.config_path)
-        elif section == "run" and key == "steps":
-            self.trainer.config.run.steps = int(value)
+        elif section == "run" and hasattr(self.trainer.config.run, key):
+            setattr(self.trainer.config.run, key, int(value))
             if self.trainer.run is not None:
                 self.trainer.config.save(self.trainer.run.config_path)
         return False

@@ -1,0 +1,113 @@
+"""GUI responsiveness while the studio trains the MNIST VAE (issue: the studio window).
+
+Measures, side by side in one run:
+1. a timer-jitter probe on the GUI thread while the window trains examples/vae-mnist.toml:
+   a QTimer asks to fire every 5 ms; the stall of each firing is (actual gap - 5 ms).
+   Goal: p99 stall <= 30 ms and max <= 100 ms.
+2. training throughput with the window open (the engine host thread, metrics and samples
+   flowing to the panels) against headless (the same Trainer, no Qt), alternating
+   headless / window / headless so machine drift cancels. Goal: window >= 0.95 x headless.
+
+Run: QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--steps 400]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def headless_rate(config, steps: int) -> float:
+    from studio.training import Trainer
+    t = Trainer(config)
+    t.train(until=20)                       # warm-up
+    t0 = time.perf_counter()
+    t.train(until=20 + steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def window_rate_and_jitter(app, config, steps: int, tmp: Path):
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from studio.app import wait_until
+    from studio.window import MainWindow
+
+    settings = QSettings(str(tmp / f"s{time.time_ns()}.ini"), QSettings.IniFormat)
+    w = MainWindow(settings=settings, runs_dir=tmp / "runs")
+    w.resize(1400, 860)
+    w.show()
+    wait_until(app, lambda: w.browser_dataset is not None, 60)
+    d = config.to_dict()
+    d["run"]["steps"] = 20 + steps
+    w.controls_panel.set_config(d)
+    w.on_train()
+    wait_until(app, lambda: w.host.trainer is not None and w.host.trainer.step >= 20, 120)
+    start_step = w.host.trainer.step
+    t0 = time.perf_counter()
+
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def on_probe() -> None:
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        last[0] = now
+
+    probe = QTimer()
+    probe.setInterval(5)
+    probe.timeout.connect(on_probe)
+    probe.start()
+    wait_until(app, lambda: w.state == "finished", 600)
+    elapsed = time.perf_counter() - t0
+    probe.stop()
+    done = w.host.trainer.step - start_step
+    w.close()
+    stalls = np.maximum(np.array(gaps[1:]) - 5.0, 0.0)
+    return done / elapsed, stalls
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=400)
+    args = ap.parse_args()
+    import torch
+    from PySide6.QtWidgets import QApplication
+    from studio.config import load_config
+    from studio.theme import apply_theme
+
+    config = load_config(ROOT / "examples" / "vae-mnist.toml")
+    app = QApplication.instance() or QApplication([])
+    apply_theme(app, "light")
+    print(f"# GUI responsiveness, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+          f"config examples/vae-mnist.toml, {args.steps} timed steps per measurement")
+    print(f"# command: QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} python bench/gui_responsiveness.py "
+          f"--steps {args.steps}")
+    with tempfile.TemporaryDirectory() as tmp:
+        h1 = headless_rate(config, args.steps)
+        gui, stalls = window_rate_and_jitter(app, config, args.steps, Path(tmp))
+        h2 = headless_rate(config, args.steps)
+    headless = (h1 + h2) / 2
+    p99, worst = float(np.percentile(stalls, 99)), float(stalls.max())
+    print(f"timer probe: {len(stalls)} firings, stall p50 {np.percentile(stalls, 50):.1f} ms, "
+          f"p99 {p99:.1f} ms (goal <= 30: {'PASS' if p99 <= 30 else 'BELOW'}), max {worst:.1f} ms "
+          f"(goal <= 100: {'PASS' if worst <= 100 else 'BELOW'})")
+    ratio = gui / headless
+    print(f"throughput: headless {h1:.1f} / {h2:.1f} it/s, window {gui:.1f} it/s, ratio "
+          f"{ratio:.3f} (goal >= 0.95: {'PASS' if ratio >= 0.95 else 'BELOW'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

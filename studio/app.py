@@ -1,0 +1,91 @@
+"""The studio as an application: `genstudio` (or `python main.py`) opens the window;
+`genstudio --screenshot OUT.png [--demo] [--panels]` grabs it offscreen and exits."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+DEMO_CONFIG = {
+    "run": {"seed": 0, "steps": 400, "batch_size": 128, "log_every": 20, "sample_every": 100,
+            "checkpoint_every": 400, "preview_samples": 64},
+    "model": {"engine": "vae", "arch": "mlp", "latent_dim": 8, "decoder": "bernoulli"},
+    "optim": {"name": "adam", "lr": 0.002},
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="genstudio", description="Generative Studio window")
+    p.add_argument("--screenshot", metavar="OUT.png", help="grab the window offscreen and exit")
+    p.add_argument("--demo", action="store_true", help="with --screenshot: train a small seeded run first")
+    p.add_argument("--panels", action="store_true", help="with --screenshot: also OUT-<panel>.png per panel")
+    p.add_argument("--theme", choices=("system", "light", "dark"))
+    args = p.parse_args([a for a in (argv or []) if a != "gui"])
+
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .theme import apply_theme
+    from .window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Generative Studio")
+    app.setOrganizationName("GenerativeStudio")
+    if args.screenshot:
+        tmp = Path(tempfile.mkdtemp(prefix="genstudio-shot-"))
+        settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
+        apply_theme(app, args.theme or "light")
+        window = MainWindow(settings=settings, runs_dir=tmp / "runs")
+        window.resize(1480, 900)
+        window.show()
+        return screenshot(app, window, Path(args.screenshot), demo=args.demo, panels=args.panels)
+
+    settings = QSettings()
+    apply_theme(app, args.theme or str(settings.value("theme", "system")))
+    window = MainWindow(settings=settings)
+    window.show()
+    return app.exec()
+
+
+def wait_until(app, predicate, timeout_s: float = 120.0) -> bool:
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+    deadline = QDeadlineTimer(int(timeout_s * 1000))
+    while not predicate():
+        if deadline.hasExpired():
+            return False
+        app.processEvents(QEventLoop.AllEvents, 50)
+    return True
+
+
+def screenshot(app, window, out: Path, demo: bool = False, panels: bool = False) -> int:
+    wait_until(app, lambda: window.browser_dataset is not None, 60)
+    if demo:
+        window.controls_panel.set_config(DEMO_CONFIG)
+        window.on_train()
+        if not wait_until(app, lambda: window.state == "finished", 300):
+            print(f"genstudio: demo run did not finish (state {window.state})", file=sys.stderr)
+        window.bus.flush()
+        # show the latent explorer with an interpolation too
+        if window.eval_z is not None:
+            window.latent_panel.set_base(window.eval_z[0])
+            window.host.request_render("decode", z=window.eval_z[0])
+            window.host.request_render("interpolate", za=window.eval_z[0], zb=window.eval_z[5],
+                                       steps=8, mode="spherical")
+            wait_until(app, lambda: window.last_interpolation is not None, 30)
+    for _ in range(5):
+        app.processEvents()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out))
+    if panels:
+        for name, dock in window.docks.items():
+            dock.raise_()
+            app.processEvents()
+            dock.widget().grab().save(str(out.with_name(f"{out.stem}-{name}.png")))
+    print(f"genstudio: wrote {out}", file=sys.stderr)
+    window.close()
+    return 0

@@ -1,0 +1,76 @@
+"""The GUI side of the mailbox: a timer on the GUI thread drains the engine host at ~30 Hz and
+emits at most one Qt signal of each kind per frame (DESIGN.md section 5)."""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from .host import EngineHost
+
+
+class TelemetryBus(QObject):
+    metrics_appended = Signal(list)             # records {"step", "time", "loss/total", ...}
+    samples_updated = Signal(int, object)       # step, float32 samples
+    progress_updated = Signal(object)           # training.Progress
+    state_changed = Signal(str, str)            # state, message
+    run_changed = Signal()
+    render_ready = Signal(str, int, object)     # kind, stamp, result
+    error_raised = Signal(str)
+    evaluation_ready = Signal(dict)
+    job_finished = Signal(str, object)          # job name, result
+    job_failed = Signal(str, str)               # job name, message
+
+    def __init__(self, host: EngineHost, fps: float = 30.0, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.host = host
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / fps))
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-job")
+        self._jobs: list[tuple[str, Future]] = []
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def submit(self, name: str, fn: Callable[[], Any]) -> None:
+        """Run a slow Qt-free job (a data set load, a folder scan) off the GUI thread."""
+        self._jobs.append((name, self._pool.submit(fn)))
+
+    def flush(self) -> None:
+        self._on_timer_timeout()
+
+    def _on_timer_timeout(self) -> None:
+        u = self.host.mailbox.drain()
+        if u.run_changed:
+            self.run_changed.emit()
+        if u.state:
+            self.state_changed.emit(u.state, u.message)
+        if u.metrics:
+            self.metrics_appended.emit(u.metrics)
+        if u.samples is not None:
+            self.samples_updated.emit(*u.samples)
+        if u.progress is not None:
+            self.progress_updated.emit(u.progress)
+        for kind, (stamp, result) in u.renders.items():
+            self.render_ready.emit(kind, stamp, result)
+        for text in u.errors:
+            self.error_raised.emit(text)
+        if u.evaluation is not None:
+            self.evaluation_ready.emit(u.evaluation)
+        if self._jobs:
+            done = [(n, f) for n, f in self._jobs if f.done()]
+            self._jobs = [(n, f) for n, f in self._jobs if not f.done()]
+            for name, fut in done:
+                if fut.cancelled():
+                    continue
+                err = fut.exception()
+                if err is not None:
+                    self.job_failed.emit(name, str(err))
+                else:
+                    self.job_finished.emit(name, fut.result())

@@ -1,0 +1,60 @@
+"""Turn engines, data sources and data sets into the plain view models the panels take."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engines import OptimConfig, engine_names, get_engine
+from widgets.viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
+
+from .config import RunSection
+from .data import DATA_SOURCES, Dataset
+from .options import field_default
+
+_KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+def field_specs(cls: type) -> tuple[FieldSpec, ...]:
+    out = []
+    for f in dataclasses.fields(cls):
+        default = field_default(f)
+        m = f.metadata
+        out.append(FieldSpec(name=f.name, kind=_KINDS.get(type(default), "str"), default=default,
+                             help=m.get("help", ""), min=m.get("min"), max=m.get("max"),
+                             choices=m.get("choices"), structural=m.get("structural", True)))
+    return tuple(out)
+
+
+def engine_infos() -> list[EngineInfo]:
+    infos = []
+    for name in engine_names():
+        E = get_engine(name)
+        doc = (E.description or (E.__doc__ or "").strip().split("\n\n")[0]).replace("\n", " ")
+        infos.append(EngineInfo(name, doc, frozenset(E.capabilities), field_specs(E.Config)))
+    return infos
+
+
+def source_infos() -> list[SourceInfo]:
+    return [SourceInfo(s.name, s.description, s.kind, field_specs(s.options))
+            for s in DATA_SOURCES.values()]
+
+
+def run_fields() -> tuple[FieldSpec, ...]:
+    return field_specs(RunSection)
+
+
+def optim_fields() -> tuple[FieldSpec, ...]:
+    return field_specs(OptimConfig)
+
+
+def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
+    images = ds.train_x if ds.spec.is_images else None
+    points = ds.train_x if not ds.spec.is_images else None
+    skipped = [(f.path, f.reason) for f in ds.report.skipped] if ds.report else []
+    return DatasetView(name=ds.name, kind=ds.spec.kind, images=images, points=points,
+                       labels=ds.train_y, class_names=list(ds.class_names),
+                       test_count=len(ds.test_x), skipped=skipped, description=description)
+
+
+def as_plain(d: Any) -> Any:
+    return dataclasses.asdict(d) if dataclasses.is_dataclass(d) else dict(d)

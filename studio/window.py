@@ -1,0 +1,674 @@
+"""The studio's main window: docked panels around the engine host (DESIGN.md sections 5-6).
+
+The window owns the EngineHost (training thread) and the TelemetryBus (GUI timer). Panels get
+numpy arrays and view models; every engine call goes through the host.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QTableWidget, QTableWidgetItem, QToolBar, QWidget, QDialog,
+                               QVBoxLayout, QDialogButtonBox)
+
+from widgets.data_browser import DataBrowserPanel
+from widgets.latent_explorer import LatentExplorerPanel
+from widgets.live_plots import LivePlotsPanel
+from widgets.run_controls import RunControlsPanel
+from widgets.sample_gallery import SampleGalleryPanel
+from widgets.viewmodels import RunInfo
+
+from . import __version__
+from .bus import TelemetryBus
+from .config import ConfigError, config_from_dict, structural_changes
+from .data import DataError, load_dataset
+from .export import export_gif, export_grid, export_individual, export_latents, provenance
+from .host import EngineHost
+from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
+from .runs import Run
+from .theme import THEMES, apply_theme
+
+LAYOUT_VERSION = 1
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("GENSTUDIO_RUNS_DIR", Path.home() / "GenerativeStudio" / "runs"))
+
+
+class MainWindow(QMainWindow):
+    # Past-participle signals so tests (and future plugins) can wait on what happened.
+    run_state_changed = Signal(str)
+    export_written = Signal(list)
+    decoded_shown = Signal(int)
+
+    def __init__(self, settings: Optional[QSettings] = None, runs_dir: Optional[Path] = None,
+                 host: Optional[EngineHost] = None):
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("Generative Studio")
+        self.settings = settings or QSettings("GenerativeStudio", "GenerativeStudio")
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+        self.host = host or EngineHost()
+        self.bus = TelemetryBus(self.host, parent=self)
+        self.state = "idle"
+        self.run_info = RunInfo()
+        self.run_config = None               # config of the open run
+        self.run_path: Optional[Path] = None
+        self.data_choice: tuple[str, dict] = ("mnist", {})
+        self.browser_dataset = None          # the Dataset shown in the browser
+        self.eval_z: Optional[np.ndarray] = None
+        self.last_samples: Optional[tuple[int, np.ndarray]] = None
+        self.last_interpolation: Optional[dict[str, np.ndarray]] = None
+        self._pending_base: dict[int, str] = {}
+
+        self._build_panels()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self._restore_layout()
+        self._update_actions()
+
+        self.host.start()
+        self.bus.start()
+        self.load_data("mnist", {})
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        self.data_panel = DataBrowserPanel()
+        self.controls_panel = RunControlsPanel()
+        self.plots_panel = LivePlotsPanel()
+        self.gallery_panel = SampleGalleryPanel()
+        self.latent_panel = LatentExplorerPanel()
+        self.controls_panel.set_engines(engine_infos())
+        self.controls_panel.set_run_fields(list(run_fields()))
+        self.controls_panel.set_optim_fields(list(optim_fields()))
+        self.data_panel.set_sources(source_infos())
+
+        centre = QWidget()
+        centre.setMaximumSize(0, 0)
+        self.setCentralWidget(centre)
+        self.setDockNestingEnabled(True)
+        self.docks: dict[str, QDockWidget] = {}
+        for title, panel, area in [
+            ("Data set", self.data_panel, Qt.LeftDockWidgetArea),
+            ("Samples", self.gallery_panel, Qt.RightDockWidgetArea),
+            ("Live plots", self.plots_panel, Qt.RightDockWidgetArea),
+            ("Run", self.controls_panel, Qt.RightDockWidgetArea),
+            ("Latent explorer", self.latent_panel, Qt.RightDockWidgetArea),
+        ]:
+            dock = QDockWidget(title, self)
+            dock.setObjectName(panel.objectName() + "Dock")
+            dock.setWidget(panel)
+            dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                             | QDockWidget.DockWidgetClosable)
+            self.addDockWidget(area, dock)
+            self.docks[panel.objectName()] = dock
+        d = self.docks
+        self.splitDockWidget(d["SampleGalleryPanel"], d["RunControlsPanel"], Qt.Horizontal)
+        self.splitDockWidget(d["SampleGalleryPanel"], d["LivePlotsPanel"], Qt.Vertical)
+        self.tabifyDockWidget(d["RunControlsPanel"], d["LatentExplorerPanel"])
+        d["RunControlsPanel"].raise_()
+        self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
+                         [330, 620, 360], Qt.Horizontal)
+        self.resizeDocks([d["SampleGalleryPanel"], d["LivePlotsPanel"]], [430, 330], Qt.Vertical)
+
+    def _action(self, text: str, slot, shortcut: Any = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut else (tip or text))
+        a.setStatusTip(tip or text)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        self.act_train = self._action("Train", self.on_train, "F5", "Start training (a new run if none is open)")
+        self.act_pause = self._action("Pause", self.on_pause, "F6", "Pause training (saves a checkpoint)")
+        self.act_resume = self._action("Resume", self.on_resume, "F7", "Resume the paused run")
+        self.act_step = self._action("Step", self.on_step, "F10", "Run a single training step")
+        self.act_stop = self._action("Stop", self.on_stop, "Shift+F5", "Stop and save")
+        self.act_new = self._action("New run", self.on_new_run, QKeySequence.New,
+                                    "Start a fresh run from the current settings")
+        self.act_open = self._action("Open run...", self.on_open_run, QKeySequence.Open,
+                                     "Open a run folder (also ones trained by genstudio train)")
+        self.act_save = self._action("Save checkpoint", self.host.save, QKeySequence.Save)
+        self.act_export_grid = self._action("Sample grid (PNG)...", self.on_export_grid)
+        self.act_export_each = self._action("Individual samples (PNGs)...", self.on_export_individual)
+        self.act_export_gif = self._action("Interpolation (GIF)...", self.on_export_gif)
+        self.act_export_z = self._action("Latent vectors (.npy)...", self.on_export_latents)
+        self.act_export_config = self._action("Export config...", self.on_export_config)
+        self.act_compare = self._action("Compare with run...", self.on_compare)
+        self.act_evaluate = self._action("Evaluate", self.host.evaluate, "Ctrl+E",
+                                         "Held-out metrics of the current weights")
+        self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
+        self.act_reset_layout = self._action("Reset layout", self.reset_layout)
+        self.act_about = self._action("About Generative Studio", self.on_about)
+
+    def _build_menus_and_toolbar(self) -> None:
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        for a in (self.act_new, self.act_open, self.act_save):
+            file.addAction(a)
+        file.addSeparator()
+        export = file.addMenu("Export images")
+        for a in (self.act_export_grid, self.act_export_each, self.act_export_gif, self.act_export_z):
+            export.addAction(a)
+        file.addAction(self.act_export_config)
+        file.addAction(self.act_compare)
+        file.addSeparator()
+        file.addAction(self.act_quit)
+
+        run = mb.addMenu("&Run")
+        for a in (self.act_train, self.act_pause, self.act_resume, self.act_step, self.act_stop):
+            run.addAction(a)
+        run.addSeparator()
+        run.addAction(self.act_evaluate)
+
+        view = mb.addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self.act_reset_layout)
+        theme_menu = view.addMenu("Theme")
+        group = QActionGroup(self)
+        current = self.settings.value("theme", "system")
+        for name in THEMES:
+            a = QAction(name.capitalize(), self, checkable=True)
+            a.setChecked(name == current)
+            a.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group.addAction(a)
+            theme_menu.addAction(a)
+
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+        tb = QToolBar("Training", self)
+        tb.setObjectName("TrainingToolBar")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for a in (self.act_train, self.act_pause, self.act_resume, self.act_step, self.act_stop):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.act_evaluate)
+        self.addToolBar(Qt.TopToolBarArea, tb)
+        self.toolbar = tb
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.status_labels = {k: QLabel() for k in ("state", "step", "speed", "eta", "device")}
+        for key in ("state", "step", "speed", "eta", "device"):
+            self.status_labels[key].setMinimumWidth(90)
+            sb.addPermanentWidget(self.status_labels[key])
+        self._refresh_status()
+
+    def _connect(self) -> None:
+        b = self.bus
+        b.metrics_appended.connect(self._on_bus_metrics)
+        b.samples_updated.connect(self._on_bus_samples)
+        b.progress_updated.connect(self._on_bus_progress)
+        b.state_changed.connect(self._on_bus_state)
+        b.run_changed.connect(self._on_bus_run_changed)
+        b.render_ready.connect(self._on_bus_render)
+        b.error_raised.connect(self._on_bus_error)
+        b.evaluation_ready.connect(self._on_bus_evaluation)
+        b.job_finished.connect(self._on_bus_job_finished)
+        b.job_failed.connect(self._on_bus_job_failed)
+
+        self.data_panel.load_requested.connect(self.load_data)
+        self.data_panel.image_picked.connect(self._on_data_image_picked)
+        self.controls_panel.live_value_edited.connect(self._on_controls_live_value)
+        self.controls_panel.structural_edit_while_running.connect(self._on_controls_structural_edit)
+        self.controls_panel.open_run_requested.connect(self.open_run)
+        self.controls_panel.new_run_requested.connect(self.on_new_run)
+        self.gallery_panel.sample_clicked.connect(self._on_gallery_sample_clicked)
+        self.latent_panel.z_changed.connect(self._on_latent_z_changed)
+        self.latent_panel.random_requested.connect(self._on_latent_random)
+        self.latent_panel.encode_requested.connect(self._on_latent_encode)
+        self.latent_panel.interpolate_requested.connect(self._on_latent_interpolate)
+        self.plots_panel.overlay_requested.connect(self.on_compare)
+
+    # -- data -------------------------------------------------------------------------------------
+    def load_data(self, name: str, options: dict) -> None:
+        self.data_panel.set_busy(f"Loading {name}...")
+        self.bus.submit("dataset", lambda: (name, dict(options), load_dataset(name, options)))
+
+    def _on_bus_job_finished(self, job: str, result: Any) -> None:
+        if job == "dataset":
+            name, options, ds = result
+            self.browser_dataset = ds
+            self.data_choice = (name, options)
+            self.data_panel.show_dataset(dataset_view(ds))
+            if ds.spec.kind == "points":
+                self.gallery_panel.set_reference_points(ds.train_x[:2000])
+                self.latent_panel.set_reference_points(ds.train_x[:2000])
+
+    def _on_bus_job_failed(self, job: str, message: str) -> None:
+        if job == "dataset":
+            self.data_panel.set_error(message)
+
+    # -- runs -------------------------------------------------------------------------------------
+    def current_config(self):
+        """The config the run controls and data browser describe right now."""
+        d = self.controls_panel.config()
+        name, options = self.data_choice
+        d["data"] = {"name": name, **options}
+        return config_from_dict(d)
+
+    def on_new_run(self) -> bool:
+        try:
+            config = self.current_config()
+        except (ConfigError, DataError) as e:
+            self._warn("Cannot start a run", str(e))
+            return False
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = self.runs_dir / f"{config.engine}-{config.data_name}-{stamp}"
+        n = 1
+        while run_dir.exists():
+            n += 1
+            run_dir = self.runs_dir / f"{config.engine}-{config.data_name}-{stamp}-{n}"
+        self.run_config = config
+        self.run_path = run_dir
+        self.plots_panel.clear()
+        self.gallery_panel.clear()
+        self.host.new_run(config, run_dir)
+        return True
+
+    def on_open_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.runs_dir))
+        if path:
+            self.open_run(path)
+
+    def open_run(self, path: str | Path) -> None:
+        path = Path(path)
+        try:
+            run = Run.open(path)
+            config = run.config()
+        except Exception as e:  # noqa: BLE001 - any unreadable run gets a message
+            self._warn("Cannot open run", str(e))
+            return
+        self.run_config = config
+        self.run_path = path
+        self.controls_panel.set_config(config.to_dict())
+        data = config.to_dict()["data"]
+        name = data.pop("name")
+        self.data_choice = (name, data)         # Train continues this run, on its own data
+        self.load_data(name, data)
+        self.plots_panel.clear()
+        self.plots_panel.append(run.read_metrics())
+        self.gallery_panel.clear()
+        self.host.open_run(path)
+
+    def on_train(self) -> None:
+        """Train: continue the open run if the settings still describe it, else start anew."""
+        if self.run_config is not None and self.state not in ("failed",):
+            try:
+                changed = structural_changes(self.run_config, self.current_config())
+            except (ConfigError, DataError) as e:
+                self._warn("Cannot train", str(e))
+                return
+            if not changed:
+                self._apply_live_settings()
+                self.host.train()
+                return
+        if self.on_new_run():
+            self.host.train()
+
+    def _apply_live_settings(self) -> None:
+        cfg = self.current_config()
+        if self.run_config is None:
+            return
+        if cfg.optim.lr != self.run_config.optim.lr:
+            self.host.set_live("optim", "lr", cfg.optim.lr)
+        for key in ("steps", "log_every", "sample_every", "checkpoint_every"):
+            if getattr(cfg.run, key) != getattr(self.run_config.run, key):
+                self.host.set_live("run", key, getattr(cfg.run, key))
+        self.run_config = cfg
+
+    def on_pause(self) -> None:
+        self.host.pause()
+
+    def on_resume(self) -> None:
+        self._apply_live_settings()
+        self.host.train()
+
+    def on_step(self) -> None:
+        if self.run_config is None and not self.on_new_run():
+            return
+        self.host.step(1)
+
+    def on_stop(self) -> None:
+        self.host.stop()
+
+    # -- bus slots ----------------------------------------------------------------------------------
+    def _on_bus_metrics(self, records: list) -> None:
+        self.plots_panel.append(records)
+
+    def _on_bus_samples(self, step: int, samples: np.ndarray) -> None:
+        self.last_samples = (step, samples)
+        self.gallery_panel.set_samples(step, samples)
+        self.run_info.step = max(self.run_info.step, step)
+        self._refresh_status()
+
+    def _on_bus_progress(self, p) -> None:
+        self.run_info.step, self.run_info.total = p.step, p.total
+        self.run_info.it_per_s, self.run_info.eta_s = p.it_per_s, p.eta_s
+        self._refresh_status()
+
+    def _on_bus_state(self, state: str, message: str) -> None:
+        self.state = state
+        self.run_info.state, self.run_info.message = state, message
+        trainer = self.host.trainer
+        if trainer is not None:
+            self.run_info.step = trainer.step
+        self.controls_panel.set_running(state == "running")
+        self._refresh_status()
+        self._update_actions()
+        self.run_state_changed.emit(state)
+
+    def _on_bus_run_changed(self) -> None:
+        t = self.host.trainer
+        if t is None:
+            return
+        self.run_config = copy.deepcopy(t.config)   # the host's copy is the host thread's
+        self.run_path = t.run.path if t.run is not None else None
+        caps = frozenset(t.engine.capabilities)
+        self.run_info = RunInfo(path=str(self.run_path or ""), engine=t.engine.name,
+                                data=t.config.data_name, device=str(t.device), state=self.state,
+                                step=t.step, total=t.config.run.steps,
+                                latent_dim=int(np.prod(t.engine.noise_shape)), capabilities=caps)
+        self.eval_z = t.eval_z.detach().cpu().numpy().reshape(len(t.eval_z), -1)
+        self.latent_panel.set_capabilities(caps)
+        dim = self.run_info.latent_dim
+        if dim > 16:
+            self.host.request_render("basis")
+        else:
+            self.latent_panel.set_space(dim)
+        run = t.run
+        if run is not None:
+            snaps = dict(run.snapshots())
+            self.gallery_panel.set_history(sorted(snaps), lambda s, snaps=snaps: _load_snapshot(snaps[s]))
+        self.status_labels["device"].setText(f"Device: {t.device} ({t.threads} threads)")
+        self._refresh_status()
+
+    def _on_bus_render(self, kind: str, stamp: int, result: Any) -> None:
+        if kind == "decode":
+            self.latent_panel.show_decoded(stamp, result[0])
+            self.decoded_shown.emit(stamp)
+        elif kind == "basis":
+            labels = [f"PC{i + 1} ({100 * v:.1f}% var)" for i, v in enumerate(result["explained"])]
+            self.latent_panel.set_space(self.run_info.latent_dim, basis=result["basis"],
+                                        scales=result["scales"], labels=labels)
+            self.latent_panel.set_base(result["mean"])
+        elif kind in ("sample", "encode"):
+            z = result["z"][0] if kind == "sample" else result[0]
+            self.latent_panel.set_base(z)          # emits z_changed, which asks for a decode
+        elif kind == "interpolate":
+            self.last_interpolation = result
+            self.latent_panel.show_interpolation(result["samples"])
+
+    def _on_bus_error(self, text: str) -> None:
+        summary = text.split("\n\n")[0]
+        self.statusBar().showMessage(f"Error: {summary}", 15000)
+        box = QMessageBox(QMessageBox.Critical, "The engine raised an error", summary,
+                          QMessageBox.Ok, self)
+        box.setInformativeText("The run is marked failed; the window keeps working. Fix the "
+                               "settings and start a new run.")
+        box.setDetailedText(text)
+        box.setObjectName("ErrorBox")
+        box.open()
+        self.error_box = box
+
+    def _on_bus_evaluation(self, metrics: dict) -> None:
+        dlg = QDialog(self)
+        dlg.setObjectName("EvaluationDialog")
+        dlg.setWindowTitle(f"Evaluation at step {self.run_info.step}")
+        lay = QVBoxLayout(dlg)
+        table = QTableWidget(len(metrics), 2, dlg)
+        table.setHorizontalHeaderLabels(["Metric", "Value"])
+        for i, (k, v) in enumerate(sorted(metrics.items())):
+            table.setItem(i, 0, QTableWidgetItem(k))
+            table.setItem(i, 1, QTableWidgetItem(f"{v:.6g}"))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, parent=dlg)
+        buttons.rejected.connect(dlg.close)
+        lay.addWidget(buttons)
+        dlg.resize(380, 260)
+        dlg.open()
+        self.evaluation_dialog = dlg
+        self.last_evaluation = metrics
+
+    # -- panel slots --------------------------------------------------------------------------------
+    def _on_controls_live_value(self, section: str, key: str, value: Any) -> None:
+        if self.host.trainer is not None:
+            self.host.set_live(section, key, value)
+
+    def _on_controls_structural_edit(self, key: str) -> None:
+        answer = QMessageBox.question(
+            self, "Start a new run?",
+            f"Changing {key} needs a new model. Stop this run and start a new one with the change?")
+        if answer == QMessageBox.Yes:
+            self.host.stop()
+            if self.on_new_run():
+                self.host.train()
+
+    def _on_gallery_sample_clicked(self, index: int) -> None:
+        if self.eval_z is None or index >= len(self.eval_z):
+            return
+        z = self.eval_z[index]
+        self.docks["LatentExplorerPanel"].raise_()
+        self.latent_panel.set_base(z)              # emits z_changed, which asks for a decode
+
+    def _on_latent_z_changed(self, z: np.ndarray, _stamp: int) -> None:
+        self.host.request_render("decode", z=z)
+
+    def _on_latent_random(self, seed: int) -> None:
+        self.host.request_render("sample", seed=seed, n=1)
+
+    def _on_latent_encode(self) -> None:
+        idx = self.data_panel.selected_indices()
+        if not len(idx):
+            self._warn("Pick an image", "Select an image in the data set browser first.")
+            return
+        self._on_data_image_picked(int(idx[0]))
+
+    def _on_data_image_picked(self, index: int) -> None:
+        ds = self.browser_dataset
+        t = self.host.trainer
+        if ds is None or t is None:
+            return
+        if "encode" not in t.engine.capabilities:
+            self.statusBar().showMessage(f"The {t.engine.name} engine cannot encode images", 8000)
+            return
+        x = ds.train_x[index:index + 1]
+        if x.shape[1:] != tuple(t.dataset.spec.sample_shape):
+            self._warn("Cannot encode", f"This image has shape {x.shape[1:]}, the model expects "
+                                        f"{tuple(t.dataset.spec.sample_shape)}.")
+            return
+        self.docks["LatentExplorerPanel"].raise_()
+        self.host.request_render("encode", x=x)
+
+    def _on_latent_interpolate(self, za, zb, mode: str, steps: int) -> None:
+        self.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode)
+
+    # -- export -------------------------------------------------------------------------------------
+    def _provenance(self, extra: Optional[dict] = None) -> dict[str, str]:
+        t = self.host.trainer
+        run = Run(self.run_path) if self.run_path else None
+        return provenance(
+            config_toml=self.run_config.to_toml() if self.run_config else "",
+            seed=self.run_config.run.seed if self.run_config else None,
+            step=self.run_info.step,
+            checkpoint_sha256=run.checkpoint_sha256() if run is not None else "",
+            engine=t.engine.name if t is not None else "", extra=extra)
+
+    def _ask_save(self, title: str, name: str, filt: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.runs_dir / name), filt)
+        return path
+
+    def _ask_folder(self, title: str) -> str:
+        return QFileDialog.getExistingDirectory(self, title, str(self.runs_dir))
+
+    def on_export_grid(self) -> Optional[list]:
+        if self.last_samples is None:
+            return self._warn("Nothing to export", "No samples yet: train or open a run.")
+        path = self._ask_save("Export sample grid", "samples.png", "PNG images (*.png)")
+        if not path:
+            return None
+        step, samples = self.last_samples
+        ref = self.browser_dataset.train_x[:2000] if samples.ndim == 2 and self.browser_dataset else None
+        out = [export_grid(path, samples, self._provenance({"samples": "fixed-z preview grid"}),
+                           reference=ref)]
+        return self._exported(out)
+
+    def on_export_individual(self) -> Optional[list]:
+        if self.last_samples is None or self.last_samples[1].ndim != 4:
+            return self._warn("Nothing to export", "Individual PNGs need image samples.")
+        folder = self._ask_folder("Export samples into folder")
+        if not folder:
+            return None
+        return self._exported(export_individual(folder, self.last_samples[1], self._provenance()))
+
+    def on_export_gif(self) -> Optional[list]:
+        interp = self.last_interpolation
+        if interp is None or interp["samples"].ndim != 4:
+            return self._warn("Nothing to export", "Make an image interpolation in the latent "
+                                                   "explorer first.")
+        path = self._ask_save("Export interpolation", "interpolation.gif", "GIF images (*.gif)")
+        if not path:
+            return None
+        return self._exported([export_gif(path, interp["samples"], self._provenance())])
+
+    def on_export_latents(self) -> Optional[list]:
+        z = self.latent_panel.current_z() if self.run_info.latent_dim else None
+        interp = self.last_interpolation
+        if z is None:
+            return self._warn("Nothing to export", "Open a run with a latent space first.")
+        path = self._ask_save("Export latent vectors", "latents.npy", "NumPy arrays (*.npy)")
+        if not path:
+            return None
+        arr = interp["z"] if interp is not None else np.atleast_2d(z)
+        return self._exported([export_latents(path, arr)])
+
+    def on_export_config(self) -> Optional[list]:
+        try:
+            cfg = self.current_config()
+        except (ConfigError, DataError) as e:
+            return self._warn("Invalid settings", str(e))
+        path = self._ask_save("Export config", "config.toml", "TOML configs (*.toml)")
+        if not path:
+            return None
+        cfg.save(path)
+        return self._exported([Path(path)])
+
+    def _exported(self, paths: list) -> list:
+        self.statusBar().showMessage(f"Wrote {len(paths)} file(s): {paths[0]}", 8000)
+        self.export_written.emit([str(p) for p in paths])
+        return paths
+
+    def on_compare(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Compare with run", str(self.runs_dir))
+        if path:
+            self.add_comparison(path)
+
+    def add_comparison(self, path: str | Path) -> None:
+        try:
+            records = Run.open(path).read_metrics()
+        except Exception as e:  # noqa: BLE001
+            self._warn("Cannot compare", str(e))
+            return
+        self.plots_panel.add_overlay(Path(path).name, records)
+
+    # -- misc ----------------------------------------------------------------------------------------
+    def on_about(self) -> None:
+        import PySide6
+        import pyqtgraph
+        import torch
+        QMessageBox.about(self, "About Generative Studio", (
+            f"<b>Generative Studio {__version__}</b><br>Train and explore generative image "
+            f"models, point and click.<br><br>Python {platform.python_version()}<br>"
+            f"PyTorch {torch.__version__}<br>PySide6 {PySide6.__version__}<br>"
+            f"pyqtgraph {pyqtgraph.__version__}<br>NumPy {np.__version__}"))
+
+    def set_theme(self, theme: str) -> None:
+        from PySide6.QtWidgets import QApplication
+        self.settings.setValue("theme", theme)
+        apply_theme(QApplication.instance(), theme)
+        for panel in (self.plots_panel,):
+            if hasattr(panel, "apply_palette"):
+                panel.apply_palette()
+
+    def _warn(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.open()
+        self.warning_box = box
+        return None
+
+    def _refresh_status(self) -> None:
+        i = self.run_info
+        self.status_labels["state"].setText(f"State: {i.state}")
+        self.status_labels["step"].setText(f"Step {i.step:,}" + (f" / {i.total:,}" if i.total else ""))
+        self.status_labels["speed"].setText(f"{i.it_per_s:.1f} it/s" if i.state == "running" else "")
+        eta = i.eta_s
+        self.status_labels["eta"].setText(
+            f"ETA {int(eta // 60)}:{int(eta % 60):02d}" if i.state == "running" and np.isfinite(eta) else "")
+        if not self.status_labels["device"].text():
+            from .device import pick_device
+            self.status_labels["device"].setText(f"Device: {pick_device('auto')}")
+        self.controls_panel.set_run_info(i)
+
+    def _update_actions(self) -> None:
+        s = self.state
+        has_run = self.host.trainer is not None or self.run_config is not None
+        self.act_train.setEnabled(s not in ("running", "loading"))
+        self.act_pause.setEnabled(s == "running")
+        self.act_resume.setEnabled(s in ("paused", "stopped") and has_run)
+        self.act_step.setEnabled(s not in ("running", "loading"))
+        self.act_stop.setEnabled(s in ("running", "paused"))
+
+    # -- layout persistence ---------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("windowState")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.bus.stop()
+        joined = self.host.shutdown(3.0)
+        if not joined:
+            self.statusBar().showMessage("The training thread did not stop in time", 2000)
+        super().closeEvent(event)
+
+
+def _load_snapshot(path: Path) -> np.ndarray:
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    from PIL import Image
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L" if im.mode in ("L", "LA", "I", "I;16") else "RGB"))

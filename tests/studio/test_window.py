@@ -1,0 +1,214 @@
+"""The real main window, driven by pytest-qt: toolbar actions, renders, export, layout, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings
+
+from studio.export import read_png_metadata
+from studio.runs import Run
+from studio.window import MainWindow
+
+WAIT = 60_000   # ms; generous for a loaded 2-core CI machine
+
+TINY = {
+    "run": {"seed": 0, "steps": 100000, "batch_size": 32, "log_every": 5, "sample_every": 10,
+            "checkpoint_every": 1000, "preview_samples": 16, "device": "cpu"},
+    "model": {"engine": "vae", "arch": "mlp", "latent_dim": 4, "hidden": 32},
+    "optim": {"lr": 0.001},
+}
+
+
+def make_window(qtbot, tmp_path, name="settings.ini"):
+    settings = QSettings(str(tmp_path / name), QSettings.IniFormat)
+    w = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(w)
+    w.resize(1300, 820)
+    w.show()
+    qtbot.waitUntil(lambda: w.browser_dataset is not None, timeout=WAIT)
+    return w
+
+
+def wait_state(qtbot, w, state):
+    if w.state != state:
+        with qtbot.waitSignal(w.run_state_changed, timeout=WAIT,
+                              check_params_cb=lambda s: s == state):
+            pass
+
+
+def n_points(w, key="loss/total"):
+    try:
+        return w.plots_panel.curve_data(key)[0].size
+    except KeyError:
+        return 0
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path)
+    yield w
+    w.close()
+
+
+def start_tiny_run(qtbot, w, steps=100000):
+    cfg = {**TINY, "run": {**TINY["run"], "steps": steps}}
+    w.controls_panel.set_config(cfg)
+    w.act_train.trigger()
+    wait_state(qtbot, w, "running")
+
+
+def test_train_pause_resume_step_stop_from_the_toolbar(qtbot, window):
+    w = window
+    start_tiny_run(qtbot, w)
+    qtbot.waitUntil(lambda: n_points(w) >= 2, timeout=WAIT)
+    assert not w.act_train.isEnabled() and w.act_pause.isEnabled()
+
+    w.act_pause.trigger()
+    wait_state(qtbot, w, "paused")
+    step = w.host.trainer.step
+    assert w.act_resume.isEnabled() and w.act_step.isEnabled()
+
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.host.trainer.step == step + 1, timeout=WAIT)
+    wait_state(qtbot, w, "paused")
+
+    w.act_resume.trigger()
+    wait_state(qtbot, w, "running")
+    qtbot.waitUntil(lambda: w.host.trainer.step > step + 20, timeout=WAIT)
+
+    w.act_stop.trigger()
+    wait_state(qtbot, w, "stopped")
+    run = Run.open(w.run_path)
+    assert run.status()["state"] == "stopped"
+    assert run.load_checkpoint().step == w.host.trainer.step
+    assert "stopped" in w.status_labels["state"].text()
+
+
+def test_slider_move_changes_the_decoded_image(qtbot, window):
+    w = window
+    start_tiny_run(qtbot, w)
+    qtbot.waitUntil(lambda: w.run_info.latent_dim == 4, timeout=WAIT)
+    w.act_pause.trigger()
+    wait_state(qtbot, w, "paused")
+    with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
+        w.latent_panel.set_base(np.zeros(4, np.float32))     # emits z_changed -> decode
+    before = w.latent_panel.current_image().copy()
+    slider = w.latent_panel.sliders()[0]
+    with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
+        slider.setValue(slider.maximum())                     # as a user's drag does
+    after = w.latent_panel.current_image()
+    assert before.shape == after.shape
+    assert np.abs(before.astype(int) - after.astype(int)).sum() > 0
+
+
+def test_export_writes_files_whose_metadata_reads_back(qtbot, window, tmp_path, monkeypatch):
+    w = window
+    start_tiny_run(qtbot, w)
+    qtbot.waitUntil(lambda: w.last_samples is not None and w.last_samples[0] >= 10, timeout=WAIT)
+    w.act_pause.trigger()
+    wait_state(qtbot, w, "paused")
+    out = tmp_path / "export"
+    out.mkdir()
+    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(out / name))
+    monkeypatch.setattr(w, "_ask_folder", lambda title: str(out / "each"))
+
+    with qtbot.waitSignal(w.export_written, timeout=WAIT):
+        w.act_export_grid.trigger()
+    meta = read_png_metadata(out / "samples.png")
+    assert meta["engine"] == "vae" and meta["seed"] == "0"
+    assert int(meta["step"]) >= 10
+    assert len(meta["checkpoint_sha256"]) == 64
+    assert "torch_version" in meta and "app_version" in meta
+    assert "[model]" in meta["config"] and 'engine = "vae"' in meta["config"]
+
+    with qtbot.waitSignal(w.export_written, timeout=WAIT):
+        w.act_export_each.trigger()
+    files = sorted((out / "each").glob("*.png"))
+    assert len(files) == 16
+    assert read_png_metadata(files[3])["index"] == "3"
+
+    w.host.request_render("interpolate", za=np.zeros(4), zb=np.ones(4), steps=6, mode="linear")
+    qtbot.waitUntil(lambda: w.last_interpolation is not None, timeout=WAIT)
+    with qtbot.waitSignal(w.export_written, timeout=WAIT):
+        w.act_export_gif.trigger()
+    gif = Image.open(out / "interpolation.gif")
+    assert gif.n_frames == 10            # 6 forward + 4 back
+    assert b"engine=vae" in gif.info["comment"]
+
+    with qtbot.waitSignal(w.export_written, timeout=WAIT):
+        w.act_export_z.trigger()
+    assert np.load(out / "latents.npy").shape == (6, 4)
+
+
+def test_dock_layout_survives_a_restart(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path)
+    w.docks["LivePlotsPanel"].hide()
+    w.docks["DataBrowserPanel"].setFloating(True)
+    w.close()
+    w2 = make_window(qtbot, tmp_path)
+    try:
+        assert not w2.docks["LivePlotsPanel"].isVisible()
+        assert w2.docks["DataBrowserPanel"].isFloating()
+        w2.act_reset_layout.trigger()
+        assert w2.docks["LivePlotsPanel"].isVisible()
+        assert not w2.docks["DataBrowserPanel"].isFloating()
+    finally:
+        w2.close()
+
+
+def test_an_engine_that_raises_leaves_the_window_alive(qtbot, window):
+    w = window
+    start_tiny_run(qtbot, w)
+
+    def explode(batch):
+        raise RuntimeError("injected failure in train_step")
+
+    w.host.call(lambda t: setattr(t.engine, "train_step", explode))
+    wait_state(qtbot, w, "failed")
+    qtbot.waitUntil(lambda: getattr(w, "error_box", None) is not None, timeout=WAIT)
+    assert "injected failure" in w.error_box.text()
+    assert Run.open(w.run_path).status()["state"] == "failed"
+    w.error_box.close()
+    # the window still works: a new run trains
+    start_tiny_run(qtbot, w, steps=30)
+    wait_state(qtbot, w, "finished")
+
+
+def test_open_a_run_trained_headless_and_continue_it(qtbot, window, tmp_path):
+    from studio.cli import main
+    from studio.config import config_from_dict
+    cfg = config_from_dict({**TINY, "run": {**TINY["run"], "steps": 20},
+                            "data": {"name": "mnist", "limit": 512}})
+    (tmp_path / "c.toml").write_text(cfg.to_toml())
+    assert main(["train", str(tmp_path / "c.toml"), "--out", str(tmp_path / "headless"), "--quiet"]) == 0
+    w = window
+    w.open_run(tmp_path / "headless")
+    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step == 20, timeout=WAIT)
+    assert n_points(w) == 4
+    assert w.controls_panel.config()["model"]["latent_dim"] == 4
+    d = w.controls_panel.config()
+    d["run"]["steps"] = 40                 # as if typed into the Training form
+    w.controls_panel.set_config(d)
+    w.act_train.trigger()                  # same settings: continues the open run
+    qtbot.waitUntil(lambda: w.host.trainer.step == 40 and w.state == "finished", timeout=WAIT)
+    assert Run.open(tmp_path / "headless").load_checkpoint().step == 40
+
+
+def test_render_of_plots_and_sample_grid_has_real_pixels(qtbot, window):
+    """Fails if a Qt or pyqtgraph upgrade draws nothing: grab and inspect pixels."""
+    w = window
+    start_tiny_run(qtbot, w)
+    qtbot.waitUntil(lambda: n_points(w) >= 5
+                    and w.last_samples is not None, timeout=WAIT)
+    w.act_pause.trigger()
+    wait_state(qtbot, w, "paused")
+    qtbot.wait(50)
+    for panel in (w.plots_panel, w.gallery_panel):
+        img = panel.grab().toImage()
+        arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+        arr = arr[:, : img.width() * 4].reshape(img.height(), img.width(), 4)[:, :, :3]
+        colours = np.unique(arr.reshape(-1, 3), axis=0)
+        assert len(colours) > 20, f"{panel.objectName()} drew almost nothing"
+    grid = w.gallery_panel.current_image()
+    assert grid is not None and grid.std() > 5

@@ -1,0 +1,440 @@
+"""A form generated from a list of `FieldSpec`s: one labelled editor per hyperparameter.
+
+Shared by the panels that edit config sections (run, model, optim, data options). The form
+knows nothing about engines: it gets plain `FieldSpec`s and hands back plain Python values.
+
+Editors: int -> QSpinBox, float -> QLineEdit with a scientific-notation validator (so a
+learning rate can be typed as 0.0002 or 2e-4), str with choices -> QComboBox, str ->
+QLineEdit, bool -> QCheckBox. Each label and editor carries the field's help, its range and
+default as a tooltip. `edited(name, value)` fires on user edits only, never on `set_values`.
+"""
+from __future__ import annotations
+
+import ast
+import html
+import math
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from PySide6.QtCore import QEvent, QLocale, QObject, Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QSpinBox, QStyle, QVBoxLayout, QWidget)
+
+from .viewmodels import FieldSpec
+
+__all__ = ["FieldForm", "field_label", "field_tooltip", "format_float", "NEW_RUN_WARNING"]
+
+INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
+NEW_RUN_WARNING = "changing this starts a new run"
+
+
+def field_label(spec: FieldSpec) -> str:
+    """The readable label of a field: its name with underscores as spaces."""
+    return spec.name.replace("_", " ")
+
+
+def format_float(value: float) -> str:
+    """Shortest text that reads back as the same float: 0.0002, 1e-05, 0.999, 1.0."""
+    return repr(float(value))
+
+
+def _fmt_bound(x: float, kind: str) -> str:
+    if kind == "int":
+        return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return f"{x:g}"
+
+
+def range_hint(spec: FieldSpec) -> str:
+    lo, hi = spec.min, spec.max
+    if spec.choices:
+        return "Choices: " + ", ".join(str(c) for c in spec.choices)
+    if lo is not None and hi is not None:
+        return f"Range: {_fmt_bound(lo, spec.kind)} to {_fmt_bound(hi, spec.kind)}"
+    if lo is not None:
+        return f"Range: \u2265 {_fmt_bound(lo, spec.kind)}"
+    if hi is not None:
+        return f"Range: \u2264 {_fmt_bound(hi, spec.kind)}"
+    return ""
+
+
+def _fmt_value(value: Any, kind: str) -> str:
+    if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_float(value)
+    if kind == "bool":
+        return "on" if value else "off"
+    return str(value)
+
+
+def field_tooltip(spec: FieldSpec) -> str:
+    """Rich-text tooltip (so long help wraps): help, range or choices, default, live/structural."""
+    parts = [html.escape(spec.help, quote=False) if spec.help else f"<b>{html.escape(spec.name)}</b>"]
+    notes = []
+    hint = range_hint(spec)
+    if hint:
+        notes.append(html.escape(hint, quote=False))
+    notes.append("Default: " + html.escape(_fmt_value(spec.default, spec.kind), quote=False))
+    if not spec.structural:
+        notes.append("Applies immediately, also while training.")
+    parts.append("<br>".join(notes))
+    return "<p>" + "</p><p style='color:gray'>".join(parts) + "</p>"
+
+
+class _DoubleValidator(QDoubleValidator):
+    """Scientific notation, C locale, and a comma typed as a decimal point."""
+
+    def __init__(self, lo: Optional[float], hi: Optional[float], parent: QObject) -> None:
+        super().__init__(parent)
+        self.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        loc = QLocale.c()
+        loc.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator
+                             | QLocale.NumberOption.OmitGroupSeparator)
+        self.setLocale(loc)
+        self.setDecimals(1000)
+        self.setRange(-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi),
+                      1000)
+
+    def validate(self, text: str, pos: int):  # noqa: D401 - Qt override
+        text = text.replace(",", ".").strip()
+        return super().validate(text, pos)
+
+
+class _FloatEdit(QLineEdit):
+    """A line edit for a float: commits on Enter or focus out; invalid text is shown in red
+    and reverts to the last good value when focus leaves."""
+
+    committed = Signal(float)
+
+    def __init__(self, spec: FieldSpec, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._spec = spec
+        self._value = float(spec.default) if spec.default is not None else 0.0
+        self.setValidator(_DoubleValidator(spec.min, spec.max, self))
+        self.setText(format_float(self._value))
+        self.textChanged.connect(self._update_style)
+        self.editingFinished.connect(self._on_editing_finished)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        self._value = float(value)
+        self.setText(format_float(self._value))
+
+    def _parse(self) -> Optional[float]:
+        if not self.hasAcceptableInput():
+            return None
+        try:
+            return float(self.text().replace(",", ".").strip())
+        except ValueError:
+            return None
+
+    def _on_editing_finished(self) -> None:
+        v = self._parse()
+        if v is None:
+            return
+        if v != self._value:
+            self._value = v
+            self.committed.emit(v)
+
+    def _update_style(self, _text: str = "") -> None:
+        bad = bool(self.text()) and not self.hasAcceptableInput()
+        self.setStyleSheet("QLineEdit { border: 1px solid #d03b3b; }" if bad else "")
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(event)
+        if self._parse() is None:
+            self.setText(format_float(self._value))
+
+
+class _WheelGuard(QObject):
+    """Ignore wheel events on unfocused spin/combo boxes, so scrolling the dock does not
+    change values under the mouse."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+class FieldForm(QWidget):
+    """A form with one editor per FieldSpec.
+
+    Signals:
+        edited(str, object): field name and its new value, on user edits only.
+    """
+
+    edited = Signal(str, object)
+
+    def __init__(self, fields: Sequence[FieldSpec] = (), parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("FieldForm")
+        self._specs: dict[str, FieldSpec] = {}
+        self._editors: dict[str, QWidget] = {}
+        self._labels: dict[str, QLabel] = {}
+        self._warn_icons: dict[str, QLabel] = {}
+        self._updating = False
+        self._locked = False
+        self._locked_values: dict[str, Any] = {}
+        self._wheel_guard = _WheelGuard(self)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        self._form_host = QWidget(self)
+        outer.addWidget(self._form_host)
+        self._layout = QFormLayout(self._form_host)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self._layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._notice = QLabel(self)
+        self._notice.setObjectName("structuralNotice")
+        self._notice.setWordWrap(True)
+        self._notice.setStyleSheet("color: #b07800;")
+        self._notice.hide()
+        outer.addWidget(self._notice)
+        self._empty = QLabel("No options.", self)
+        self._empty.setStyleSheet("color: gray;")
+        outer.addWidget(self._empty)
+        self.set_fields(fields)
+
+    # ---------------------------------------------------------------- building
+    def set_fields(self, fields: Iterable[FieldSpec]) -> None:
+        """Rebuild the form for new fields (values reset to the fields' defaults)."""
+        while self._layout.rowCount():
+            self._layout.removeRow(0)
+        self._specs.clear()
+        self._editors.clear()
+        self._labels.clear()
+        self._warn_icons.clear()
+        self._locked_values = {}
+        for spec in fields:
+            self._add_row(spec)
+        self._empty.setVisible(not self._specs)
+        if self._locked:
+            self._locked_values = self.values()
+        self._refresh_warnings()
+
+    def _add_row(self, spec: FieldSpec) -> None:
+        tip = field_tooltip(spec)
+        label = QLabel(field_label(spec), self._form_host)
+        label.setToolTip(tip)
+        editor = self._make_editor(spec)
+        editor.setObjectName(f"field_{spec.name}")
+        editor.setToolTip(tip)
+        label.setBuddy(editor)
+        warn = QLabel(self._form_host)
+        warn.setObjectName(f"warn_{spec.name}")
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        warn.setPixmap(icon.pixmap(14, 14))
+        warn.setToolTip(NEW_RUN_WARNING[0].upper() + NEW_RUN_WARNING[1:] + ".")
+        warn.setFixedWidth(16)
+        warn.hide()
+        row = QWidget(self._form_host)
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.setSpacing(4)
+        h.addWidget(editor, 1)
+        h.addWidget(warn, 0)
+        self._layout.addRow(label, row)
+        self._specs[spec.name] = spec
+        self._editors[spec.name] = editor
+        self._labels[spec.name] = label
+        self._warn_icons[spec.name] = warn
+        self._write(spec, editor, spec.default)
+
+    def _make_editor(self, spec: FieldSpec) -> QWidget:
+        name = spec.name
+        if spec.kind == "bool":
+            w = QCheckBox(self._form_host)
+            w.toggled.connect(lambda v, n=name: self._user_edit(n, bool(v)))
+            return w
+        if spec.choices:
+            w = QComboBox(self._form_host)
+            for c in spec.choices:
+                w.addItem(str(c), c)
+            w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(6)
+            w.currentIndexChanged.connect(lambda _i, n=name, w=w: self._user_edit(n, w.currentData()))
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            w.installEventFilter(self._wheel_guard)
+            return w
+        if spec.kind == "int":
+            w = QSpinBox(self._form_host)
+            lo = INT_MIN if spec.min is None else max(INT_MIN, math.ceil(spec.min))
+            hi = INT_MAX if spec.max is None else min(INT_MAX, math.floor(spec.max))
+            w.setRange(int(lo), int(hi))
+            w.setKeyboardTracking(False)      # typing "128" emits once, not 1, 12, 128
+            w.setAccelerated(True)
+            w.setMinimumWidth(70)
+            w.valueChanged.connect(lambda v, n=name: self._user_edit(n, int(v)))
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            w.installEventFilter(self._wheel_guard)
+            return w
+        if spec.kind == "float":
+            w = _FloatEdit(spec, self._form_host)
+            w.committed.connect(lambda v, n=name: self._user_edit(n, float(v)))
+            return w
+        w = QLineEdit(self._form_host)
+        w.setProperty("_last", None)
+        w.editingFinished.connect(lambda n=name, w=w: self._on_text_finished(n, w))
+        return w
+
+    # ---------------------------------------------------------------- values
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(self._specs.values())
+
+    def spec(self, name: str) -> FieldSpec:
+        return self._specs[name]
+
+    def editor(self, name: str) -> QWidget:
+        """The editor widget of a field (tests, focus handling)."""
+        return self._editors[name]
+
+    def label(self, name: str) -> QLabel:
+        return self._labels[name]
+
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def value(self, name: str) -> Any:
+        return self._read(self._specs[name], self._editors[name])
+
+    def values(self) -> dict[str, Any]:
+        """Current values as proper Python types, in field order."""
+        return {n: self._read(s, self._editors[n]) for n, s in self._specs.items()}
+
+    def set_values(self, values: Mapping[str, Any]) -> None:
+        """Show values (unknown keys ignored); emits nothing."""
+        for key, value in values.items():
+            spec = self._specs.get(key)
+            if spec is not None:
+                self._write(spec, self._editors[key], value)
+        self._refresh_warnings()
+
+    def reset_to_defaults(self) -> None:
+        self.set_values({s.name: s.default for s in self._specs.values()})
+
+    def label_width_hint(self) -> int:
+        """Width the widest label needs (to line up several forms)."""
+        return max((lab.sizeHint().width() for lab in self._labels.values()), default=0)
+
+    def set_label_width(self, width: int) -> None:
+        """Give every label at least `width` pixels, so stacked forms line up."""
+        for lab in self._labels.values():
+            lab.setMinimumWidth(int(width))
+
+    def mark_structural(self, locked: bool) -> None:
+        """While locked (a run is training), structural fields stay editable, but editing one
+        shows a warning icon and a note that the change starts a new run."""
+        self._locked = bool(locked)
+        self._locked_values = self.values() if self._locked else {}
+        self._refresh_warnings()
+
+    def is_locked(self) -> bool:
+        return self._locked
+
+    def changed_structural(self) -> list[str]:
+        """Structural fields edited since `mark_structural(True)`."""
+        if not self._locked:
+            return []
+        cur = self.values()
+        return [n for n, s in self._specs.items()
+                if s.structural and n in self._locked_values and cur[n] != self._locked_values[n]]
+
+    # ---------------------------------------------------------------- internals
+    def _user_edit(self, name: str, value: Any) -> None:
+        if self._updating:
+            return
+        self._refresh_warnings()
+        self.edited.emit(name, value)
+
+    def _on_text_finished(self, name: str, w: QLineEdit) -> None:
+        spec = self._specs[name]
+        value = self._read(spec, w)
+        if value == w.property("_last") or self._updating:
+            return
+        w.setProperty("_last", value)
+        self._user_edit(name, value)
+
+    def _refresh_warnings(self) -> None:
+        changed = set(self.changed_structural())
+        for n, icon in self._warn_icons.items():
+            icon.setVisible(n in changed)
+        if changed:
+            names = ", ".join(field_label(self._specs[n]) for n in self._specs if n in changed)
+            self._notice.setText(f"\u26a0 {names}: {NEW_RUN_WARNING}.")
+            self._notice.show()
+        else:
+            self._notice.hide()
+
+    def _write(self, spec: FieldSpec, w: QWidget, value: Any) -> None:
+        self._updating = True
+        try:
+            if isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QComboBox):
+                i = w.findData(value)
+                if i < 0:
+                    i = w.findText(str(value))
+                if i < 0:                       # keep a loaded value the choices do not list
+                    w.addItem(str(value), value)
+                    i = w.count() - 1
+                w.setCurrentIndex(i)
+            elif isinstance(w, QSpinBox):
+                w.setValue(int(value))
+            elif isinstance(w, _FloatEdit):
+                w.set_value(float(value))
+            elif isinstance(w, QLineEdit):
+                text = value if spec.kind == "str" else repr(value)
+                w.setText("" if value is None else str(text))
+                w.setProperty("_last", self._read(spec, w))
+        finally:
+            self._updating = False
+
+    @staticmethod
+    def _read(spec: FieldSpec, w: QWidget) -> Any:
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QSpinBox):
+            return int(w.value())
+        if isinstance(w, _FloatEdit):
+            return w.value()
+        text = w.text() if isinstance(w, QLineEdit) else ""
+        if spec.kind == "str":
+            return text
+        try:                                     # other kinds (lists, tuples): Python literals
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+
+
+if __name__ == "__main__":  # pragma: no cover - manual preview
+    import argparse
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--grab", metavar="OUT.png")
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv)
+    form = FieldForm([
+        FieldSpec("latent_dim", "int", 8, "Size of the latent code z.", min=1, max=1024),
+        FieldSpec("arch", "str", "conv", "Image networks.", choices=("conv", "mlp")),
+        FieldSpec("lr", "float", 1e-3, "Learning rate.", min=0.0, max=10.0, structural=False),
+        FieldSpec("name", "str", "run", "A name."),
+        FieldSpec("ema", "bool", True, "Keep an EMA copy."),
+    ])
+    form.edited.connect(lambda n, v: print("edited", n, repr(v)))
+    form.mark_structural(True)
+    form.resize(340, 220)
+    form.show()
+    if args.grab:
+        app.processEvents()
+        form.grab().save(args.grab)
+        sys.exit(0)
+    sys.exit(app.exec())

@@ -1,0 +1,668 @@
+"""Sample gallery: the latest fixed-z samples as one crisp image grid (or a 2D scatter), with a
+timeline slider that scrubs snapshots of earlier steps.
+
+The main window feeds it with `set_samples(step, samples)` while training and
+`set_history(steps, loader)` when a run is opened; `sample_clicked(int)` tells it which sample
+was clicked (e.g. to open it in the latent explorer).
+
+Preview: ``python -m widgets.sample_gallery [--points] [--grab OUT.png]``.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+__all__ = ["SampleGalleryPanel", "make_grid", "GridGeometry"]
+
+HINT = "Samples appear here while training"
+PAD = 2                  # same layout as studio.images.image_grid, so live grids and saved
+PAD_VALUE = 40           # snapshot PNGs look alike and clicks map the same way
+CACHE_SIZE = 50          # loaded snapshots kept in memory (LRU)
+SAMPLE_COLOUR = (230, 110, 20)
+REFERENCE_COLOUR = (150, 150, 150, 130)
+
+Loader = Callable[[int], np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------
+# numpy helpers (no Qt)
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Where the cells of a grid image are: cell (r, c) spans rows pad + r*(h+pad) .. +h."""
+    rows: int
+    cols: int
+    h: int
+    w: int
+    n: int                   # cells holding a sample (the last row may be partial)
+    pad: int = PAD
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows * (self.h + self.pad) + self.pad, self.cols * (self.w + self.pad) + self.pad)
+
+    def index_at(self, x: float, y: float) -> Optional[int]:
+        """Sample index under image coordinates (x = column, y = row), or None. Clicks on the
+        padding count for the nearest cell."""
+        c = math.floor((x - self.pad / 2) / (self.w + self.pad))
+        r = math.floor((y - self.pad / 2) / (self.h + self.pad))
+        if not (0 <= r < self.rows and 0 <= c < self.cols):
+            return None
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return None
+        i = r * self.cols + c
+        return i if i < self.n else None
+
+    def cell_centre(self, index: int) -> tuple[float, float]:
+        r, c = divmod(index, self.cols)
+        return (self.pad + c * (self.w + self.pad) + self.w / 2,
+                self.pad + r * (self.h + self.pad) + self.h / 2)
+
+
+def make_grid(images: np.ndarray, ncols: Optional[int] = None, pad: int = PAD,
+              pad_value: int = PAD_VALUE) -> tuple[np.ndarray, GridGeometry]:
+    """(N, C, H, W) float in [0, 1] (or uint8), C in {1, 3} -> uint8 (rows*(H+pad)+pad,
+    cols*(W+pad)+pad, C) grid, vectorised (no per-image loop), plus its geometry."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"expected images (N, C, H, W) with C in {{1, 3}}, got {images.shape}")
+    if images.dtype == np.uint8:
+        imgs = images
+    else:
+        f = np.nan_to_num(np.asarray(images, np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        imgs = (np.clip(f, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    n, c, h, w = imgs.shape
+    cols = ncols or max(1, math.ceil(math.sqrt(max(n, 1))))
+    rows = max(1, math.ceil(n / cols))
+    cells = np.full((rows * cols, h + pad, w + pad, c), pad_value, np.uint8)
+    cells[:n, pad:, pad:] = imgs.transpose(0, 2, 3, 1)
+    body = cells.reshape(rows, cols, h + pad, w + pad, c).transpose(0, 2, 1, 3, 4)
+    body = body.reshape(rows * (h + pad), cols * (w + pad), c)
+    grid = np.full((body.shape[0] + pad, body.shape[1] + pad, c), pad_value, np.uint8)
+    grid[:body.shape[0], :body.shape[1]] = body
+    return grid, GridGeometry(rows, cols, h, w, n, pad)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, length) of the runs of True in a 1D bool array."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), (ends - starts).tolist()))
+
+
+def infer_geometry(grid: np.ndarray, pad_value: int = PAD_VALUE) -> Optional[GridGeometry]:
+    """Recover the cell layout of a grid made like `make_grid` / studio's `image_grid` from its
+    padding lines (None when it does not look like one)."""
+    g = grid if grid.ndim == 3 else grid[:, :, None]
+    is_pad = np.all(g == pad_value, axis=2)
+    content_rows = _runs(~is_pad.all(axis=1))
+    content_cols = _runs(~is_pad.all(axis=0))
+    if not content_rows or not content_cols:
+        return None
+    h, w = content_rows[0][1], content_cols[0][1]
+    pad = content_rows[0][0]
+    if pad < 1 or content_cols[0][0] != pad:
+        return None
+    if any(ln != h for _, ln in content_rows) or any(ln != w for _, ln in content_cols):
+        return None
+    rows, cols = len(content_rows), len(content_cols)
+    geo = GridGeometry(rows, cols, h, w, rows * cols, pad)
+    if geo.shape != g.shape[:2]:
+        return None
+    filled = [not is_pad[pad + r * (h + pad): pad + r * (h + pad) + h,
+                         pad + c * (w + pad): pad + c * (w + pad) + w].all()
+              for r in range(rows) for c in range(cols)]
+    n = max((i + 1 for i, f in enumerate(filled) if f), default=0)
+    return GridGeometry(rows, cols, h, w, n, pad)
+
+
+def _kind(arr: np.ndarray) -> str:
+    """'images' (N, C, H, W) | 'points' (N, 2) float | 'grid' (H, W, C) / (H, W)."""
+    if arr.ndim == 4 and arr.shape[1] in (1, 3):
+        return "images"
+    if arr.ndim == 2 and arr.shape[1] == 2 and arr.dtype.kind == "f":
+        return "points"
+    if arr.ndim == 3 and arr.shape[2] in (1, 3):
+        return "grid"
+    if arr.ndim == 2:
+        return "grid"
+    raise ValueError(f"samples must be images (N, C, H, W), points (N, 2) or a grid image "
+                     f"(H, W[, C]); got shape {arr.shape} {arr.dtype}")
+
+
+def _as_uint8_grid(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint8:
+        return arr
+    f = np.nan_to_num(np.asarray(arr, np.float32))
+    if f.size and float(f.max()) <= 1.0:
+        f = f * 255.0
+    return (np.clip(f, 0, 255) + 0.5).astype(np.uint8)
+
+
+def _qimage_to_array(img: QImage) -> np.ndarray:
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, :w * 3].reshape(h, w, 3).copy()
+
+
+# --------------------------------------------------------------------------------------------
+# Qt
+
+class _LoadBridge(QObject):
+    """Carries loader results from the worker thread to the GUI thread (queued)."""
+    loaded = Signal(int, int, object, str)     # generation, step, array or None, error
+
+
+class SampleGalleryPanel(QWidget):
+    """Fixed-z samples of the current (or a scrubbed-to) step as one grid image or scatter."""
+
+    sample_clicked = Signal(int)               # index of the clicked sample in the grid
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName(type(self).__name__)
+        self._pool = QThreadPool(self)         # created first: destroyed (joined) first
+        self._pool.setMaxThreadCount(1)
+        self._bridge = _LoadBridge(self)
+        self._bridge.loaded.connect(self._on_loader_loaded)
+
+        self._steps: list[int] = []                          # the timeline, sorted
+        self._live: dict[int, tuple[np.ndarray, str]] = {}   # given by set_samples, as provided
+        self._cache: OrderedDict[int, tuple[np.ndarray, str]] = OrderedDict()  # LRU
+        self._loader: Optional[Loader] = None
+        self._generation = 0                   # bumps on set_history/clear: stale loads dropped
+        self._loading: Optional[int] = None    # step in flight
+        self._wanted: Optional[int] = None     # step to show when its load arrives
+        self._following = True                 # slider at the end: new samples show at once
+        self._shown_step: Optional[int] = None
+        self._mode: Optional[str] = None       # "images" or "points"
+        self._grid: Optional[np.ndarray] = None
+        self._geometry: Optional[GridGeometry] = None
+        self._last_geometry: Optional[GridGeometry] = None
+        self._points: Optional[np.ndarray] = None
+        self._reference: Optional[np.ndarray] = None
+        self._build()
+        self.apply_palette()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(4, 4, 4, 4)
+        root.setSpacing(3)
+
+        header = QHBoxLayout()
+        self._title = QLabel(" ")
+        font = self._title.font()
+        font.setBold(True)
+        self._title.setFont(font)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        header.addWidget(self._title, 1)
+        self._hover = QLabel("")
+        self._hover.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._hover.setMinimumWidth(self._hover.fontMetrics().horizontalAdvance("sample #0000  (00, 00)"))
+        header.addWidget(self._hover)
+        root.addLayout(header)
+
+        self._stack = QStackedWidget()
+        self._hint = QLabel(HINT)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._hint.setWordWrap(True)
+        self._stack.addWidget(self._hint)
+
+        self._view = pg.GraphicsView()
+        self._view.setMinimumSize(120, 120)
+        self._vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
+                              defaultPadding=0.0)
+        self._view.setCentralItem(self._vb)
+        self._reference_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*REFERENCE_COLOUR))
+        self._reference_item.setZValue(-1)
+        self._scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*SAMPLE_COLOUR))
+        self._image = pg.ImageItem(axisOrder="row-major")
+        for item in (self._image, self._reference_item, self._scatter):
+            item.setVisible(False)
+            self._vb.addItem(item)
+        self._stack.addWidget(self._view)
+        root.addWidget(self._stack, 1)
+
+        timeline = QHBoxLayout()
+        self._slider = QSlider(Qt.Orientation.Horizontal)
+        self._slider.setRange(0, 0)
+        self._slider.setToolTip("Scrub through the snapshots of earlier steps")
+        self._slider.valueChanged.connect(self._on_slider_value_changed)
+        timeline.addWidget(self._slider, 1)
+        self._position = QLabel("")
+        self._position.setMinimumWidth(self._position.fontMetrics().horizontalAdvance("step 0000000  (000/000)"))
+        self._position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        timeline.addWidget(self._position)
+        self._live_button = QPushButton("Live")
+        self._live_button.setToolTip("Jump back to the newest samples and follow training")
+        self._live_button.clicked.connect(self._on_live_button_clicked)
+        policy = self._live_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self._live_button.setSizePolicy(policy)
+        self._live_button.setVisible(False)
+        timeline.addWidget(self._live_button)
+        self._timeline = QWidget()
+        self._timeline.setLayout(timeline)
+        timeline.setContentsMargins(0, 0, 0, 0)
+        self._timeline.setVisible(False)
+        root.addWidget(self._timeline)
+
+        scene = self._view.scene()
+        scene.sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        scene.sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self._view.installEventFilter(self)        # Leave: clear the hover label
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def set_samples(self, step: int, samples: np.ndarray, caption: str = "fixed z") -> None:
+        """New live samples: images (N, C, H, W) float [0, 1], C in {1, 3}, or points (N, 2).
+        Shown at once while following (slider at the end); otherwise only the timeline grows."""
+        arr = np.asarray(samples)
+        _kind(arr)                                         # validate before storing
+        step = int(step)
+        self._cache.pop(step, None)
+        self._live[step] = (arr, caption)
+        if self._loader is not None:                       # the loader can reload older ones
+            newest = max(self._live)
+            for old in [s for s in self._live if s != newest]:
+                self._cache_put(old, self._live.pop(old))
+        self._insert_step(step)
+        if self._following:
+            self._set_slider(len(self._steps) - 1)
+            self._show_step(self._steps[-1])               # a hit: clears any pending load
+        self._update_timeline()
+
+    def set_history(self, steps: list[int], loader: Loader) -> None:
+        """The snapshots of a run: `loader(step)` returns samples (as for set_samples) or an
+        already-made uint8 grid (H, W, C) / (H, W). It is called on a worker thread, one call
+        at a time, only for the snapshot being looked at; results are kept in an LRU of
+        ~50 snapshots. Jumps to the newest step."""
+        self._loader = loader
+        self._generation += 1
+        self._cache.clear()
+        self._wanted = None
+        newest = max(self._live) if self._live else None
+        for old in [s for s in self._live if s != newest]:
+            self._cache_put(old, self._live.pop(old))
+        self._steps = sorted(set(int(s) for s in steps) | set(self._live) | set(self._cache))
+        self._following = True
+        if self._steps:
+            self._set_slider(len(self._steps) - 1)
+            self._show_step(self._steps[-1])
+        self._update_timeline()
+
+    def set_reference_points(self, points: Optional[np.ndarray]) -> None:
+        """Grey points drawn behind point samples (e.g. the data set); None removes them."""
+        if points is None or len(points) == 0:
+            self._reference = None
+            self._reference_item.setData([], [])
+        else:
+            pts = np.asarray(points, np.float64)
+            pts = pts[np.isfinite(pts).all(axis=1)]
+            self._reference = pts
+            self._reference_item.setData(pos=pts)
+        self._reference_item.setVisible(self._mode == "points" and self._reference is not None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._steps.clear()
+        self._live.clear()
+        self._cache.clear()
+        self._loader = None
+        self._loading = self._wanted = None
+        self._following = True
+        self._shown_step = self._mode = None
+        self._grid = self._geometry = self._points = None
+        self._image.clear()
+        self._scatter.setData([], [])
+        for item in (self._image, self._scatter, self._reference_item):
+            item.setVisible(False)
+        self._set_slider(0, maximum=0)
+        self._title.setText(" ")
+        self._hover.setText("")
+        self._timeline.setVisible(False)
+        self._stack.setCurrentWidget(self._hint)
+
+    def current_image(self) -> np.ndarray:
+        """The uint8 picture shown: the (H, W, C) grid for images; for points an RGB render
+        of the view. Empty (0, 0, 3) when nothing is shown."""
+        if self._mode == "images" and self._grid is not None:
+            return self._grid.copy()
+        if self._mode == "points":
+            return _qimage_to_array(self._view.grab().toImage())
+        return np.zeros((0, 0, 3), np.uint8)
+
+    def current_step(self) -> Optional[int]:
+        """Step of the snapshot on screen."""
+        return self._shown_step
+
+    def steps(self) -> list[int]:
+        return list(self._steps)
+
+    def is_live(self) -> bool:
+        return self._following
+
+    def geometry_of_grid(self) -> Optional[GridGeometry]:
+        return self._geometry
+
+    def title(self) -> str:
+        return self._title.text()
+
+    def scrub_to(self, index: int) -> None:
+        """Move the timeline slider (as the user would)."""
+        self._slider.setValue(index)
+
+    def go_live(self) -> None:
+        self._on_live_button_clicked()
+
+    def apply_palette(self) -> None:
+        pal = self.palette()
+        bg = pal.color(QPalette.ColorRole.Window)
+        fg = pal.color(QPalette.ColorRole.WindowText)
+        self._view.setBackground(bg)
+        hint = QColor(fg)
+        hint.setAlphaF(0.55)
+        self._hint.setStyleSheet(f"color: {hint.name(QColor.NameFormat.HexArgb)}; font-size: 11pt;")
+        muted = QColor(fg)
+        muted.setAlphaF(0.7)
+        self._hover.setStyleSheet(f"color: {muted.name(QColor.NameFormat.HexArgb)};")
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def _insert_step(self, step: int) -> None:
+        if step in self._steps:
+            return
+        current = self._steps[self._slider.value()] if self._steps else None
+        bisect.insort(self._steps, step)
+        if not self._following and current is not None:
+            self._set_slider(self._steps.index(current))      # stay on the same snapshot
+        else:
+            self._set_slider(self._slider.value())
+
+    def _set_slider(self, value: int, maximum: Optional[int] = None) -> None:
+        self._slider.blockSignals(True)
+        self._slider.setRange(0, max(0, len(self._steps) - 1) if maximum is None else maximum)
+        self._slider.setValue(value)
+        self._slider.blockSignals(False)
+
+    def _update_timeline(self) -> None:
+        n = len(self._steps)
+        self._timeline.setVisible(n > 0)
+        if n:
+            i = self._slider.value()
+            self._position.setText(f"step {self._steps[i]}  ({i + 1}/{n})")
+        self._live_button.setVisible(not self._following)
+
+    def _on_slider_value_changed(self, index: int) -> None:
+        if not self._steps:
+            return
+        self._following = index >= len(self._steps) - 1
+        self._update_timeline()
+        self._show_step(self._steps[index])
+
+    def _on_live_button_clicked(self) -> None:
+        if not self._steps:
+            return
+        self._following = True
+        self._set_slider(len(self._steps) - 1)
+        self._update_timeline()
+        self._show_step(self._steps[-1])
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def _cache_put(self, step: int, entry: tuple[np.ndarray, str]) -> None:
+        self._cache[step] = entry
+        self._cache.move_to_end(step)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _lookup(self, step: int) -> Optional[tuple[np.ndarray, str]]:
+        if step in self._live:
+            return self._live[step]
+        entry = self._cache.get(step)
+        if entry is not None:
+            self._cache.move_to_end(step)
+        return entry
+
+    def _show_step(self, step: int) -> None:
+        entry = self._lookup(step)
+        if entry is not None:
+            self._wanted = None
+            self._display(step, *entry)
+            return
+        if self._loader is None:
+            self._title.setText(f"Step {step} - snapshot not available")
+            return
+        self._wanted = step
+        self._title.setText(f"Step {step} - loading\u2026")
+        if self._loading is None:
+            self._start_load(step)
+
+    def _start_load(self, step: int) -> None:
+        self._loading = step
+        loader, generation, bridge = self._loader, self._generation, self._bridge
+
+        def job() -> None:
+            try:
+                arr, error = np.asarray(loader(step)), ""
+            except Exception as exc:                      # reported in the title
+                arr, error = None, f"{type(exc).__name__}: {exc}"
+            try:
+                bridge.loaded.emit(generation, step, arr, error)
+            except RuntimeError:                          # panel already gone
+                pass
+
+        self._pool.start(job)
+
+    def _on_loader_loaded(self, generation: int, step: int, arr, error: str) -> None:
+        self._loading = None
+        if generation == self._generation:
+            if arr is not None:
+                try:
+                    _kind(arr)
+                except ValueError as exc:
+                    arr, error = None, str(exc)
+            if arr is not None:
+                self._cache_put(step, (arr, "fixed z"))
+            if self._wanted == step:
+                self._wanted = None
+                if arr is not None:
+                    self._display(step, arr, "fixed z")
+                else:
+                    self._title.setText(f"Step {step} - could not load: {error}")
+        if self._wanted is not None and self._loader is not None:
+            self._start_load(self._wanted)                # newest request wins
+
+    def _display(self, step: int, arr: np.ndarray, caption: str) -> None:
+        kind = _kind(arr)
+        note = f" ({caption})" if caption else ""
+        if kind == "points":
+            pts = np.asarray(arr, np.float64)
+            self._set_mode("points")
+            self._points = pts
+            self._grid = self._geometry = None
+            finite = pts[np.isfinite(pts).all(axis=1)]
+            self._scatter.setSize(4 if len(finite) <= 5000 else 2)
+            self._scatter.setData(pos=finite)
+            self._vb.autoRange()
+            title = f"Step {step} - {len(pts)} samples{note}"
+        else:
+            if kind == "images":
+                grid, geometry = make_grid(arr)
+                self._last_geometry = geometry
+                title = f"Step {step} - {geometry.n} samples{note}"
+            else:
+                grid = _as_uint8_grid(arr)
+                geometry = (self._last_geometry if self._last_geometry is not None
+                            and self._last_geometry.shape == grid.shape[:2] else infer_geometry(grid))
+                title = (f"Step {step} - {geometry.n} samples{note}" if geometry is not None
+                         else f"Step {step} - snapshot")
+            self._set_mode("images")
+            self._points = None
+            self._grid, self._geometry = grid, geometry
+            resized = self._image.image is None or self._image.image.shape[:2] != grid.shape[:2]
+            self._image.setImage(grid[:, :, 0] if grid.shape[2] == 1 else grid,
+                                 autoLevels=False, levels=(0, 255))
+            if resized:
+                self._vb.autoRange(padding=0.0)
+        self._shown_step = step
+        self._title.setText(title)
+        self._stack.setCurrentWidget(self._view)
+
+    def _set_mode(self, mode: str) -> None:
+        if mode == self._mode:
+            return
+        self._mode = mode
+        images = mode == "images"
+        self._image.setVisible(images)
+        self._scatter.setVisible(not images)
+        self._reference_item.setVisible(not images and self._reference is not None)
+        self._vb.invertY(images)
+        self._vb.setDefaultPadding(0.0 if images else 0.04)
+        if not images:
+            self._image.clear()
+
+    # -- mouse ---------------------------------------------------------------------------------
+
+    def _index_at_scene(self, scene_pos: QPointF) -> Optional[int]:
+        if not self._vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self._vb.mapSceneToView(scene_pos)
+        if self._mode == "images" and self._geometry is not None:
+            return self._geometry.index_at(p.x(), p.y())
+        if self._mode == "points" and self._points is not None and len(self._points):
+            d = np.sum((self._points - (p.x(), p.y())) ** 2, axis=1)
+            if not np.isfinite(d).any():
+                return None
+            return int(np.nanargmin(d))
+        return None
+
+    def _on_scene_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        index = self._index_at_scene(event.scenePos())
+        if index is not None:
+            self.sample_clicked.emit(index)
+
+    def _on_scene_mouse_moved(self, scene_pos: QPointF) -> None:
+        index = self._index_at_scene(scene_pos)
+        if index is None:
+            self._hover.setText("")
+        elif self._mode == "images" and self._geometry is not None:
+            r, c = divmod(index, self._geometry.cols)
+            self._hover.setText(f"sample #{index}  ({r}, {c})")
+        else:
+            x, y = self._points[index]
+            self._hover.setText(f"sample #{index}  ({x:.3g}, {y:.3g})")
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self._view and event.type() == event.Type.Leave:
+            self._hover.setText("")
+        return super().eventFilter(obj, event)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
+            self.apply_palette()
+
+
+# --------------------------------------------------------------------------------------------
+# preview
+
+def _fake_images(step: int, n: int = 64, size: int = 28, seed: int = 0) -> np.ndarray:
+    """Blurry blobs that sharpen with the step, like a model learning."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2 - 1
+    cx, cy = rng.uniform(-0.4, 0.4, (2, n, 1, 1))
+    r = rng.uniform(0.25, 0.6, (n, 1, 1))
+    sharp = 4 + step / 150
+    blob = 1 / (1 + np.exp(sharp * (np.hypot(xx - cx, yy - cy) - r)))
+    hue = rng.uniform(0, 1, (n, 3, 1, 1))
+    imgs = blob[:, None] * (0.4 + 0.6 * hue) + 0.08 * rng.standard_normal((n, 3, size, size)) * (
+        1 - min(step, 3000) / 3000)
+    return np.clip(imgs, 0, 1).astype(np.float32)
+
+
+def _fake_points(step: int, n: int = 1500, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 4 * np.pi, n)
+    spread = 1.5 * math.exp(-step / 800) + 0.08
+    pts = np.stack([t * np.cos(t), t * np.sin(t)], 1) / 6 + spread * rng.standard_normal((n, 2))
+    return pts.astype(np.float32)
+
+
+def _dark_palette():
+    """A plain dark palette for previewing the dark theme."""
+    from PySide6.QtGui import QColor, QPalette
+    pal = QPalette()
+    for role, rgb in ((QPalette.ColorRole.Window, (37, 37, 40)), (QPalette.ColorRole.WindowText, (225, 225, 225)),
+                      (QPalette.ColorRole.Base, (28, 28, 30)), (QPalette.ColorRole.Text, (225, 225, 225)),
+                      (QPalette.ColorRole.Button, (50, 50, 54)), (QPalette.ColorRole.ButtonText, (225, 225, 225)),
+                      (QPalette.ColorRole.Highlight, (60, 120, 200))):
+        pal.setColor(role, QColor(*rgb))
+    return pal
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    from PySide6.QtWidgets import QApplication
+
+    parser = argparse.ArgumentParser(description="Preview SampleGalleryPanel with fake data.")
+    parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
+    parser.add_argument("--points", action="store_true", help="2D points instead of images")
+    parser.add_argument("--empty", action="store_true", help="show the empty state")
+    parser.add_argument("--scrub", type=int, metavar="I", help="scrub back to timeline index I")
+    parser.add_argument("--dark", action="store_true", help="preview with a dark palette")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    if args.dark:
+        app.setStyle("Fusion")
+        app.setPalette(_dark_palette())
+    panel = SampleGalleryPanel()
+    panel.resize(560, 600)
+    panel.setWindowTitle("SampleGalleryPanel preview")
+    panel.sample_clicked.connect(lambda i: print(f"sample_clicked({i})"))
+    if not args.empty:
+        fake = _fake_points if args.points else _fake_images
+        if args.points:
+            panel.set_reference_points(_fake_points(10**6, n=3000, seed=7))
+        panel.set_history(list(range(200, 2001, 200)), fake)
+        panel.set_samples(2200, fake(2200))
+        if args.scrub is not None:
+            panel.scrub_to(args.scrub)
+            panel.set_samples(2400, fake(2400))       # arrives while scrubbed back: no jump
+    panel.show()
+    if args.grab:
+        deadline = time.monotonic() + 5
+        while "loading" in panel.title() and time.monotonic() < deadline:
+            app.processEvents()
+        for _ in range(5):
+            app.processEvents()
+        ok = panel.grab().save(args.grab)
+        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
+        return 0 if ok else 1
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
