@@ -267,6 +267,60 @@ class VAEEngine(Engine):
         s = float(torch.stack(sq).cpu().double().sum()) / (n * self.spec.numel)
         return {"test/elbo": -(r + k), "test/recon": r, "test/kl": k, "test/mse": s}
 
+    def iwae_bound(self, x: Tensor, k: int, generator: Optional[torch.Generator] = None,
+                   *, max_batch: int = 4096) -> Tensor:
+        """Importance-weighted bound of Burda, Grosse & Salakhutdinov 2016 ("Importance
+        Weighted Autoencoders", eq. 8), per sample, (B,), in nats:
+
+            L_k(x) = log (1/k) sum_{i=1..k} p(x, z_i) / q(z_i|x),   z_i ~ q(z|x) i.i.d.,
+            log w_i = -recon_nll(decoder(z_i), x) + log N(z_i; 0, I) - log q(z_i|x),
+            log q(z|x) = sum_j [-eps_j^2 / 2 - logvar_j / 2 - log(2 pi) / 2],  z = mu + sigma eps,
+            log N(z; 0, I) = sum_j [-z_j^2 / 2 - log(2 pi) / 2],
+
+        combined with logsumexp over i minus log k (stable for any magnitude of log w).
+        -recon_nll is the engine's own log p(x|z), so for points it is in data coordinates
+        (the + sum(log std) correction included), like `elbo`; L_k then lower-bounds log p(x)
+        of the data itself. E[L_1] = ELBO = -(recon + KL) and E[L_k] is non-decreasing in k,
+        converging to log p(x) (Burda et al., Theorem 1).
+
+        All the noise is drawn first, in one call eps = torch.randn((k, B, latent_dim)) from
+        `generator` (on its device, then moved), or from the global torch RNG when generator
+        is None; z_i = mu + exp(logvar / 2) * eps[i]. The decoder then runs on chunks of
+        kc = max(1, max_batch // B) importance samples, so at most ~max_batch decoder
+        evaluations are in memory at once and the result does not depend on max_batch
+        (eps itself and the (k, B) log-weights are small: k * B * (latent_dim + 1) floats).
+        Runs in eval mode without gradients; returns float32 on the engine's device."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        x = x.to(self.device)
+        b = x.shape[0]
+        d = self.config.latent_dim
+        kc = max(1, max_batch // max(b, 1))
+        log_w = []
+        with inference(self.modules()):
+            t = self.scaler.to_net(x)
+            mu, logvar = self.encoder(t).chunk(2, dim=1)
+            std = torch.exp(0.5 * logvar)
+            # -log q(z|x) = sum_j (eps_j^2 + logvar_j + log 2 pi) / 2: the logvar part
+            half_logvar = 0.5 * logvar.sum(1)
+            eps_all = torch.randn((k, b, d), generator=generator,
+                                  device=generator.device if generator is not None else self.device
+                                  ).to(self.device, mu.dtype)
+            done = 0
+            while done < k:
+                n = min(kc, k - done)
+                eps = eps_all[done:done + n]
+                z = mu + std * eps                                           # (n, B, d)
+                target = t.unsqueeze(0).expand(n, *t.shape).reshape(n * b, *t.shape[1:])
+                out = self.decoder(z.reshape(n * b, d))
+                log_px_z = -self.recon_nll(out, target).view(n, b)
+                # log p(z) - log q(z|x); the d/2 log(2 pi) constants cancel
+                log_pz_qz = 0.5 * (eps.pow(2).sum(2) - z.pow(2).sum(2)) + half_logvar
+                log_w.append(log_px_z + log_pz_qz)
+                done += n
+            lw = torch.cat(log_w, dim=0)                                      # (k, B)
+            return torch.logsumexp(lw, dim=0) - math.log(k)
+
     # -- state ------------------------------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "decoder": self.decoder}

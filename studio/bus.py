@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .host import EngineHost
 
@@ -21,6 +21,7 @@ class TelemetryBus(QObject):
     evaluation_ready = Signal(dict)
     job_finished = Signal(str, object)          # job name, result
     job_failed = Signal(str, str)               # job name, message
+    _urgent = Signal()                          # emitted from the host thread, queued to us
 
     def __init__(self, host: EngineHost, fps: float = 30.0, parent: Optional[QObject] = None):
         super().__init__(parent)
@@ -30,11 +31,16 @@ class TelemetryBus(QObject):
         self._timer.timeout.connect(self._on_timer_timeout)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-job")
         self._jobs: list[tuple[str, Future]] = []
+        # A render result wakes the GUI at once (a queued cross-thread signal, one per render,
+        # never per step) so a slider move is not delayed by up to a timer period.
+        self._urgent.connect(self._on_timer_timeout, Qt.QueuedConnection)
+        host.mailbox.on_urgent = self._urgent.emit
 
     def start(self) -> None:
         self._timer.start()
 
     def stop(self) -> None:
+        self.host.mailbox.on_urgent = None
         self._timer.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 

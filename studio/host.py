@@ -50,10 +50,15 @@ class Mailbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._u = Updates()
+        # Called (from the host thread) when something the user is waiting on arrives, such
+        # as a render for a slider move, so the GUI need not wait for its next timer tick.
+        self.on_urgent: Optional[Callable[[], None]] = None
 
-    def put(self, fn: Callable[[Updates], None]) -> None:
+    def put(self, fn: Callable[[Updates], None], urgent: bool = False) -> None:
         with self._lock:
             fn(self._u)
+        if urgent and self.on_urgent is not None:
+            self.on_urgent()
 
     def drain(self) -> Updates:
         with self._lock:
@@ -229,7 +234,8 @@ class EngineHost:
                 self.mailbox.put(lambda u, e=e: u.errors.append(f"render {kind} failed: {e}"))
                 continue
             if result is not None:
-                self.mailbox.put(lambda u, k=kind, s=req.stamp, r=result: u.renders.__setitem__(k, (s, r)))
+                self.mailbox.put(lambda u, k=kind, s=req.stamp, r=result: u.renders.__setitem__(k, (s, r)),
+                                 urgent=True)
 
     def _set_state(self, state: str, message: str = "") -> None:
         self.state = state

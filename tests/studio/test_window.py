@@ -212,3 +212,28 @@ def test_render_of_plots_and_sample_grid_has_real_pixels(qtbot, window):
         assert len(colours) > 20, f"{panel.objectName()} drew almost nothing"
     grid = w.gallery_panel.current_image()
     assert grid is not None and grid.std() > 5
+
+
+def test_closing_during_training_saves_and_joins_within_3_seconds(qtbot, tmp_path):
+    import time
+    w = make_window(qtbot, tmp_path)
+    start_tiny_run(qtbot, w)
+    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step > 30, timeout=WAIT)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 3.0
+    assert not w.host.is_alive()
+    run = Run.open(w.run_path)
+    assert run.load_checkpoint().step == w.host.trainer.step > 30
+    assert run.status()["state"] == "stopped"
+
+
+def test_theme_switch_and_about_keep_working(qtbot, window):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+    window.set_theme("dark")
+    dark = QApplication.instance().palette().color(QPalette.Window).lightness()
+    window.set_theme("light")
+    light = QApplication.instance().palette().color(QPalette.Window).lightness()
+    assert dark < 100 < light
+    assert window.settings.value("theme") == "light"
