@@ -112,10 +112,10 @@ def main() -> int:
     config = load_config(ROOT / "examples" / "vae-mnist.toml")
     app = QApplication.instance() or QApplication([])
     apply_theme(app, "light")
-    print(f"# GUI responsiveness, {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+    print(f"GUI responsiveness, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"config examples/vae-mnist.toml, {args.steps} timed steps per measurement")
-    print(f"# command: QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} python bench/gui_responsiveness.py "
+    print(f"command: QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} python bench/gui_responsiveness.py "
           f"--steps {args.steps}")
     with tempfile.TemporaryDirectory() as tmp:
         h1 = headless_rate(config, args.steps)

@@ -57,6 +57,25 @@ BUSY_OTHERS = 0.25   # other processes' CPU s per wall s above which a round is 
 
 
 # ----------------------------------------------------------------------------- the bare loop
+class Shuffler:
+    """A user's epoch loop over shuffled indices: a seeded generator, one randperm per epoch,
+    the last partial batch dropped."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
+        self.n, self.bs, self.device = n, batch_size, device
+        self.g = torch.Generator().manual_seed(seed)
+        self.perm = torch.randperm(n, generator=self.g)
+        self.pos = 0
+
+    def next(self) -> torch.Tensor:
+        if self.pos + self.bs > self.n:                # new epoch
+            self.perm = torch.randperm(self.n, generator=self.g)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.bs]
+        self.pos += self.bs
+        return idx.to(self.device)
+
+
 class BareLoop:
     """What a user writes: nets, Adam, a shuffled index stream, the loss by hand."""
 
@@ -92,19 +111,10 @@ class BareLoop:
         self.X = trainer.train_data.x               # the same uint8 tensor on the device
         self.device = dev
         self.n, self.bs, self.log_every = len(self.X), rc.batch_size, rc.log_every
-        self.g = torch.Generator().manual_seed(rc.seed)
-        self.perm = torch.randperm(self.n, generator=self.g)
-        self.pos = 0
+        self.indices = Shuffler(self.n, self.bs, rc.seed, dev)
+        self.next_indices = self.indices.next
         self.step = 0
         self.last_logged = float("nan")
-
-    def next_indices(self) -> torch.Tensor:
-        if self.pos + self.bs > self.n:                # new epoch, drop the last partial batch
-            self.perm = torch.randperm(self.n, generator=self.g)
-            self.pos = 0
-        idx = self.perm[self.pos:self.pos + self.bs]
-        self.pos += self.bs
-        return idx.to(self.device)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -171,15 +181,13 @@ def example_config(engine: str, arch: str | None) -> RunConfig:
     return cfg
 
 
-def check_same_indices(trainer: Trainer, bare: BareLoop, batches: int) -> bool:
-    """The bare loop's index stream equals a fresh BatchSampler's (across an epoch boundary)."""
+def check_same_indices(trainer: Trainer, batches: int) -> bool:
+    """The bare loop's index stream equals a fresh BatchSampler's (across epoch boundaries)."""
     rc = trainer.config.run
-    s = BatchSampler(len(trainer.train_data), rc.batch_size, rc.seed, trainer.device)
-    g = torch.Generator().manual_seed(rc.seed)
-    probe = BareLoop.__new__(BareLoop)
-    probe.n, probe.bs, probe.device, probe.g = bare.n, bare.bs, bare.device, g
-    probe.perm, probe.pos = torch.randperm(bare.n, generator=g), 0
-    return all(torch.equal(s.next_indices(), probe.next_indices()) for _ in range(batches))
+    n = len(trainer.train_data)
+    s = BatchSampler(n, rc.batch_size, rc.seed, trainer.device)
+    u = Shuffler(n, rc.batch_size, rc.seed, trainer.device)
+    return all(torch.equal(s.next_indices(), u.next()) for _ in range(batches))
 
 
 def same_losses(trainer: Trainer, bare: BareLoop, steps: int) -> tuple[float, list[float], list[float]]:
@@ -358,7 +366,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
         print(f"   NOTE: --steps {steps} is not a multiple of log_every={rc.log_every}: every "
               f"train(until=...) call ends with an extra metric read-back (cheap; not removed)")
     # 1. the bare loop is the same model
-    idx_ok = check_same_indices(trainer, bare, 2 * (bare.n // bare.bs) + 3)
+    idx_ok = check_same_indices(trainer, 2 * (bare.n // bare.bs) + 3)
     diff, le, lb = same_losses(trainer, bare, CHECK_STEPS)
     print(f"   same batch indices as BatchSampler over 2 epochs + 3 batches: "
           f"{'yes' if idx_ok else 'NO'}")

@@ -9,6 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
+DEMO_POINTS_CONFIG = {
+    "run": {"seed": 0, "steps": 1500, "batch_size": 256, "log_every": 50, "sample_every": 250,
+            "checkpoint_every": 1500, "preview_samples": 512},
+    "model": {"engine": "vae", "latent_dim": 2, "decoder": "gaussian", "hidden": 128},
+    "optim": {"name": "adam", "lr": 0.002},
+}
 DEMO_CONFIG = {
     "run": {"seed": 0, "steps": 400, "batch_size": 128, "log_every": 20, "sample_every": 100,
             "checkpoint_every": 400, "preview_samples": 64},
@@ -20,7 +26,8 @@ DEMO_CONFIG = {
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="genstudio", description="Generative Studio window")
     p.add_argument("--screenshot", metavar="OUT.png", help="grab the window offscreen and exit")
-    p.add_argument("--demo", action="store_true", help="with --screenshot: train a small seeded run first")
+    p.add_argument("--demo", nargs="?", const="mnist", choices=("mnist", "ring8"),
+                   help="with --screenshot: train a small seeded run first (on MNIST or ring8)")
     p.add_argument("--panels", action="store_true", help="with --screenshot: also OUT-<panel>.png per panel")
     p.add_argument("--theme", choices=("system", "light", "dark"))
     args = p.parse_args([a for a in (argv or []) if a != "gui"])
@@ -62,10 +69,14 @@ def wait_until(app, predicate, timeout_s: float = 120.0) -> bool:
     return True
 
 
-def screenshot(app, window, out: Path, demo: bool = False, panels: bool = False) -> int:
+def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool = False) -> int:
     wait_until(app, lambda: window.browser_dataset is not None, 60)
+    if demo == "ring8":
+        window.browser_dataset = None
+        window.load_data("ring8", {})
+        wait_until(app, lambda: window.browser_dataset is not None, 60)
     if demo:
-        window.controls_panel.set_config(DEMO_CONFIG)
+        window.controls_panel.set_config(DEMO_POINTS_CONFIG if demo == "ring8" else DEMO_CONFIG)
         window.on_train()
         if not wait_until(app, lambda: window.state == "finished", 300):
             print(f"genstudio: demo run did not finish (state {window.state})", file=sys.stderr)

@@ -15,6 +15,7 @@ class TelemetryBus(QObject):
     samples_updated = Signal(int, object)       # step, float32 samples
     progress_updated = Signal(object)           # training.Progress
     state_changed = Signal(str, str)            # state, message
+    status_message = Signal(str)                # progress text of a long host job
     run_changed = Signal()
     render_ready = Signal(str, int, object)     # kind, stamp, result
     error_raised = Signal(str)
@@ -57,6 +58,8 @@ class TelemetryBus(QObject):
             self.run_changed.emit()
         if u.state:
             self.state_changed.emit(u.state, u.message)
+        elif u.message:
+            self.status_message.emit(u.message)
         if u.metrics:
             self.metrics_appended.emit(u.metrics)
         if u.samples is not None:

@@ -63,8 +63,13 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="print the metrics of a trained run as JSON")
     e.add_argument("run_dir")
-    e.add_argument("--n", type=int, default=0, help="test examples to use (0 = all)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n", type=int, default=10000,
+                   help="samples to score (default 10,000; 2D mixtures use 2,500 as in PacGAN)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the samples and subsets")
+    e.add_argument("--iwae-k", type=int, default=64,
+                   help="importance samples of the IWAE bound (engines with an ELBO; 0 = skip)")
+    e.add_argument("--iwae-n", type=int, default=1000, help="test examples for the IWAE bound")
+    e.add_argument("--quiet", action="store_true")
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_eval)
     return p
@@ -225,23 +230,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 # -- eval --------------------------------------------------------------------------------------
 def cmd_eval(args: argparse.Namespace) -> int:
-    import torch
+    from .config import ConfigError
+    from .evaluation import evaluate
     from .training import Trainer
 
+    if args.n < 1:
+        raise ConfigError("--n must be at least 1")
     trainer = Trainer.load(args.run_dir, device=args.device)
-    if args.n and args.n < len(trainer.test_data):
-        # a fixed, seeded subset so repeated calls agree
-        g = torch.Generator().manual_seed(args.seed)
-        idx = torch.randperm(len(trainer.test_data), generator=g)[:args.n].sort().values
-        from .training import DeviceData
-        trainer.test_data = DeviceData(trainer.dataset.test_x[idx.numpy()],
-                                       None if trainer.dataset.test_y is None
-                                       else trainer.dataset.test_y[idx.numpy()], trainer.device)
-    torch.manual_seed(args.seed)
-    metrics = trainer.evaluate()
-    out = {"run": str(trainer.run.path), "engine": trainer.engine.name, "step": trainer.step,
-           "test_examples": len(trainer.test_data), **metrics}
-    print(json.dumps(out, indent=2))
+    say = (lambda s: None) if args.quiet else (lambda s: print(f"genstudio: {s}", file=sys.stderr))
+    metrics = evaluate(trainer, n=args.n, seed=args.seed, iwae_k=args.iwae_k, iwae_n=args.iwae_n,
+                       progress=say)
+    record = {"run": str(trainer.run.path), "engine": trainer.engine.name, "step": trainer.step,
+              "seed": args.seed, "n": args.n, "test_examples": len(trainer.test_data), **metrics}
+    trainer.run.append_evaluation(record)
+    print(json.dumps(record, indent=2))
     return 0
 
 

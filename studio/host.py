@@ -117,8 +117,9 @@ class EngineHost:
         """A value that may change mid-run (learning rate, loss weights); applies next step."""
         self._send("live", section, key, value)
 
-    def evaluate(self) -> None:
-        self._send("evaluate")
+    def evaluate(self, n: int = 10000, seed: int = 0) -> None:
+        """Every metric that applies (studio.evaluation), saved to the run's evaluations.jsonl."""
+        self._send("evaluate", n, seed)
 
     def call(self, fn: Callable[[Optional[Trainer]], Any]) -> None:
         """Run fn(trainer) on the host thread (for one-off jobs like export)."""
@@ -335,10 +336,19 @@ class EngineHost:
                 self.trainer.config.save(self.trainer.run.config_path)
         return False
 
-    def _cmd_evaluate(self) -> bool:
-        if self.trainer is not None:
-            metrics = self.trainer.evaluate()
-            self.mailbox.put(lambda u: setattr(u, "evaluation", metrics))
+    def _cmd_evaluate(self, n: int = 10000, seed: int = 0) -> bool:
+        from .evaluation import evaluate
+        t = self.trainer
+        if t is None:
+            return False
+        self.trainer.flush_metrics()
+        metrics = evaluate(t, n=n, seed=seed, progress=lambda s: self.mailbox.put(
+            lambda u: setattr(u, "message", f"Evaluating: {s}...")))
+        record = {"run": str(t.run.path) if t.run else "", "engine": t.engine.name,
+                  "step": t.step, "seed": seed, "n": n, **metrics}
+        if t.run is not None:
+            t.run.append_evaluation(record)
+        self.mailbox.put(lambda u: setattr(u, "evaluation", record), urgent=True)
         return False
 
     def _cmd_call(self, fn: Callable[[Optional[Trainer]], Any]) -> bool:

@@ -148,8 +148,8 @@ def _sq_dists(x, y, y_sq):
 
 def manifold_radii(feats, k: int = 3, chunk: Optional[int] = None) -> np.ndarray:
     """Radius of each point's k-NN hypersphere: the distance to its k-th nearest neighbour
-    within the same set, the point itself excluded (Kynkaanniemi et al. 2019, sec. 2, the
-    NND_k(phi) of eq. 1). Returns float64 (N,). Rows are processed `chunk` at a time, so
+    within the same set, the point itself excluded (Kynkaanniemi et al. 2019, the radius
+    ||phi' - NN_k(phi')|| of eq. 1). Returns float64 (N,). Rows are processed `chunk` at a time, so
     memory is O(chunk * N) (default: as many rows as fit in ~128 MB, at most 2048)."""
     x = _torch_feats(feats, "feats")
     return _radii(x, k, _chunk_rows(chunk, x.shape[0])).double().numpy()
@@ -190,13 +190,14 @@ def _cross_coverage(real, fake, real_r, fake_r, chunk: int) -> tuple[float, floa
 def precision_recall(real_feats, fake_feats, k: int = 3,
                      chunk: Optional[int] = None) -> tuple[float, float]:
     """Improved precision and recall (Kynkaanniemi, Karras, Laine, Lehtinen & Aila 2019,
-    "Improved Precision and Recall Metric for Assessing Generative Models", eqs. 1-3).
+    "Improved Precision and Recall Metric for Assessing Generative Models", NeurIPS 2019,
+    eq. 1 (the manifold indicator f) and eq. 2 (precision and recall)).
 
     The manifold of a set Phi is the union of hyperspheres centred at each phi in Phi with
     radius NND_k(phi), the distance to its k-th nearest neighbour in Phi (itself excluded):
         f(phi, Phi) = 1 if ||phi - phi'|| <= NND_k(phi') for at least one phi' in Phi,
-        precision = mean over fake samples of f(fake, Phi_real)   (eq. 2)
-        recall    = mean over real samples of f(real, Phi_fake)   (eq. 3)
+        precision = mean over fake samples of f(fake, Phi_real)
+        recall    = mean over real samples of f(real, Phi_fake)
     The paper uses k = 3 with VGG-16 fc2 features and 50k samples per set.
 
     Distances are Euclidean in float32, computed `chunk` rows at a time with one matmul

@@ -5,6 +5,7 @@
     state.pt             optimizer state, RNG states, data order, step
                          (plain tensors and containers only: loaded with weights_only=True)
     metrics.jsonl        one JSON object per metrics tick
+    evaluations.jsonl    one JSON object per `genstudio eval` / Evaluate (step, n, seed, metrics)
     status.json          state (running, paused, finished, stopped, failed) and a message
     samples/             fixed-z snapshots: step_0000500.png (images) or .npy (points)
 
@@ -55,6 +56,7 @@ class Run:
     state_path = property(lambda self: self.path / "state.pt")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     status_path = property(lambda self: self.path / "status.json")
+    evaluations_path = property(lambda self: self.path / "evaluations.jsonl")
     samples_dir = property(lambda self: self.path / "samples")
 
     @classmethod
@@ -138,6 +140,21 @@ class Run:
                 out.append(json.loads(line))
             except json.JSONDecodeError:
                 continue  # a line cut short by a crash: skip it, keep the rest
+        return out
+
+    def append_evaluation(self, record: dict[str, Any]) -> None:
+        with open(self.evaluations_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_evaluations(self) -> list[dict[str, Any]]:
+        if not self.evaluations_path.is_file():
+            return []
+        out = []
+        for line in self.evaluations_path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
         return out
 
     def write_status(self, state: str, message: str = "", step: Optional[int] = None) -> None:

@@ -16,10 +16,10 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QTableWidget, QTableWidgetItem, QToolBar, QWidget, QDialog,
-                               QVBoxLayout, QDialogButtonBox)
+                               QToolBar, QWidget)
 
 from widgets.data_browser import DataBrowserPanel
+from widgets.evaluation_table import EvaluationTable
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
 from widgets.run_controls import RunControlsPanel
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.plots_panel = LivePlotsPanel()
         self.gallery_panel = SampleGalleryPanel()
         self.latent_panel = LatentExplorerPanel()
+        self.eval_panel = EvaluationTable()
         self.controls_panel.set_engines(engine_infos())
         self.controls_panel.set_run_fields(list(run_fields()))
         self.controls_panel.set_optim_fields(list(optim_fields()))
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
             ("Live plots", self.plots_panel, Qt.RightDockWidgetArea),
             ("Run", self.controls_panel, Qt.RightDockWidgetArea),
             ("Latent explorer", self.latent_panel, Qt.RightDockWidgetArea),
+            ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["SampleGalleryPanel"], d["RunControlsPanel"], Qt.Horizontal)
         self.splitDockWidget(d["SampleGalleryPanel"], d["LivePlotsPanel"], Qt.Vertical)
         self.tabifyDockWidget(d["RunControlsPanel"], d["LatentExplorerPanel"])
+        self.tabifyDockWidget(d["LatentExplorerPanel"], d["EvaluationTable"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -148,8 +151,8 @@ class MainWindow(QMainWindow):
         self.act_export_z = self._action("Latent vectors (.npy)...", self.on_export_latents)
         self.act_export_config = self._action("Export config...", self.on_export_config)
         self.act_compare = self._action("Compare with run...", self.on_compare)
-        self.act_evaluate = self._action("Evaluate", self.host.evaluate, "Ctrl+E",
-                                         "Held-out metrics of the current weights")
+        self.act_evaluate = self._action("Evaluate", self.on_evaluate, "Ctrl+E",
+                                         "Every metric that applies, on 10,000 samples")
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
         self.act_reset_layout = self._action("Reset layout", self.reset_layout)
         self.act_about = self._action("About Generative Studio", self.on_about)
@@ -220,6 +223,8 @@ class MainWindow(QMainWindow):
         b.render_ready.connect(self._on_bus_render)
         b.error_raised.connect(self._on_bus_error)
         b.evaluation_ready.connect(self._on_bus_evaluation)
+        b.status_message.connect(self._on_bus_status)
+        self.eval_panel.compare_requested.connect(self.on_compare_evaluation)
         b.job_finished.connect(self._on_bus_job_finished)
         b.job_failed.connect(self._on_bus_job_failed)
 
@@ -238,6 +243,8 @@ class MainWindow(QMainWindow):
 
     # -- data -------------------------------------------------------------------------------------
     def load_data(self, name: str, options: dict) -> None:
+        if self.data_panel.current_source() != name:
+            self.data_panel.set_current_source(name, dict(options))
         self.data_panel.set_busy(f"Loading {name}...")
         self.bus.submit("dataset", lambda: (name, dict(options), load_dataset(name, options)))
 
@@ -333,6 +340,13 @@ class MainWindow(QMainWindow):
                 self.host.set_live("run", key, getattr(cfg.run, key))
         self.run_config = cfg
 
+    def on_evaluate(self) -> None:
+        if self.host.trainer is None:
+            self._warn("Nothing to evaluate", "Train or open a run first.")
+            return
+        self.statusBar().showMessage("Evaluating (training waits meanwhile)...", 10000)
+        self.host.evaluate()
+
     def on_pause(self) -> None:
         self.host.pause()
 
@@ -427,26 +441,34 @@ class MainWindow(QMainWindow):
         box.open()
         self.error_box = box
 
-    def _on_bus_evaluation(self, metrics: dict) -> None:
-        dlg = QDialog(self)
-        dlg.setObjectName("EvaluationDialog")
-        dlg.setWindowTitle(f"Evaluation at step {self.run_info.step}")
-        lay = QVBoxLayout(dlg)
-        table = QTableWidget(len(metrics), 2, dlg)
-        table.setHorizontalHeaderLabels(["Metric", "Value"])
-        for i, (k, v) in enumerate(sorted(metrics.items())):
-            table.setItem(i, 0, QTableWidgetItem(k))
-            table.setItem(i, 1, QTableWidgetItem(f"{v:.6g}"))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(table)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, parent=dlg)
-        buttons.rejected.connect(dlg.close)
-        lay.addWidget(buttons)
-        dlg.resize(380, 260)
-        dlg.open()
-        self.evaluation_dialog = dlg
-        self.last_evaluation = metrics
+    def _on_bus_evaluation(self, record: dict) -> None:
+        self.last_evaluation = record
+        title = Path(record.get("run") or "current run").name
+        self.eval_panel.add_run(title, record)
+        self.docks["EvaluationTable"].show()
+        self.docks["EvaluationTable"].raise_()
+        self.statusBar().showMessage(f"Evaluated step {record.get('step')}", 8000)
+
+    def _on_bus_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
+    def on_compare_evaluation(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Compare with run", str(self.runs_dir))
+        if path:
+            self.add_evaluation_of(path)
+
+    def add_evaluation_of(self, path: str | Path) -> None:
+        try:
+            evals = Run.open(path).read_evaluations()
+        except Exception as e:  # noqa: BLE001
+            self._warn("Cannot compare", str(e))
+            return
+        if not evals:
+            self._warn("No evaluation in that run",
+                       f"Evaluate it first: open it and press Evaluate, or run "
+                       f"`genstudio eval {path}`.")
+            return
+        self.eval_panel.add_run(Path(path).name, evals[-1])
 
     # -- panel slots --------------------------------------------------------------------------------
     def _on_controls_live_value(self, section: str, key: str, value: Any) -> None:

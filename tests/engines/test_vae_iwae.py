@@ -112,8 +112,8 @@ def test_large_k_approaches_log_px_by_numerical_integration():
     data coordinates, with m(z) the decoder mean mapped back to data coordinates, computed
     independently of the engine's NLL (torch.distributions) on a grid of 24,001 z in
     [-12, 12] (Riemann sum in log space). L_k with k = 50,000 (a consistent estimator from
-    below, bias O(1/k)) agrees within 0.05 nats, and L_1 (the ELBO) does not exceed it on
-    average."""
+    below, bias O(1/k)) agrees within 0.02 nats (observed ~3e-3), and L_1 (the ELBO) does
+    not exceed it on average."""
     eng = _tiny(POINTS, latent_dim=1, sigma=1.0)
     x = _points(6, 3)
     with torch.no_grad():
@@ -124,6 +124,6 @@ def test_large_k_approaches_log_px_by_numerical_integration():
         log_joint = log_px_z + Normal(0.0, 1.0).log_prob(zg)[None]
         log_px = torch.logsumexp(log_joint, 1) + math.log(float(zg[1] - zg[0]))
     est = eng.iwae_bound(x, 50_000, torch.Generator().manual_seed(0), max_batch=60_000).double()
-    assert torch.all((est - log_px).abs() < 0.05), (est, log_px)
+    assert torch.all((est - log_px).abs() < 0.02), (est, log_px)
     elbo = eng.iwae_bound(x.repeat(2000, 1), 1, torch.Generator().manual_seed(1)).double()
     assert float(elbo.mean()) < float(log_px.mean())

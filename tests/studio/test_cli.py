@@ -41,12 +41,27 @@ def test_train_sample_eval_images(tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "t.npy"), x)
 
     capsys.readouterr()
-    assert main(["eval", str(tmp_path / "run")]) == 0
+    assert main(["eval", str(tmp_path / "run"), "--n", "300", "--iwae-k", "4", "--iwae-n", "50",
+                 "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["step"] == 20 and out["test_examples"] == 10000
+    assert out["step"] == 20 and out["test_examples"] == 10000 and out["n"] == 300
     assert out["test/elbo"] < 0 and out["test/recon"] > 0 and out["test/kl"] >= 0
-    assert main(["eval", str(tmp_path / "run"), "--n", "100"]) == 0
-    assert json.loads(capsys.readouterr().out)["test_examples"] == 100
+    assert out["likelihood/iwae_k4"] >= out["likelihood/elbo_k1"] - 1.0
+    for key in ("quality/fd", "quality/fd_floor", "quality/precision", "quality/recall",
+                "quality/classifier_score", "quality/classifier_score_real", "coverage/classes"):
+        assert key in out
+    assert out["quality/fd"] > out["quality/fd_floor"]     # 20 steps is far from real data
+    assert Run.open(tmp_path / "run").read_evaluations()[-1]["quality/fd"] == out["quality/fd"]
+
+
+def test_eval_of_a_2d_mixture_reports_the_pacgan_protocol(tmp_path, capsys):
+    cfg = _write(tiny_points_config("vae", steps=20), tmp_path / "c.toml")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--iwae-k", "0", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["modes/total"] == 8 and out["modes/samples"] == 2500
+    assert 0 <= out["modes/captured"] <= 8 and 0 <= out["modes/high_quality"] <= 1
 
 
 def test_sample_points_gives_data_coordinates(tmp_path):
