@@ -109,7 +109,7 @@ def test_live_learning_rate_applies_mid_run(host, tmp_path):
     c.wait(lambda: len(c.metrics) >= 1)
     host.set_live("optim", "lr", 0.0005)
     c.wait(lambda: host.trainer.engine.optimizers()["opt"].param_groups[0]["lr"] == 0.0005)
-    assert Run.open(tmp_path / "run").config().optim.lr == 0.0005
+    c.wait(lambda: Run.open(tmp_path / "run").config().optim.lr == 0.0005)   # saved for resume
 
 
 def test_an_exception_on_the_host_marks_the_run_failed_and_keeps_the_host(host, tmp_path):
