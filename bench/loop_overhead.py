@@ -487,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
         q = r["quiet"]
         qs = f"{len(q)}/{r['rounds']}, " + (f"{statistics.median(q):.3f}" if q else "  -  ")
         print(f"  {r['engine']:<7}{r['e']:>15.2f}{r['b']:>14.2f}{r['ratio']:>8.3f}{r['lo']:>7.3f}"
-              f"{r['hi']:>7.3f}  {qs:>22}  {r['diff']:>9.2g}  {'PASS' if r['ok'] else 'BELOW'}")
+              f"{r['hi']:>7.3f}  {qs:>22}  {r['diff']:>9.2g}  {'PASS' if r['ok'] else 'BELOW'}"
+              + (f" (unreliable: {r['rounds'] - len(q)}/{r['rounds']} rounds BUSY; rerun on an "
+                 f"idle machine)" if 2 * len(q) < r["rounds"] else ""))
     print("  (steps/s: medians over rounds; ratio: median of per-round ratios, with min and max; "
           "quiet rounds: those not BUSY)")
     return 0

@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self.eval_z: Optional[np.ndarray] = None
         self.last_samples: Optional[tuple[int, np.ndarray]] = None
         self.last_interpolation: Optional[dict[str, np.ndarray]] = None
-        self._pending_base: dict[int, str] = {}
+        self.eval_samples = 10000             # samples scored by Evaluate (as genstudio eval)
 
         self._build_panels()
         self._build_actions()
@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
             self._warn("Nothing to evaluate", "Train or open a run first.")
             return
         self.statusBar().showMessage("Evaluating (training waits meanwhile)...", 10000)
-        self.host.evaluate()
+        self.host.evaluate(n=self.eval_samples)
 
     def on_pause(self) -> None:
         self.host.pause()

@@ -237,3 +237,20 @@ def test_theme_switch_and_about_keep_working(qtbot, window):
     light = QApplication.instance().palette().color(QPalette.Window).lightness()
     assert dark < 100 < light
     assert window.settings.value("theme") == "light"
+
+
+def test_evaluate_fills_the_table_and_compares_runs(qtbot, window, tmp_path):
+    w = window
+    w.eval_samples = 400
+    start_tiny_run(qtbot, w, steps=30)
+    wait_state(qtbot, w, "finished")
+    with qtbot.waitSignal(w.bus.evaluation_ready, timeout=WAIT):
+        w.act_evaluate.trigger()
+    table = w.eval_panel
+    assert table.runs() and "quality/fd" in table.runs()[0][1]
+    assert float(table.cell("quality/fd", 1)) > 0
+    assert table.cell("quality/fd", 2) != ""          # the real-data floor beside it
+    first = w.run_path
+    assert Run.open(first).read_evaluations()[-1]["n"] == 400
+    w.add_evaluation_of(first)                         # compare: same run again, by folder
+    assert len(table.runs()) == 1                      # same title replaces, not duplicates
