@@ -105,5 +105,65 @@ def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[s
             "explained": (var[:k] / max(var.sum(), 1e-12)).astype(np.float32)}
 
 
+def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", steps: int = 50,
+               eta: float = 0.0, seed: int = 0, n: int = 16, **_: Any) -> dict[str, Any]:
+    """A diffusion model's denoising steps (mode "sample") or the closed-form noising of real
+    test images (mode "forward"), for the scrubber. Arrays are in display units."""
+    engine = trainer.engine
+    if "trajectory" not in engine.capabilities:
+        raise ValueError(f"the {engine.name} engine has no step-by-step trajectory")
+    if mode == "forward":
+        rng = np.random.default_rng(seed)
+        data = trainer.dataset.test_x
+        idx = np.sort(rng.choice(len(data), size=min(n, len(data)), replace=False))
+        x = torch.as_tensor(data[idx])
+        x = (x.float() / 255.0 if x.dtype == torch.uint8 else x.float()).to(trainer.device)
+        out = engine.forward_trajectory(x, steps=steps, seed=seed)
+    else:
+        out = engine.sample_trajectory(n, sampler=sampler, steps=steps, eta=eta, seed=seed)
+    return _with_field(trainer, {**out, "mode": mode})
+
+
+def continue_trajectory(trainer: Trainer, x_t: np.ndarray, step_index: int, t: int,
+                        sampler: str = "ddim", steps: int = 50, eta: float = 0.0, seed: int = 0,
+                        **_: Any) -> dict[str, Any]:
+    """Sampling continued from an (edited) x_t at a recorded step of a trajectory."""
+    engine = trainer.engine
+    x = _tensor(trainer, _display_to_model(trainer, x_t))
+    out = engine.sample_trajectory(len(x), sampler=sampler, steps=steps, eta=eta, seed=seed,
+                                   start_index=step_index, x_start=x)
+    return _with_field(trainer, {**out, "mode": "sample"})
+
+
+def _display_to_model(trainer: Trainer, x_t: np.ndarray) -> np.ndarray:
+    # the scrubber shows image x_t mapped to [0, 1]; the engine takes data units back
+    return np.asarray(x_t, np.float32)
+
+
+def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
+    """Points: the predicted-noise vector field on a grid, at the last recorded step."""
+    engine = trainer.engine
+    if trainer.dataset.spec.is_images or not hasattr(engine, "eps_field"):
+        return out
+    pts = trainer.dataset.train_x[:5000]
+    lo, hi = pts.min(0), pts.max(0)
+    pad = 0.15 * (hi - lo)
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 21),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], 21))
+    grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+    out["field_t"] = [int(t) for t in out["t"]]
+    out["field_grid"] = grid
+    out["field_vectors"] = np.asarray(engine.eps_field(int(out["t"][len(out["t"]) // 2]), grid), np.float32)
+    return out
+
+
+def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
+    """DDIM inversion of data to the noise that regenerates it (for the latent explorer)."""
+    xt = torch.as_tensor(np.asarray(x))
+    xt = (xt.float() / 255.0 if xt.dtype == torch.uint8 else xt.float()).to(trainer.device)
+    return _np(trainer.engine.invert(xt))
+
+
 RENDERERS = {"decode": decode, "sample": sample, "encode": encode, "interpolate": interpolate,
-             "basis": basis}
+             "basis": basis, "trajectory": trajectory, "continue": continue_trajectory,
+             "invert": invert}

@@ -509,7 +509,7 @@ class MainWindow(QMainWindow):
         t = self.host.trainer
         if ds is None or t is None:
             return
-        if "encode" not in t.engine.capabilities:
+        if not ({"encode", "trajectory"} & set(t.engine.capabilities)):
             self.statusBar().showMessage(f"The {t.engine.name} engine cannot encode images", 8000)
             return
         x = ds.train_x[index:index + 1]
