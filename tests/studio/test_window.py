@@ -10,7 +10,7 @@ from studio.export import read_png_metadata
 from studio.runs import Run
 from studio.window import MainWindow
 
-WAIT = 60_000   # ms; generous for a loaded 2-core CI machine
+WAIT = 120_000   # ms; generous for a loaded 2-core CI machine
 
 TINY = {
     "run": {"seed": 0, "steps": 100000, "batch_size": 32, "log_every": 5, "sample_every": 10,
