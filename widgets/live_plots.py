@@ -776,20 +776,10 @@ def _fake_records(n: int, seed: int = 0, scale: float = 1.0, test_every: int = 2
     return out
 
 
-def _dark_palette():
-    """A plain dark palette for previewing the dark theme."""
-    from PySide6.QtGui import QColor, QPalette
-    pal = QPalette()
-    for role, rgb in ((QPalette.ColorRole.Window, (37, 37, 40)), (QPalette.ColorRole.WindowText, (225, 225, 225)),
-                      (QPalette.ColorRole.Base, (28, 28, 30)), (QPalette.ColorRole.Text, (225, 225, 225)),
-                      (QPalette.ColorRole.Button, (50, 50, 54)), (QPalette.ColorRole.ButtonText, (225, 225, 225)),
-                      (QPalette.ColorRole.Highlight, (60, 120, 200))):
-        pal.setColor(role, QColor(*rgb))
-    return pal
-
-
 def _main(argv: list[str]) -> int:
     import argparse
+
+    from .palettes import dark_palette
 
     from PySide6.QtWidgets import QApplication
 
@@ -801,7 +791,7 @@ def _main(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if args.dark:
         app.setStyle("Fusion")
-        app.setPalette(_dark_palette())
+        app.setPalette(dark_palette())
     panel = LivePlotsPanel()
     panel.resize(760, 640)
     panel.setWindowTitle("LivePlotsPanel preview")

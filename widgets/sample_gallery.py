@@ -610,20 +610,10 @@ def _fake_points(step: int, n: int = 1500, seed: int = 0) -> np.ndarray:
     return pts.astype(np.float32)
 
 
-def _dark_palette():
-    """A plain dark palette for previewing the dark theme."""
-    from PySide6.QtGui import QColor, QPalette
-    pal = QPalette()
-    for role, rgb in ((QPalette.ColorRole.Window, (37, 37, 40)), (QPalette.ColorRole.WindowText, (225, 225, 225)),
-                      (QPalette.ColorRole.Base, (28, 28, 30)), (QPalette.ColorRole.Text, (225, 225, 225)),
-                      (QPalette.ColorRole.Button, (50, 50, 54)), (QPalette.ColorRole.ButtonText, (225, 225, 225)),
-                      (QPalette.ColorRole.Highlight, (60, 120, 200))):
-        pal.setColor(role, QColor(*rgb))
-    return pal
-
-
 def _main(argv: list[str]) -> int:
     import argparse
+
+    from .palettes import dark_palette
 
     from PySide6.QtWidgets import QApplication
 
@@ -637,7 +627,7 @@ def _main(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if args.dark:
         app.setStyle("Fusion")
-        app.setPalette(_dark_palette())
+        app.setPalette(dark_palette())
     panel = SampleGalleryPanel()
     panel.resize(560, 600)
     panel.setWindowTitle("SampleGalleryPanel preview")
