@@ -15,6 +15,7 @@ from widgets.data_browser import (DROP_HINT, MAX_SCATTER_POINTS, MNIST_TRAIN_COU
                                   request_for_paths)
 from widgets.thumbnails import SourceIndexRole, ThumbnailModel, thumbnail_scale, to_qimage
 from widgets.viewmodels import DatasetView, FieldSpec, SourceInfo
+from .imaging import to_array
 
 
 # ----------------------------------------------------------------------------------------
@@ -80,11 +81,6 @@ def drop(panel, paths):
     return accepted
 
 
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB888)
-    h, w = img.height(), img.width()
-    buf = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine())
-    return buf[:, : w * 3].reshape(h, w, 3).copy()
 
 
 # ----------------------------------------------------------------------------------------

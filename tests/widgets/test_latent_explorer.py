@@ -267,7 +267,7 @@ def test_latent_render_shows_the_decoded_image(panel, qtbot):
         rect = QRect(top_left, view.size()).adjusted(4, 4, -4, -4)
         crop = img.copy(rect).convertToFormat(img.Format.Format_Grayscale8)
         w, h, bpl = crop.width(), crop.height(), crop.bytesPerLine()
-        return np.frombuffer(crop.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)[:, :w]
+        return np.frombuffer(crop.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)[:, :w].copy()  # own the pixels: crop dies here
 
     blank = view_pixels()
     assert blank.size > 100 * 100

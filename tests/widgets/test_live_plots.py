@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 
 from widgets.live_plots import HINT, LivePlotsPanel, ema  # noqa: E402
+from .imaging import to_array
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -42,11 +43,6 @@ def ema_reference(xs, a, debias=True):
     return np.array(out)
 
 
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
-    return buf[:, :w * 3].reshape(h, w, 3).copy()
 
 
 def plot_area(panel, group):

@@ -16,6 +16,8 @@ from widgets.sample_gallery import (  # noqa: E402
     CACHE_SIZE, HINT, PAD, PAD_VALUE, SampleGalleryPanel, infer_geometry, make_grid,
 )
 
+from .imaging import to_array
+
 WAIT = 3000
 
 
@@ -34,11 +36,6 @@ def coloured(n, value, c=3, size=6):
     return np.full((n, c, size, size), value, np.float32)
 
 
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
-    return buf[:, :w * 3].reshape(h, w, 3).copy()
 
 
 def image_to_widget(panel, x, y):
