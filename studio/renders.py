@@ -107,8 +107,9 @@ def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[s
 
 def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", steps: int = 50,
                eta: float = 0.0, seed: int = 0, n: int = 16, **_: Any) -> dict[str, Any]:
-    """A diffusion model's denoising steps (mode "sample") or the closed-form noising of real
-    test images (mode "forward"), for the scrubber. Arrays are in display units."""
+    """A diffusion model's denoising steps (mode "sample"), or the closed-form noising of real
+    test images (mode "forward"), for the scrubber: frames "t", "index", "xt", "x0", "eps"
+    (display units) and "xt_net" (network units, to continue from)."""
     engine = trainer.engine
     if "trajectory" not in engine.capabilities:
         raise ValueError(f"the {engine.name} engine has no step-by-step trajectory")
@@ -116,32 +117,61 @@ def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", st
         rng = np.random.default_rng(seed)
         data = trainer.dataset.test_x
         idx = np.sort(rng.choice(len(data), size=min(n, len(data)), replace=False))
-        x = torch.as_tensor(data[idx])
-        x = (x.float() / 255.0 if x.dtype == torch.uint8 else x.float()).to(trainer.device)
-        out = engine.forward_trajectory(x, steps=steps, seed=seed)
+        out = engine.forward_trajectory(_data_tensor(trainer, data[idx]), steps=steps, seed=seed)
+        frames = len(out["t"])
+        x0 = out["xt"][-1]                       # the t = 0 frame is the data itself
+        out = {**out, "x0": np.broadcast_to(x0, out["xt"].shape).copy(),
+               "eps": np.broadcast_to(out["eps"], out["xt"].shape).copy(),
+               "index": np.arange(frames)}
     else:
         out = engine.sample_trajectory(n, sampler=sampler, steps=steps, eta=eta, seed=seed)
-    return _with_field(trainer, {**out, "mode": mode})
+    out.update(mode=mode, sampler=sampler, steps=steps, eta=eta, seed=seed, n=n)
+    return _with_field(trainer, out)
 
 
-def continue_trajectory(trainer: Trainer, x_t: np.ndarray, step_index: int, t: int,
+def continue_trajectory(trainer: Trainer, x_start: np.ndarray, start_index: int,
                         sampler: str = "ddim", steps: int = 50, eta: float = 0.0, seed: int = 0,
                         **_: Any) -> dict[str, Any]:
-    """Sampling continued from an (edited) x_t at a recorded step of a trajectory."""
+    """Sampling continued from x_start (network units) at engine step `start_index`, with
+    the same seed so the steps after it reuse the original noise."""
+    x = torch.as_tensor(np.asarray(x_start, np.float32), device=trainer.device)
+    out = trainer.engine.sample_trajectory(len(x), sampler=sampler, steps=steps, eta=eta,
+                                           seed=seed, start_index=int(start_index), x_start=x)
+    out.update(mode="sample", sampler=sampler, steps=steps, eta=eta, seed=seed, n=len(x))
+    return _with_field(trainer, out)
+
+
+def edit_trajectory(trainer: Trainer, xt_net: np.ndarray, x0: np.ndarray, t: int, index: int,
+                    action: str, start_index: int, seed: int = 0, sampler: str = "ddim",
+                    steps: int = 50, eta: float = 0.0, data_x: Optional[np.ndarray] = None,
+                    **_: Any) -> dict[str, Any]:
+    """Edit sample `index` of x_t at time t, then continue sampling from there:
+    "renoise" replaces it with a fresh draw of q(x_t | x0_pred) (its own predicted x0 noised
+    again), "swap" with a draw of q(x_t | data image), both by the closed form
+    x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps."""
     engine = trainer.engine
-    x = _tensor(trainer, _display_to_model(trainer, x_t))
-    out = engine.sample_trajectory(len(x), sampler=sampler, steps=steps, eta=eta, seed=seed,
-                                   start_index=step_index, x_start=x)
-    return _with_field(trainer, {**out, "mode": "sample"})
+    x = torch.as_tensor(np.asarray(xt_net, np.float32), device=trainer.device).clone()
+    source = data_x if action == "swap" else np.asarray(x0)[index]
+    if source is None:
+        raise ValueError("swap needs a data image")
+    src = engine.to_net(_data_tensor(trainer, np.asarray(source)[None]))
+    g = torch.Generator().manual_seed(int(seed) * 7919 + int(index) + 1)
+    eps = torch.randn(src.shape, generator=g).to(trainer.device)
+    if t > 0:
+        x[index] = engine.schedule.q_sample(src, int(t), eps)[0]
+    else:
+        x[index] = src[0]
+    return continue_trajectory(trainer, x.cpu().numpy(), start_index, sampler, steps, eta, seed)
 
 
-def _display_to_model(trainer: Trainer, x_t: np.ndarray) -> np.ndarray:
-    # the scrubber shows image x_t mapped to [0, 1]; the engine takes data units back
-    return np.asarray(x_t, np.float32)
+def _data_tensor(trainer: Trainer, x: np.ndarray) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(x))
+    return (t.float() / 255.0 if t.dtype == torch.uint8 else t.float()).to(trainer.device)
 
 
 def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
-    """Points: the predicted-noise vector field on a grid, at the last recorded step."""
+    """Points: the predicted-noise field on a grid at every frame's t, pointing towards the
+    data (-eps scaled by the data's std, i.e. along the score), for the scrubber's arrows."""
     engine = trainer.engine
     if trainer.dataset.spec.is_images or not hasattr(engine, "eps_field"):
         return out
@@ -151,9 +181,11 @@ def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
     gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 21),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], 21))
     grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
-    out["field_t"] = [int(t) for t in out["t"]]
+    std = np.asarray(trainer.dataset.spec.point_std or (1.0, 1.0), np.float32)
+    fields = [(-engine.eps_field(int(t), grid) * std if t > 0 else np.zeros_like(grid))
+              for t in out["t"]]
     out["field_grid"] = grid
-    out["field_vectors"] = np.asarray(engine.eps_field(int(out["t"][len(out["t"]) // 2]), grid), np.float32)
+    out["field_vectors"] = np.stack(fields).astype(np.float32)
     return out
 
 
@@ -166,4 +198,4 @@ def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
 
 RENDERERS = {"decode": decode, "sample": sample, "encode": encode, "interpolate": interpolate,
              "basis": basis, "trajectory": trajectory, "continue": continue_trajectory,
-             "invert": invert}
+             "edit": edit_trajectory, "invert": invert}

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
                                QToolBar, QWidget)
 
 from widgets.data_browser import DataBrowserPanel
+from widgets.diffusion_scrubber import DiffusionScrubberPanel, x0_across_steps
 from widgets.evaluation_table import EvaluationTable
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.gallery_panel = SampleGalleryPanel()
         self.latent_panel = LatentExplorerPanel()
         self.eval_panel = EvaluationTable()
+        self.scrubber_panel = DiffusionScrubberPanel()
+        self.last_trajectory: Optional[dict] = None
         self.controls_panel.set_engines(engine_infos())
         self.controls_panel.set_run_fields(list(run_fields()))
         self.controls_panel.set_optim_fields(list(optim_fields()))
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
             ("Run", self.controls_panel, Qt.RightDockWidgetArea),
             ("Latent explorer", self.latent_panel, Qt.RightDockWidgetArea),
             ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
+            ("Diffusion steps", self.scrubber_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -120,6 +124,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["SampleGalleryPanel"], d["LivePlotsPanel"], Qt.Vertical)
         self.tabifyDockWidget(d["RunControlsPanel"], d["LatentExplorerPanel"])
         self.tabifyDockWidget(d["LatentExplorerPanel"], d["EvaluationTable"])
+        # One tab group only: a second group tabified after the splits leaves a stale tab
+        # bar painted mid-window (Qt 6.11).
+        self.tabifyDockWidget(d["EvaluationTable"], d["DiffusionScrubberPanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -240,6 +247,11 @@ class MainWindow(QMainWindow):
         self.latent_panel.encode_requested.connect(self._on_latent_encode)
         self.latent_panel.interpolate_requested.connect(self._on_latent_interpolate)
         self.plots_panel.overlay_requested.connect(self.on_compare)
+        sp = self.scrubber_panel
+        sp.trajectory_requested.connect(self._on_scrubber_trajectory)
+        sp.continue_requested.connect(self._on_scrubber_continue)
+        sp.edit_requested.connect(self._on_scrubber_edit)
+        sp.export_requested.connect(self._on_scrubber_export)
 
     # -- data -------------------------------------------------------------------------------------
     def load_data(self, name: str, options: dict) -> None:
@@ -401,6 +413,11 @@ class MainWindow(QMainWindow):
                                 latent_dim=int(np.prod(t.engine.noise_shape)), capabilities=caps)
         self.eval_z = t.eval_z.detach().cpu().numpy().reshape(len(t.eval_z), -1)
         self.latent_panel.set_capabilities(caps)
+        if "trajectory" in caps:
+            sched = t.engine.schedule
+            self.scrubber_panel.set_schedule(sched.alpha_bar[1:].cpu().numpy(), sched.T)
+            self.scrubber_panel.set_run_settings(sampler=t.config.model.sampler,
+                                                 steps=t.config.model.sample_steps)
         dim = self.run_info.latent_dim
         if dim > 16:
             self.host.request_render("basis")
@@ -425,6 +442,11 @@ class MainWindow(QMainWindow):
         elif kind in ("sample", "encode"):
             z = result["z"][0] if kind == "sample" else result[0]
             self.latent_panel.set_base(z)          # emits z_changed, which asks for a decode
+        elif kind in ("trajectory", "continue", "edit"):
+            self.last_trajectory = result
+            self.scrubber_panel.set_trajectory(result)
+            if "field_grid" in result:
+                self.scrubber_panel.set_vector_field(result["field_grid"], result["field_vectors"])
         elif kind == "interpolate":
             self.last_interpolation = result
             self.latent_panel.show_interpolation(result["samples"])
@@ -522,6 +544,81 @@ class MainWindow(QMainWindow):
 
     def _on_latent_interpolate(self, za, zb, mode: str, steps: int) -> None:
         self.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode)
+
+    # -- diffusion scrubber -------------------------------------------------------------------
+    def _diffusion_ready(self) -> bool:
+        t = self.host.trainer
+        if t is None or "trajectory" not in t.engine.capabilities:
+            self.scrubber_panel.set_error("Open or train a diffusion (ddpm) run to scrub its steps.")
+            return False
+        return True
+
+    def _on_scrubber_trajectory(self, d: dict) -> None:
+        if self._diffusion_ready():
+            self.scrubber_panel.set_busy("Sampling..." if d["mode"] == "sample" else "Noising...")
+            self.host.request_render("trajectory", **d)
+
+    def _on_scrubber_continue(self, d: dict) -> None:
+        traj = self.last_trajectory
+        if not self._diffusion_ready() or traj is None or traj.get("mode") != "sample":
+            return
+        i = int(d["step_index"])
+        self.scrubber_panel.set_busy("Continuing from this step...")
+        self.host.request_render("continue", x_start=traj["xt_net"][i],
+                                 start_index=int(traj["index"][i]), sampler=traj["sampler"],
+                                 steps=traj["steps"], eta=traj["eta"], seed=traj["seed"])
+
+    def _on_scrubber_edit(self, d: dict) -> None:
+        traj = self.last_trajectory
+        if not self._diffusion_ready() or traj is None or traj.get("mode") != "sample":
+            return
+        i, k = int(d["step_index"]), int(d["index"])
+        data_x = None
+        if d["action"] == "swap":
+            ds = self.host.trainer.dataset
+            pick = self.data_panel.selected_indices()
+            j = int(pick[0]) if len(pick) else int(np.random.default_rng(d["seed"]).integers(len(ds.train_x)))
+            data_x = ds.train_x[j]
+        self.scrubber_panel.set_busy("Editing and continuing...")
+        self.host.request_render("edit", xt_net=traj["xt_net"][i], x0=traj["x0"][i],
+                                 t=int(traj["t"][i]), index=k, action=d["action"],
+                                 start_index=int(traj["index"][i]), seed=traj["seed"],
+                                 sampler=traj["sampler"], steps=traj["steps"], eta=traj["eta"],
+                                 data_x=data_x)
+
+    def _on_scrubber_export(self, what: str) -> Optional[list]:
+        traj = self.last_trajectory
+        if traj is None:
+            return self._warn("Nothing to export", "Run a trajectory in the diffusion panel first.")
+        images = traj["xt"].ndim == 5
+        meta = self._provenance({"trajectory": f"{traj['mode']} {traj['sampler']} "
+                                               f"{traj['steps']} steps eta {traj['eta']} seed {traj['seed']}"})
+        if what == "gif":
+            if not images:
+                return self._warn("Not for points", "Trajectory GIFs are made of image grids.")
+            path = self._ask_save("Export trajectory", "trajectory.gif", "GIF images (*.gif)")
+            if not path:
+                return None
+            from .images import image_grid
+            grids = np.stack([image_grid(f).transpose(2, 0, 1) for f in traj["xt"]]) / 255.0
+            return self._exported([export_gif(path, grids, meta, boomerang=False, scale=2,
+                                              duration_ms=80)])
+        if what == "x0_grid":
+            path = self._ask_save("Export predicted x0 across steps", "x0_across_steps.png",
+                                  "PNG images (*.png)")
+            if not path:
+                return None
+            picks = x0_across_steps(traj, k=10)
+            if images:
+                from .images import image_grid, save_png
+                rows = picks.transpose(1, 0, 2, 3, 4).reshape(-1, *picks.shape[2:])
+                save_png(path, image_grid(rows, ncols=len(picks)), meta)
+                return self._exported([Path(path)])
+            return self._exported([export_grid(path, picks[-1], meta)])
+        path = self._ask_save("Export final samples", "diffusion_samples.png", "PNG images (*.png)")
+        if not path:
+            return None
+        return self._exported([export_grid(path, traj["x0"][-1], meta)])
 
     # -- export -------------------------------------------------------------------------------------
     def _provenance(self, extra: Optional[dict] = None) -> dict[str, str]:

@@ -254,3 +254,57 @@ def test_evaluate_fills_the_table_and_compares_runs(qtbot, window, tmp_path):
     assert Run.open(first).read_evaluations()[-1]["n"] == 400
     w.add_evaluation_of(first)                         # compare: same run again, by folder
     assert len(table.runs()) == 1                      # same title replaces, not duplicates
+
+
+DIFFUSION = {
+    "run": {"seed": 0, "steps": 10, "batch_size": 16, "log_every": 5, "sample_every": 10,
+            "checkpoint_every": 10, "preview_samples": 4, "device": "cpu"},
+    "model": {"engine": "ddpm", "channels": 8, "sample_steps": 5, "timesteps": 100},
+    "optim": {"lr": 0.001},
+}
+
+
+def test_diffusion_scrubber_runs_continues_edits_and_exports(qtbot, window, tmp_path, monkeypatch):
+    w = window
+    w.controls_panel.set_config(DIFFUSION)
+    w.act_train.trigger()
+    wait_state(qtbot, w, "finished")
+    sp = w.scrubber_panel
+    sp.set_run_settings(sampler="ddim", steps=5, n=4, seed=3)
+    w.docks["DiffusionScrubberPanel"].raise_()
+
+    with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "trajectory"):
+        sp.trajectory_requested.emit({"mode": "sample", "sampler": "ddim", "steps": 5, "eta": 0.0,
+                                      "seed": 3, "n": 4})
+    traj = w.last_trajectory
+    assert traj["xt"].shape == (6, 4, 1, 28, 28) and list(traj["t"])[-1] == 0
+    assert sp.step_count() == 6
+    # continuing from step 2 without an edit reproduces the same final samples (same noise)
+    sp.set_step(2)
+    with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "continue"):
+        w._on_scrubber_continue({"step_index": 2})
+    assert np.allclose(w.last_trajectory["x0"][-1], traj["x0"][-1], atol=1e-5)
+    # re-noising sample 1 at that step changes sample 1 only
+    before = w.last_trajectory
+    with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "edit"):
+        w._on_scrubber_edit({"step_index": 0, "index": 1, "action": "renoise", "seed": 3})
+    after = w.last_trajectory["x0"][-1]
+    assert not np.allclose(after[1], before["x0"][-1][1])
+    assert np.allclose(after[0], before["x0"][-1][0], atol=1e-5)
+    # forward mode noises real test images
+    with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "trajectory"):
+        sp.trajectory_requested.emit({"mode": "forward", "sampler": "ddim", "steps": 5, "eta": 0.0,
+                                      "seed": 0, "n": 4})
+    assert w.last_trajectory["mode"] == "forward"
+    # exports
+    out = tmp_path / "x"
+    out.mkdir()
+    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(out / name))
+    w.last_trajectory = traj
+    for what, name in (("gif", "trajectory.gif"), ("x0_grid", "x0_across_steps.png"),
+                       ("final", "diffusion_samples.png")):
+        with qtbot.waitSignal(w.export_written, timeout=WAIT):
+            sp.export_requested.emit(what)
+        assert (out / name).stat().st_size > 0
+    assert Image.open(out / "trajectory.gif").n_frames == 6
+    assert "ddim 5 steps" in read_png_metadata(out / "x0_across_steps.png")["trajectory"]
