@@ -32,6 +32,9 @@ def run(cmd: list[str], env: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, help="loop_overhead.py --rounds (default: its own)")
+    ap.add_argument("--seconds", type=float, help="quality_per_minute.py --seconds (default 60)")
+    ap.add_argument("--n", type=int, help="quality_per_minute.py --n (default 10000)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = ap.parse_args()
     import torch
@@ -40,13 +43,17 @@ def main() -> int:
     q = args.quick
     sections = [
         ("Engine loop against a bare PyTorch loop", False,
-         [py, "bench/loop_overhead.py"] + (["--rounds", "2", "--steps", "20", "--warmup", "20"] if q else [])),
+         [py, "bench/loop_overhead.py"] + (["--rounds", "2", "--steps", "20", "--warmup", "20"] if q else [])
+         + (["--rounds", str(args.rounds)] if args.rounds else [])),
         ("Quality per CPU minute and sampling speed", True,
-         [py, "bench/quality_per_minute.py"] + (["--seconds", "5", "--n", "1000"] if q else [])),
+         [py, "bench/quality_per_minute.py"] + (["--seconds", "5", "--n", "1000"] if q else [])
+         + (["--seconds", f"{args.seconds:g}"] if args.seconds else [])
+         + (["--n", str(args.n)] if args.n else [])),
         ("GUI responsiveness while training", False,
          [py, "bench/gui_responsiveness.py"] + (["--steps", "60"] if q else [])),
     ]
-    head = (f"# Benchmarks\n\nMade by `python bench/run_all.py{' --quick' if q else ''}` on "
+    flags = " ".join(a for a in sys.argv[1:] if not a.startswith("--out"))
+    head = (f"# Benchmarks\n\nMade by `python bench/run_all.py{' ' + flags if flags else ''}` on "
             f"{time.strftime('%Y-%m-%d %H:%M %Z')}; machine: {platform.platform()}, "
             f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python "
             f"{platform.python_version()}, torch {torch.__version__}. Every figure below is "

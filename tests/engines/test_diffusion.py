@@ -14,6 +14,16 @@ from engines.diffusion import NoiseSchedule
 D = torch.float64
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These workloads are tiny: one intra-op thread is as fast, and far faster when other
+    processes share the cores (OpenMP barriers then wait for descheduled threads)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def point_mass_oracle(sched: NoiseSchedule, c: torch.Tensor):
     """Data = the single point c, so E[eps | x_t] = (x_t - sqrt(abar_t) c) / sqrt(1 - abar_t)."""
     def eps_fn(x, t):

@@ -20,6 +20,16 @@ POINTS_LABELLED = DataSpec("points", dim=2, num_classes=2, point_mean=(0.0, 0.0)
 GRAY = DataSpec("images", channels=1, height=8, width=8, num_classes=3)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These workloads are tiny: one intra-op thread is as fast, and far faster when other
+    processes share the cores (OpenMP barriers then wait for descheduled threads)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def build(spec: DataSpec, seed: int = 0, lr: float = 3e-3, **kw) -> DDPMEngine:
     torch.manual_seed(seed)
     cfg = dataclasses.replace(DDPMConfig(), **kw)
