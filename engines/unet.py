@@ -4,8 +4,8 @@ points (torch only). Both map (x_t, t, y) -> a tensor shaped like x_t.
 - t: (B,) diffusion times (1..T, any float/int dtype), fed through the sinusoidal embedding
   of Vaswani et al. / Ho et al. (half cos, half sin, periods up to 10000 steps).
 - y: (B,) int64 class ids in 0..num_classes, where num_classes itself is the *null* class
-  used by classifier-free guidance; None means the null class. Ignored (must be None or
-  is ignored) when the network was built with num_classes = 0.
+  used by classifier-free guidance; None means the null class. Ignored when the network
+  was built with num_classes = 0.
 
 U-Net (Ronneberger et al. 2015 as used by Ho et al. 2020), sized for CPU speed:
   [space-to-depth by `patch`] -> 3x3 conv -> per level: `res_blocks` ResBlocks, keep a skip,

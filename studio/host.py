@@ -263,13 +263,15 @@ class EngineHost:
         self._set_state(self.LOADING)
         self.trainer = None
         self.trainer = make()
-        self.mailbox.put(lambda u: setattr(u, "run_changed", True))
-        status = self.trainer.run.status() if self.trainer.run is not None else {}
-        done = self.trainer.step >= self.trainer.config.run.steps
-        self._set_state(self.FINISHED if done else
-                        (self.PAUSED if self.trainer.step else self.IDLE), status.get("message", ""))
         samples = self.trainer.preview()
-        self.mailbox.put(lambda u: setattr(u, "samples", (self.trainer.step, samples)))
+        step = self.trainer.step
+        self.mailbox.put(lambda u: (setattr(u, "run_changed", True),
+                                    setattr(u, "samples", (step, samples))))
+        status = self.trainer.run.status() if self.trainer.run is not None else {}
+        done = step >= self.trainer.config.run.steps
+        # the state comes last: whoever waits for it finds the run and its samples already in
+        self._set_state(self.FINISHED if done else (self.PAUSED if step else self.IDLE),
+                        status.get("message", ""))
         return True
 
     def _cmd_new_run(self, config: RunConfig, run_dir: Path) -> bool:

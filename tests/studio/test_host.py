@@ -37,8 +37,11 @@ class Collector:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.drain()
-            if predicate():
-                return
+            try:
+                if predicate():
+                    return
+            except (IndexError, AttributeError):   # not there yet (no state, no trainer)
+                pass
             tick.wait(0.01)
         raise AssertionError(f"timed out; states {self.states}, errors {self.errors}")
 
@@ -54,8 +57,9 @@ def host():
 def test_train_pause_step_stop(host, tmp_path):
     c = Collector(host)
     host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
-    c.wait(lambda: c.run_changed and host.trainer is not None and c.states[-1] == "idle")
-    assert c.samples is not None and c.samples[1].shape == (16, 2)
+    c.wait(lambda: c.run_changed and host.trainer is not None and c.states[-1] == "idle"
+           and c.samples is not None)
+    assert c.samples[1].shape == (16, 2)
     host.train()
     c.wait(lambda: len(c.metrics) >= 3)
     assert c.states[-1] == "running"
