@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -38,6 +39,7 @@ from .runs import Run
 from .theme import THEMES, apply_theme
 
 LAYOUT_VERSION = 1
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def default_runs_dir() -> Path:
@@ -79,6 +81,9 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._update_actions()
 
+        # The training thread needs the GIL back after every torch op; with the default 5 ms
+        # switch interval a busy GUI thread (plot redraws) makes it wait up to 5 ms each time.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.host.start()
         self.bus.start()
         self.load_data("mnist", {})
