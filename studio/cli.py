@@ -199,7 +199,7 @@ def _fmt_eta(s: float) -> str:
 # -- sample ------------------------------------------------------------------------------------
 def cmd_sample(args: argparse.Namespace) -> int:
     from .config import ConfigError
-    from .images import samples_picture, save_png
+    from .export import export_grid, provenance
     from .training import samples_from_run
 
     if args.n < 1:
@@ -220,10 +220,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     reference = None
     if samples.ndim == 2:
         reference = trainer.dataset.test_x[:2000]
-    save_png(png, samples_picture(samples, reference=reference), {
-        "engine": trainer.engine.name, "step": str(trainer.step), "seed": str(args.seed),
-        "checkpoint_sha256": trainer.run.checkpoint_sha256(), "app_version": __version__,
-        "config": trainer.config.to_toml()})
+    export_grid(png, samples, provenance(
+        config_toml=trainer.config.to_toml(), seed=args.seed, step=trainer.step,
+        checkpoint_sha256=trainer.run.checkpoint_sha256(), engine=trainer.engine.name),
+        reference=reference)
     print(f"genstudio: wrote {npy} {samples.shape} and {png} (step {trainer.step})", file=sys.stderr)
     return 0
 

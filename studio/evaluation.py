@@ -54,16 +54,23 @@ def evaluator_applies(ds: Dataset) -> bool:
     return s.is_images and (s.channels, s.height, s.width) == (1, 28, 28)
 
 
+def features_and_probs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluator features and class probabilities from one pass through the network."""
+    from .evaluator import MnistEvaluator
+    feats, logits = MnistEvaluator.load().features_and_logits(x)
+    z = logits - logits.max(1, keepdims=True)
+    e = np.exp(z)
+    return feats, (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+
 def real_reference(ds: Dataset, n: int, seed: int = 0) -> RealReference:
     key = (ds.name, len(ds.train_x), len(ds.test_x), n, seed)
     if key not in _REFERENCES:
-        from .evaluator import MnistEvaluator
-        ev = MnistEvaluator.load()
         rng = np.random.default_rng(seed)
         test = ds.test_x if len(ds.test_x) <= n else ds.test_x[np.sort(rng.choice(len(ds.test_x), n, replace=False))]
         train = ds.train_x[np.sort(rng.choice(len(ds.train_x), min(n, len(ds.train_x)), replace=False))]
-        test_feats, test_probs = ev.features(test), ev.probs(test)
-        train_feats = ev.features(train)
+        test_feats, test_probs = features_and_probs(test)
+        train_feats, _ = features_and_probs(train)
         if ds.test_y is not None:
             dist = np.bincount(ds.test_y, minlength=10)[:10].astype(np.float64)
         else:
@@ -81,10 +88,8 @@ def real_reference(ds: Dataset, n: int, seed: int = 0) -> RealReference:
 
 def image_quality(samples: np.ndarray, ds: Dataset, seed: int = 0) -> dict[str, float]:
     """Evaluator-based metrics of image samples (N, 1, 28, 28) in [0, 1] against `ds`."""
-    from .evaluator import MnistEvaluator
-    ev = MnistEvaluator.load()
     ref = real_reference(ds, len(samples), seed)
-    feats, probs = ev.features(samples), ev.probs(samples)
+    feats, probs = features_and_probs(samples)
     mu, sigma = metrics.gaussian_stats(feats)
     precision, recall = metrics.precision_recall(ref.test_feats, feats, k=3)
     cov = metrics.class_coverage(probs.argmax(1), 10, ref.class_distribution)

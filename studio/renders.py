@@ -53,11 +53,10 @@ def encode(trainer: Trainer, x: np.ndarray) -> np.ndarray:
     For the AE the code is whitened through its fitted Gaussian (inverse of sample's map)."""
     engine = trainer.engine
     if "encode" not in engine.capabilities:
+        if hasattr(engine, "invert"):      # diffusion: DDIM inversion gives the x_T of x
+            return invert(trainer, x)
         raise ValueError(f"the {engine.name} engine cannot encode")
-    xt = torch.as_tensor(np.asarray(x))
-    if xt.dtype == torch.uint8:
-        xt = xt.float() / 255.0
-    latent = engine.encode(xt.float().to(trainer.device))
+    latent = engine.encode(_data_tensor(trainer, x))
     to_noise = getattr(engine, "noise_from_latent", None)
     return _np(to_noise(latent) if to_noise is not None else latent)
 
@@ -191,9 +190,7 @@ def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
 
 def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
     """DDIM inversion of data to the noise that regenerates it (for the latent explorer)."""
-    xt = torch.as_tensor(np.asarray(x))
-    xt = (xt.float() / 255.0 if xt.dtype == torch.uint8 else xt.float()).to(trainer.device)
-    return _np(trainer.engine.invert(xt))
+    return _np(trainer.engine.invert(_data_tensor(trainer, x)))
 
 
 RENDERERS = {"decode": decode, "sample": sample, "encode": encode, "interpolate": interpolate,

@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         return True
 
     def on_open_run(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.runs_dir))
+        path = self._ask_folder("Open run folder")
         if path:
             self.open_run(path)
 
@@ -480,7 +480,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
 
     def on_compare_evaluation(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Compare with run", str(self.runs_dir))
+        path = self._ask_folder("Compare with run")
         if path:
             self.add_evaluation_of(path)
 
@@ -701,7 +701,7 @@ class MainWindow(QMainWindow):
         return paths
 
     def on_compare(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Compare with run", str(self.runs_dir))
+        path = self._ask_folder("Compare with run")
         if path:
             self.add_comparison(path)
 
