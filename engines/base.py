@@ -39,6 +39,13 @@ class Engine(ABC):
         """One optimisation step. Returns 0-d detached tensors keyed `group/name`
         (always including `loss/total`). Must not call .item() (no device sync)."""
 
+    def batches_for_next_step(self) -> int:
+        """How many batches the next `train_step` consumes. The trainer hands over one Batch
+        of that many times batch_size samples (freshly drawn, in order); engines that take
+        several inner steps per step (a GAN's n_critic discriminator steps) split it with
+        `Batch.x.chunk(n)`."""
+        return 1
+
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of every optimizer mid-run."""
         self.optim_config.lr = lr

@@ -225,8 +225,14 @@ class Trainer:
         self._acc_steps = 0
 
     # -- training --------------------------------------------------------------------------------
+    def next_batch(self, n: int = 1) -> Batch:
+        """n batches' worth of fresh training samples, as one Batch."""
+        if n == 1:
+            return self.train_data.batch(self.sampler.next_indices())
+        return self.train_data.batch(torch.cat([self.sampler.next_indices() for _ in range(n)]))
+
     def train_one_step(self) -> dict[str, torch.Tensor]:
-        batch = self.train_data.batch(self.sampler.next_indices())
+        batch = self.next_batch(self.engine.batches_for_next_step())
         out = self.engine.train_step(batch)
         for k, v in out.items():
             prev = self._acc.get(k)
