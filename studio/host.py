@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,7 @@ class EngineHost:
         self._want_running = False
         self._step_budget = 0
         self._deferred: Optional[tuple[str, tuple]] = None
+        self._step_delay_s = 0.0                    # slow motion: a pause after every step
         self._thread = threading.Thread(target=self._loop, name="engine-host", daemon=True)
         self._stopped = threading.Event()
 
@@ -109,6 +111,16 @@ class EngineHost:
 
     def stop(self) -> None:
         self._send("stop")
+
+    def step_phase(self, phase: str) -> None:
+        """One inner step of one player only ("discriminator" or "generator"), for engines
+        with separate phases (GANs); applies when training is not running."""
+        self._send("phase", phase)
+
+    def set_step_delay(self, ms: float) -> None:
+        """Slow motion: wait this long after every training step (0 = full speed). Renders
+        and commands are still served during the wait."""
+        self._send("delay", float(ms))
 
     def save(self) -> None:
         self._send("save")
@@ -174,14 +186,18 @@ class EngineHost:
             return True
 
     def _between_steps(self) -> bool:
-        """Called by the training loop after every step: serve renders and commands."""
-        self._serve_renders()
+        """Called by the training loop after every step: serve renders and commands (and, in
+        slow motion, keep serving them until the step's delay has passed)."""
+        deadline = time.perf_counter() + self._step_delay_s
         while True:
+            self._serve_renders()
+            remaining = deadline - time.perf_counter()
             try:
-                name, args = self._commands.get_nowait()
+                name, args = (self._commands.get(timeout=remaining) if remaining > 0
+                              else self._commands.get_nowait())
             except queue.Empty:
                 return False
-            if name in ("wake", "live", "save", "evaluate", "call"):
+            if name in ("wake", "live", "save", "evaluate", "call", "delay"):
                 self._handle(name, args)
                 continue
             self._deferred = (name, args)   # handled by the loop once training has yielded
@@ -351,6 +367,25 @@ class EngineHost:
         if t.run is not None:
             t.run.append_evaluation(record)
         self.mailbox.put(lambda u: setattr(u, "evaluation", record), urgent=True)
+        return False
+
+    def _cmd_delay(self, ms: float) -> bool:
+        self._step_delay_s = max(0.0, min(float(ms), 5000.0)) / 1000.0
+        return False
+
+    def _cmd_phase(self, phase: str) -> bool:
+        t = self.trainer
+        if t is None:
+            raise RuntimeError("no run: create or open a run first")
+        if self._want_running:
+            return False                 # the buttons are disabled while training runs
+        out = t.train_phase(phase)
+        samples, step = t.preview(), t.step
+        values = {k: float(v) for k, v in out.items()}
+        text = f"one {phase} step: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()
+                                                 if k.startswith("loss/"))
+        self.mailbox.put(lambda u: (setattr(u, "samples", (step, samples)),
+                                    setattr(u, "message", text)), urgent=True)
         return False
 
     def _cmd_call(self, fn: Callable[[Optional[Trainer]], Any]) -> bool:

@@ -35,11 +35,45 @@ def _tensor(trainer: Trainer, a: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a, np.float32), device=trainer.device)
 
 
-def decode(trainer: Trainer, z: np.ndarray) -> np.ndarray:
+def decode(trainer: Trainer, z: np.ndarray, label: Optional[int] = None) -> np.ndarray:
     """Latent codes (dim,) or (N, dim) -> decoded samples (through `sample(z=...)`, which for
-    every engine maps its standard-normal input to data)."""
-    z2 = np.atleast_2d(np.asarray(z, np.float32))
-    return _np(trainer.engine.sample(len(z2), z=_tensor(trainer, z2)))
+    every engine maps its standard-normal input to data). `label`: the class asked of a
+    conditional model (ignored by the others)."""
+    engine = trainer.engine
+    size = int(np.prod(engine.noise_shape))
+    z2 = np.asarray(z, np.float32).reshape(-1, size)
+    return _np(engine.sample(len(z2), z=_tensor(trainer, z2).reshape(len(z2), *engine.noise_shape),
+                             labels=_labels(trainer, label, len(z2))))
+
+
+def _labels(trainer: Trainer, label: Optional[int], n: int) -> Optional[torch.Tensor]:
+    if label is None or "conditional" not in trainer.engine.capabilities:
+        return None
+    return torch.full((n,), int(label), dtype=torch.long, device=trainer.device)
+
+
+def sweep(trainer: Trainer, kind: str, z: np.ndarray, label: int = 0, n: int = 10,
+          seed: int = 0) -> dict[str, np.ndarray]:
+    """A conditional model's two sweeps: "class" decodes one code as every class (what the
+    code holds apart from the class: the style), "style" one class with n codes drawn from
+    `seed`. Returns the codes, labels and samples, frame by frame."""
+    engine = trainer.engine
+    if "conditional" not in engine.capabilities:
+        raise ValueError(f"the {engine.name} run is not class-conditional")
+    k = int(trainer.dataset.spec.num_classes)
+    z1 = np.asarray(z, np.float32).reshape(1, -1)
+    if kind == "class":
+        zs, labels = np.repeat(z1, k, 0), np.arange(k)
+    elif kind == "style":
+        g = torch.Generator().manual_seed(int(seed))
+        zs = np.concatenate([z1, _np(engine.noise(n - 1, generator=g)).reshape(n - 1, -1)])
+        labels = np.full(n, int(label))
+    else:
+        raise ValueError(f"sweep kind {kind!r}: choose 'class' or 'style'")
+    y = torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
+    samples = _np(engine.sample(len(zs), z=_tensor(trainer, zs).reshape(len(zs), *engine.noise_shape),
+                                labels=y))
+    return {"z": zs, "labels": labels.astype(np.int64), "samples": samples}
 
 
 def sample(trainer: Trainer, seed: int, n: int = 1) -> dict[str, np.ndarray]:
@@ -62,9 +96,9 @@ def encode(trainer: Trainer, x: np.ndarray) -> np.ndarray:
 
 
 def interpolate(trainer: Trainer, za: np.ndarray, zb: np.ndarray, steps: int = 8,
-                mode: str = "linear") -> dict[str, np.ndarray]:
+                mode: str = "linear", label: Optional[int] = None) -> dict[str, np.ndarray]:
     zs = interpolation_path(np.asarray(za, np.float32), np.asarray(zb, np.float32), steps, mode)
-    return {"z": zs, "samples": decode(trainer, zs)}
+    return {"z": zs, "samples": decode(trainer, zs, label)}
 
 
 def interpolation_path(za: np.ndarray, zb: np.ndarray, steps: int, mode: str) -> np.ndarray:
@@ -195,4 +229,74 @@ def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
 
 RENDERERS = {"decode": decode, "sample": sample, "encode": encode, "interpolate": interpolate,
              "basis": basis, "trajectory": trajectory, "continue": continue_trajectory,
-             "edit": edit_trajectory, "invert": invert}
+             "edit": edit_trajectory, "invert": invert, "sweep": sweep}
+
+
+def point_bounds(points: np.ndarray, pad: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """The padded bounding box the 2D canvas shows (and evaluates its fields on)."""
+    lo, hi = points.min(0).astype(np.float64), points.max(0).astype(np.float64)
+    span = np.maximum(hi - lo, 1e-6)
+    return lo - pad * span, hi + pad * span
+
+
+def latent_grid(dim: int, lines: int = 11, points_per_line: int = 41,
+                extent: float = 2.5) -> np.ndarray:
+    """Latent codes on the lines of a regular grid over the first two latent coordinates
+    (others 0), +-extent standard deviations: (rows, cols, dim) with rows = lines along x and
+    then along y. Mapped through the generator it draws the warped grid of its manifold; a
+    1-D latent gives the single curve G([-extent, extent])."""
+    u = np.linspace(-extent, extent, points_per_line, dtype=np.float32)
+    if dim == 1:
+        return u.reshape(1, -1, 1)
+    v = np.linspace(-extent, extent, lines, dtype=np.float32)
+    grid = np.zeros((2 * lines, points_per_line, dim), np.float32)
+    grid[:lines, :, 0] = u[None, :]
+    grid[:lines, :, 1] = v[:, None]
+    grid[lines:, :, 0] = v[:, None]
+    grid[lines:, :, 1] = u[None, :]
+    return grid
+
+
+def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 160,
+           seed: int = 0, manifold: bool = True, field: bool = True,
+           **_: Any) -> dict[str, Any]:
+    """Everything the 2D canvas draws for a run on point data, in data coordinates:
+    real points, n generated points from a fixed seed (so frames are comparable while the
+    model trains), the critic's output on a field_res^2 grid over the padded data box (engines
+    with the "critic" capability), the generator's gradient directions at `arrows` of the
+    generated points (engines with `generator_field`), the image of a latent grid (the
+    manifold) and the PacGAN mode scores when the data set has known modes."""
+    from .metrics import mode_metrics
+    engine, ds = trainer.engine, trainer.dataset
+    if ds.spec.is_images or ds.spec.dim != 2:
+        raise ValueError("the 2D canvas needs a run on 2D points")
+    real = ds.train_x[:n]
+    lo, hi = point_bounds(real)
+    g = torch.Generator().manual_seed(int(seed))
+    z = engine.noise(n, generator=g)
+    fake = _np(engine.sample(n, z=z))
+    out: dict[str, Any] = {"step": trainer.step, "real": real, "fake": fake,
+                           "bounds": (lo, hi), "engine": engine.name}
+    if field and "critic" in engine.capabilities:
+        gx = np.linspace(lo[0], hi[0], field_res, dtype=np.float32)
+        gy = np.linspace(lo[1], hi[1], field_res, dtype=np.float32)
+        xx, yy = np.meshgrid(gx, gy)
+        pts = np.stack([xx.ravel(), yy.ravel()], 1)
+        values = _np(engine.critic_field(_tensor(trainer, pts))).reshape(field_res, field_res)
+        out.update(field_x=gx, field_y=gy, field_values=values,
+                   field_label=str(getattr(engine, "critic_label", "critic")))
+    gen_field = getattr(engine, "generator_field", None)
+    if gen_field is not None and arrows > 0:
+        at, push = gen_field(z[:arrows])
+        out.update(arrows_at=_np(at), arrows=_np(push))
+    if manifold and len(engine.noise_shape) == 1:
+        grid = latent_grid(int(engine.noise_shape[0]))
+        mapped = decode(trainer, grid.reshape(-1, grid.shape[-1]))
+        out["manifold"] = mapped.reshape(grid.shape[0], grid.shape[1], -1)
+    if ds.modes is not None and ds.mode_sigma > 0:
+        out["modes"], out["mode_sigma"] = ds.modes.astype(np.float32), float(ds.mode_sigma)
+        out["mode_scores"] = mode_metrics(fake, ds.modes, ds.mode_sigma)
+    return out
+
+
+RENDERERS["canvas"] = canvas

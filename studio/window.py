@@ -251,6 +251,8 @@ class MainWindow(QMainWindow):
         self.latent_panel.random_requested.connect(self._on_latent_random)
         self.latent_panel.encode_requested.connect(self._on_latent_encode)
         self.latent_panel.interpolate_requested.connect(self._on_latent_interpolate)
+        self.latent_panel.label_changed.connect(self._on_latent_label_changed)
+        self.latent_panel.sweep_requested.connect(self._on_latent_sweep)
         self.plots_panel.overlay_requested.connect(self.on_compare)
         sp = self.scrubber_panel
         sp.trajectory_requested.connect(self._on_scrubber_trajectory)
@@ -417,7 +419,8 @@ class MainWindow(QMainWindow):
                                 step=t.step, total=t.config.run.steps,
                                 latent_dim=int(np.prod(t.engine.noise_shape)), capabilities=caps)
         self.eval_z = t.eval_z.detach().cpu().numpy().reshape(len(t.eval_z), -1)
-        self.latent_panel.set_capabilities(caps)
+        self.latent_panel.set_classes(_class_names(t.dataset) if "conditional" in caps else [])
+        self.latent_panel.set_capabilities(explorer_capabilities(caps, t.engine))
         if "trajectory" in caps:
             sched = t.engine.schedule
             self.scrubber_panel.set_schedule(sched.alpha_bar[1:].cpu().numpy(), sched.T)
@@ -444,6 +447,9 @@ class MainWindow(QMainWindow):
             self.latent_panel.set_space(self.run_info.latent_dim, basis=result["basis"],
                                         scales=result["scales"], labels=labels)
             self.latent_panel.set_base(result["mean"])
+        elif kind == "sweep":
+            self.last_interpolation = result
+            self.latent_panel.show_sweep(result["samples"], result["z"], result["labels"])
         elif kind in ("sample", "encode"):
             z = result["z"][0] if kind == "sample" else result[0]
             self.latent_panel.set_base(z)          # emits z_changed, which asks for a decode
@@ -515,11 +521,22 @@ class MainWindow(QMainWindow):
         if self.eval_z is None or index >= len(self.eval_z):
             return
         z = self.eval_z[index]
+        if "conditional" in self.run_info.capabilities:
+            # the preview grid asks a conditional model for class i % K at sample i
+            self.latent_panel.set_label(index % max(1, len(_class_names(self.host.trainer.dataset))))
         self.docks["LatentExplorerPanel"].raise_()
         self.latent_panel.set_base(z)              # emits z_changed, which asks for a decode
 
     def _on_latent_z_changed(self, z: np.ndarray, _stamp: int) -> None:
-        self.host.request_render("decode", z=z)
+        self.host.request_render("decode", z=z, label=self.latent_panel.current_label())
+
+    def _on_latent_label_changed(self, _label: int) -> None:
+        self.latent_panel.set_base(self.latent_panel.current_z())   # decodes with the label
+
+    def _on_latent_sweep(self, kind: str) -> None:
+        label = self.latent_panel.current_label()
+        self.host.request_render("sweep", kind=kind, z=self.latent_panel.current_z(),
+                                 label=label or 0, n=10, seed=self.latent_panel.seed())
 
     def _on_latent_random(self, seed: int) -> None:
         self.host.request_render("sample", seed=seed, n=1)
@@ -548,7 +565,8 @@ class MainWindow(QMainWindow):
         self.host.request_render("encode", x=x)
 
     def _on_latent_interpolate(self, za, zb, mode: str, steps: int) -> None:
-        self.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode)
+        self.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode,
+                                 label=self.latent_panel.current_label())
 
     # -- diffusion scrubber -------------------------------------------------------------------
     def _diffusion_ready(self) -> bool:
@@ -788,6 +806,21 @@ class MainWindow(QMainWindow):
         if not joined:
             self.statusBar().showMessage("The training thread did not stop in time", 2000)
         super().closeEvent(event)
+
+
+def explorer_capabilities(caps: frozenset, engine: Any) -> frozenset:
+    """What the latent explorer can do with an engine: every engine decodes its standard-
+    normal input (`sample(z=...)`), and diffusion models "encode" by DDIM inversion."""
+    out = set(caps) | {"decode"}
+    if "trajectory" in caps and hasattr(engine, "invert"):
+        out.add("encode")
+    return frozenset(out)
+
+
+def _class_names(dataset: Any) -> list[str]:
+    k = int(dataset.spec.num_classes)
+    names = list(dataset.class_names or [])
+    return names if len(names) == k else [str(i) for i in range(k)]
 
 
 def _load_snapshot(path: Path) -> np.ndarray:

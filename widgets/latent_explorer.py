@@ -151,12 +151,19 @@ class LatentExplorerPanel(QWidget):
         encode_requested(): encode the image selected in the data browser, reply set_base(z).
         interpolate_requested(object, object, str, int): (zA, zB, mode, steps), mode
             "linear" or "spherical"; the window replies with show_interpolation(images).
+        label_changed(int): conditional models: the class to decode the code as changed;
+            the window decodes current_z() with that label again.
+        sweep_requested(str): conditional models: "class" (the current code decoded as
+            every class) or "style" (the current class with several random codes); the
+            window replies with show_sweep(images, codes, labels).
     """
 
     z_changed = Signal(object, int)
     random_requested = Signal(int)
     encode_requested = Signal()
     interpolate_requested = Signal(object, object, str, int)
+    label_changed = Signal(int)
+    sweep_requested = Signal(str)
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -174,6 +181,7 @@ class LatentExplorerPanel(QWidget):
         self._z_a: Optional[np.ndarray] = None
         self._z_b: Optional[np.ndarray] = None
         self._last_interp: Optional[tuple[np.ndarray, np.ndarray, str, int]] = None
+        self._sweep: Optional[tuple[np.ndarray, np.ndarray]] = None   # codes, labels
         self._image: Optional[np.ndarray] = None          # (H, W, C) uint8 shown
         self._interp_images: Optional[np.ndarray] = None  # (N, H, W, C) uint8
         self._interp_shape: Optional[tuple[int, int, int]] = None   # rows, cols, frame h/w
@@ -256,6 +264,36 @@ class LatentExplorerPanel(QWidget):
         base_row.addWidget(self._random_button)
         base_row.addWidget(self._encode_button)
         cv.addLayout(base_row)
+
+        # Conditional models: the class the code is decoded as, and the two sweeps.
+        self._class_row = QWidget(controls)
+        self._class_row.setObjectName("classRow")
+        cr = QHBoxLayout(self._class_row)
+        cr.setContentsMargins(0, 0, 0, 0)
+        cr.setSpacing(4)
+        class_label = QLabel("class", self._class_row)
+        self._class_combo = QComboBox(self._class_row)
+        self._class_combo.setObjectName("classCombo")
+        self._class_combo.setToolTip("The class label the generator is asked for; the code "
+                                     "(the style) stays the same.")
+        self._class_combo.currentIndexChanged.connect(self._on_class_changed)
+        class_label.setBuddy(self._class_combo)
+        self._class_sweep_button = QPushButton("Class sweep", self._class_row)
+        self._class_sweep_button.setObjectName("classSweepButton")
+        self._class_sweep_button.setToolTip("This code decoded as every class: what the code "
+                                            "holds apart from the class (the style).")
+        self._class_sweep_button.clicked.connect(lambda: self.sweep_requested.emit("class"))
+        self._style_sweep_button = QPushButton("Style sweep", self._class_row)
+        self._style_sweep_button.setObjectName("styleSweepButton")
+        self._style_sweep_button.setToolTip("This class with several random codes: the "
+                                            "styles the generator knows for it.")
+        self._style_sweep_button.clicked.connect(lambda: self.sweep_requested.emit("style"))
+        cr.addWidget(class_label)
+        cr.addWidget(self._class_combo, 1)
+        cr.addWidget(self._class_sweep_button)
+        cr.addWidget(self._style_sweep_button)
+        self._class_row.hide()
+        cv.addWidget(self._class_row)
 
         head = QHBoxLayout()
         self._mode_label = QLabel(controls)
@@ -462,6 +500,38 @@ class LatentExplorerPanel(QWidget):
         """Hide "Pick from data set" without "encode"; no "decode" -> the empty state."""
         self._caps = frozenset(caps)
         self._update_enabled()
+
+    def set_classes(self, names: Sequence[str]) -> None:
+        """Class names of a conditional model (shown with the "conditional" capability)."""
+        self._class_combo.blockSignals(True)
+        self._class_combo.clear()
+        self._class_combo.addItems([str(n) for n in names])
+        self._class_combo.blockSignals(False)
+        self._update_enabled()
+
+    def seed(self) -> int:
+        return int(self._seed.value())
+
+    def current_label(self) -> Optional[int]:
+        """The class picked for a conditional model, else None."""
+        if not self._class_row.isVisibleTo(self) or self._class_combo.count() == 0:
+            return None
+        return int(self._class_combo.currentIndex())
+
+    def set_label(self, label: int) -> None:
+        if 0 <= label < self._class_combo.count():
+            self._class_combo.setCurrentIndex(int(label))
+
+    def show_sweep(self, images: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> None:
+        """A class or style sweep in the strip; clicking a frame continues from its code
+        and class."""
+        self.show_interpolation(images)
+        self._sweep = (np.asarray(codes, np.float32).reshape(len(codes), -1),
+                       np.asarray(labels, np.int64).reshape(-1))
+
+    def _on_class_changed(self, index: int) -> None:
+        if index >= 0 and self._dim:
+            self.label_changed.emit(int(index))
 
     def clear(self) -> None:
         """Back to the empty state."""
@@ -713,16 +783,26 @@ class LatentExplorerPanel(QWidget):
             return
         mode, steps = self.interpolation_settings()
         self._last_interp = (self._z_a.copy(), self._z_b.copy(), mode, steps)
+        self._sweep = None
         self.interpolate_requested.emit(self._z_a.copy(), self._z_b.copy(), mode, int(steps))
 
     def _on_strip_clicked(self, event: Any) -> None:
         """Clicking a frame of the strip continues from that frame's code."""
-        if self._last_interp is None or self._interp_shape is None:
+        if (self._last_interp is None and self._sweep is None) or self._interp_shape is None:
             return
         p = self._strip_vb.mapSceneToView(event.scenePos())
         rows, cols, h, w = self._interp_shape
         col, row = int(p.x() // (w + _PAD)), int(p.y() // (h + _PAD))
         k = row * cols + col
+        if self._sweep is not None:
+            codes, labels = self._sweep
+            if 0 <= col < cols and 0 <= row < rows and 0 <= k < len(codes) and p.x() >= 0 and p.y() >= 0:
+                self._class_combo.blockSignals(True)
+                self.set_label(int(labels[k]))
+                self._class_combo.blockSignals(False)
+                self.set_base(codes[k])
+            return
+        assert self._last_interp is not None
         za, zb, mode, steps = self._last_interp
         if 0 <= col < cols and 0 <= row < rows and 0 <= k < steps and p.x() >= 0 and p.y() >= 0:
             self.set_base(interpolate(za, zb, steps, mode)[k])
@@ -737,6 +817,8 @@ class LatentExplorerPanel(QWidget):
         decodable = self._caps is None or "decode" in self._caps
         self._pages.setCurrentIndex(1 if (self._dim > 0 and decodable) else 0)
         self._encode_button.setVisible(self._caps is None or "encode" in self._caps)
+        self._class_row.setVisible(self._caps is not None and "conditional" in self._caps
+                                   and self._class_combo.count() > 0)
         self._reset_button.setEnabled(bool(self._sliders))
 
 

@@ -195,7 +195,8 @@ def load_npz(options: NpzOptions, seed: int = 0) -> Dataset:
                 raise DataError(f"data.path: {path.name} has arrays {sorted(names)}; expected "
                                 "x (and y), x_train/y_train (and x_test/y_test) or "
                                 "images (and labels)")
-            wanted = [k for k in (*layout, "class_names") if k and k in names]
+            wanted = [k for k in (*layout, "class_names", "modes", "mode_sigma")
+                      if k and k in names]
             arrays = {k: _get(z, k, "path") for k in wanted}
     xk, yk, vxk, vyk = layout
     kind, x = _classify(arrays[xk], f"data.path: '{xk}'")
@@ -212,4 +213,14 @@ def load_npz(options: NpzOptions, seed: int = 0) -> Dataset:
         x, y, vx, vy = split(x, y, options.test_fraction, seed)
     names = [str(s) for s in arrays["class_names"].tolist()] if "class_names" in arrays else []
     make = points_dataset if kind == "points" else image_dataset
-    return make("npz", x, y, vx, vy, names if y is not None else [])
+    ds = make("npz", x, y, vx, vy, names if y is not None else [])
+    if kind == "points" and "modes" in arrays:
+        # A mixture with known centres (a distribution drawn on the 2D canvas): mode coverage
+        # is then scored as for ring8 / grid25.
+        modes = np.asarray(arrays["modes"], np.float64)
+        sigma = np.asarray(arrays.get("mode_sigma", 0.0), np.float64)
+        if modes.ndim != 2 or modes.shape[1] != x.shape[1] or sigma.size != 1 or not sigma > 0:
+            raise DataError(f"data.path: 'modes' must be (K, {x.shape[1]}) with a positive "
+                            f"scalar 'mode_sigma'; got {modes.shape} and {sigma.shape}")
+        ds.modes, ds.mode_sigma = modes, float(sigma)
+    return ds

@@ -144,3 +144,21 @@ def test_npz_refuses_object_arrays(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="cannot read junk.npz"):
         load_dataset("npz", {"path": str(tmp_path / "junk.npz")})
+
+
+def test_npz_points_with_modes_are_scored_like_the_mixture_toys(tmp_path):
+    """A drawn distribution saved with its mode centres and sigma: the Dataset carries them so
+    the canvas and evaluation count modes as for ring8 / grid25."""
+    from studio.data import load_dataset
+    rng = np.random.default_rng(0)
+    modes = np.array([[0.0, 0.0], [3.0, 1.0]], np.float32)
+    x = (modes[rng.integers(0, 2, 400)] + 0.1 * rng.standard_normal((400, 2))).astype(np.float32)
+    path = tmp_path / "drawn.npz"
+    np.savez(path, x=x, modes=modes, mode_sigma=np.float32(0.1))
+    ds = load_dataset("npz", {"path": str(path)})
+    assert ds.spec.kind == "points"
+    np.testing.assert_allclose(ds.modes, modes)
+    assert ds.mode_sigma == pytest.approx(0.1)
+    np.savez(path, x=x, modes=modes[:, :1], mode_sigma=np.float32(0.1))
+    with pytest.raises(DataError, match="modes"):
+        load_dataset("npz", {"path": str(path)})

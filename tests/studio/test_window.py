@@ -308,3 +308,21 @@ def test_diffusion_scrubber_runs_continues_edits_and_exports(qtbot, window, tmp_
         assert (out / name).stat().st_size > 0
     assert Image.open(out / "trajectory.gif").n_frames == 6
     assert "ddim 5 steps" in read_png_metadata(out / "x0_across_steps.png")["trajectory"]
+
+
+def test_latent_explorer_works_for_a_diffusion_run(qtbot, window):
+    """A DDPM's latent is its x_T: the explorer decodes it (DDIM, deterministic), and
+    "Pick from data set" encodes an image by DDIM inversion."""
+    w = window
+    w.controls_panel.set_config(DIFFUSION)
+    w.act_train.trigger()
+    wait_state(qtbot, w, "finished")
+    lp = w.latent_panel
+    assert lp._pages.currentIndex() == 1, "the explorer shows its empty state for ddpm"
+    assert lp._encode_button.isVisibleTo(lp)
+    qtbot.waitUntil(lambda: lp.dim() == 28 * 28, timeout=WAIT)
+    with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
+        lp.set_base(np.zeros(28 * 28, np.float32))
+    assert lp.current_image() is not None
+    with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "encode"):
+        w._on_data_image_picked(0)
