@@ -121,6 +121,9 @@ def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[s
     """Principal directions of the encoded training data in z space (for latents above 16
     dimensions the explorer's sliders move along these). Engines that cannot encode use
     their prior samples, whose principal directions are the axes."""
+    features = getattr(trainer.engine, "generator_features", None)
+    if features is not None:
+        return ganspace_basis(trainer, n=n, k=k, seed=seed)
     data = trainer.dataset.train_x
     g = np.random.default_rng(seed)
     idx = np.sort(g.choice(len(data), size=min(n, len(data)), replace=False))
@@ -135,6 +138,31 @@ def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[s
     k = min(k, vt.shape[0])
     return {"mean": mean.astype(np.float32), "basis": vt[:k].astype(np.float32),
             "scales": np.sqrt(var[:k]).astype(np.float32),
+            "explained": (var[:k] / max(var.sum(), 1e-12)).astype(np.float32)}
+
+
+def ganspace_basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
+    """Interpretable latent directions of a generator, GANSpace (Haerkoenen et al. 2020,
+    sec. 2.2, the BigGAN variant): sample z_j, take the generator's first hidden features
+    y_j = G_1(z_j), PCA of y gives principal directions V and coordinates x_j = V^T (y_j - mu);
+    the z-space direction of component i is column i of U = argmin sum_j ||U x_j - z_j||^2
+    (least squares), normalised. Sliders then move the code along the directions that change
+    the generator's features most. `explained` is the PCA variance share in feature space."""
+    engine = trainer.engine
+    z = engine.noise(n, generator=torch.Generator().manual_seed(seed))
+    y = _np(engine.generator_features(z)).reshape(n, -1).astype(np.float64)
+    zf = _np(z).reshape(n, -1).astype(np.float64)
+    yc = y - y.mean(0)
+    _, s, vt = np.linalg.svd(yc, full_matrices=False)
+    k = min(k, vt.shape[0], zf.shape[1])
+    x = yc @ vt[:k].T                                     # PCA coordinates (n, k)
+    u, *_ = np.linalg.lstsq(x, zf - zf.mean(0), rcond=None)   # (k, dim): x @ u ~ z
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    directions = u / np.maximum(norms, 1e-12)
+    scales = (zf @ directions.T).std(0)                  # spread of the prior along each
+    var = s ** 2 / max(n - 1, 1)
+    return {"mean": np.zeros(zf.shape[1], np.float32), "basis": directions.astype(np.float32),
+            "scales": scales.astype(np.float32),
             "explained": (var[:k] / max(var.sum(), 1e-12)).astype(np.float32)}
 
 

@@ -24,6 +24,7 @@ from widgets.diffusion_scrubber import DiffusionScrubberPanel, x0_across_steps
 from widgets.evaluation_table import EvaluationTable
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
+from widgets.point_canvas import PointCanvasPanel
 from widgets.run_controls import RunControlsPanel
 from widgets.sample_gallery import SampleGalleryPanel
 from widgets.viewmodels import RunInfo
@@ -38,7 +39,7 @@ from .presenters import dataset_view, engine_infos, optim_fields, run_fields, so
 from .runs import Run
 from .theme import THEMES, apply_theme
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._connect()
+        from .canvas_controller import CanvasController
+        self.canvas = CanvasController(self, self.canvas_panel)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._restore_layout()
         self._update_actions()
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         self.latent_panel = LatentExplorerPanel()
         self.eval_panel = EvaluationTable()
         self.scrubber_panel = DiffusionScrubberPanel()
+        self.canvas_panel = PointCanvasPanel()
         self.last_trajectory: Optional[dict] = None
         self.controls_panel.set_engines(engine_infos())
         self.controls_panel.set_run_fields(list(run_fields()))
@@ -116,6 +120,7 @@ class MainWindow(QMainWindow):
             ("Latent explorer", self.latent_panel, Qt.RightDockWidgetArea),
             ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
             ("Diffusion steps", self.scrubber_panel, Qt.RightDockWidgetArea),
+            ("2D canvas", self.canvas_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -132,6 +137,7 @@ class MainWindow(QMainWindow):
         # One tab group only: a second group tabified after the splits leaves a stale tab
         # bar painted mid-window (Qt 6.11).
         self.tabifyDockWidget(d["EvaluationTable"], d["DiffusionScrubberPanel"])
+        self.tabifyDockWidget(d["DiffusionScrubberPanel"], d["PointCanvasPanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
