@@ -20,6 +20,8 @@ class TelemetryBus(QObject):
     render_ready = Signal(str, int, object)     # kind, stamp, result
     error_raised = Signal(str)
     evaluation_ready = Signal(dict)
+    mode_records_appended = Signal(list)        # [(ModeRecord, samples, note)]
+    mode_reset = Signal(object, list)           # unavailable reason or None, history
     job_finished = Signal(str, object)          # job name, result
     job_failed = Signal(str, str)               # job name, message
     _urgent = Signal()                          # emitted from the host thread, queued to us
@@ -60,8 +62,12 @@ class TelemetryBus(QObject):
             self.state_changed.emit(u.state, u.message)
         elif u.message:
             self.status_message.emit(u.message)
+        if u.mode_reset is not None:
+            self.mode_reset.emit(*u.mode_reset)
         if u.metrics:
             self.metrics_appended.emit(u.metrics)
+        if u.mode_records:
+            self.mode_records_appended.emit(u.mode_records)
         if u.samples is not None:
             self.samples_updated.emit(*u.samples)
         if u.progress is not None:

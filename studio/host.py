@@ -41,10 +41,15 @@ class Updates:
     renders: dict[str, tuple[int, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     evaluation: Optional[dict[str, float]] = None
+    # Mode-collapse monitor: every record belongs in the history, so a list (not newest
+    # wins) of (ModeRecord, samples, note); a reset (unavailable reason, history) per run.
+    mode_records: list[tuple[Any, np.ndarray, str]] = field(default_factory=list)
+    mode_reset: Optional[tuple[Optional[str], list]] = None
 
     def empty(self) -> bool:
         return not (self.metrics or self.samples or self.progress or self.state or self.run_changed
-                    or self.renders or self.errors or self.evaluation)
+                    or self.renders or self.errors or self.evaluation or self.mode_records
+                    or self.mode_reset)
 
 
 class Mailbox:
@@ -87,6 +92,7 @@ class EngineHost:
         self._step_budget = 0
         self._deferred: Optional[tuple[str, tuple]] = None
         self._step_delay_s = 0.0                    # slow motion: a pause after every step
+        self.mode_monitor = None                    # studio.mode_monitor.ModeMonitor or None
         self._thread = threading.Thread(target=self._loop, name="engine-host", daemon=True)
         self._stopped = threading.Event()
 
@@ -216,7 +222,7 @@ class EngineHost:
             progress=lambda p: self.mailbox.put(lambda u: setattr(u, "progress", p)),
             should_abort=self._between_steps,
             metrics=lambda rec: self.mailbox.put(lambda u: u.metrics.append(rec)),
-            samples=lambda step, x: self.mailbox.put(lambda u: setattr(u, "samples", (step, x))),
+            samples=self._on_samples,
         )
         try:
             result = t.train(until=target, callbacks=cb)
@@ -235,6 +241,54 @@ class EngineHost:
             self._want_running = False
             self._set_state(self.PAUSED, result.message)
         # "aborted": a command is waiting; the loop handles it next
+
+    def _on_samples(self, step: int, x: np.ndarray) -> None:
+        """A fixed-z snapshot: to the gallery, and through the mode-collapse monitor (which
+        appends its record to the run's history and saves the samples when it alerts)."""
+        item = None
+        if self.mode_monitor is not None and x.ndim == 4:
+            try:
+                item = self._monitor(step, x)
+            except Exception as e:  # noqa: BLE001 - the monitor must never stop training
+                self.mailbox.put(lambda u, e=e: u.errors.append(f"mode monitor: {e}"))
+        self.mailbox.put(lambda u: (setattr(u, "samples", (step, x)),
+                                    item is not None and u.mode_records.append(item)))
+
+    def _monitor(self, step: int, x: np.ndarray) -> tuple[Any, np.ndarray, str]:
+        from .mode_monitor import append_history, history_path, save_alert_snapshot
+        t = self.trainer
+        assert t is not None and self.mode_monitor is not None
+        rec = self.mode_monitor.update(step, x)
+        note = ""
+        if t.run is not None:
+            append_history(history_path(t.run.path), [rec])
+            if rec.alert:
+                path = save_alert_snapshot(t.run.path, step, x, rec.alert, rec.duplicates,
+                                           engine=t.engine.name, seed=t.config.run.seed)
+                note = f"Samples saved to {path.relative_to(t.run.path)}"
+        return rec, x, note
+
+    def _start_monitor(self) -> None:
+        """A mode-collapse monitor for image runs, with the run's history up to its step."""
+        from .mode_monitor import (ModeMonitor, history_path, truncate_history,
+                                   unavailable_reason)
+        t = self.trainer
+        self.mode_monitor = None
+        if t is None:
+            return
+        reason = unavailable_reason(t.dataset)
+        history: list = []
+        if reason is None:
+            try:
+                mon = ModeMonitor.for_dataset(t.dataset)
+                if t.run is not None:
+                    hp = history_path(t.run.path)
+                    truncate_history(hp, t.step)
+                    history = mon.load_history(hp, max_step=t.step)
+                self.mode_monitor = mon
+            except Exception as e:  # noqa: BLE001 - a missing evaluator must not stop a run
+                reason = f"Mode-collapse view unavailable: {e}"
+        self.mailbox.put(lambda u: setattr(u, "mode_reset", (reason, history)))
 
     def _mark_paused(self, message: str = "") -> None:
         if self.trainer is not None and self.trainer.run is not None:
@@ -279,6 +333,7 @@ class EngineHost:
         self._set_state(self.LOADING)
         self.trainer = None
         self.trainer = make()
+        self._start_monitor()
         samples = self.trainer.preview()
         step = self.trainer.step
         self.mailbox.put(lambda u: (setattr(u, "run_changed", True),

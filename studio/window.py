@@ -24,6 +24,7 @@ from widgets.diffusion_scrubber import DiffusionScrubberPanel, x0_across_steps
 from widgets.evaluation_table import EvaluationTable
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
+from widgets.mode_collapse import ModeCollapsePanel
 from widgets.point_canvas import PointCanvasPanel
 from widgets.run_controls import RunControlsPanel
 from widgets.sample_gallery import SampleGalleryPanel
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.eval_panel = EvaluationTable()
         self.scrubber_panel = DiffusionScrubberPanel()
         self.canvas_panel = PointCanvasPanel()
+        self.modes_panel = ModeCollapsePanel()
         self.last_trajectory: Optional[dict] = None
         self.controls_panel.set_engines(engine_infos())
         self.controls_panel.set_run_fields(list(run_fields()))
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
             ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
             ("Diffusion steps", self.scrubber_panel, Qt.RightDockWidgetArea),
             ("2D canvas", self.canvas_panel, Qt.RightDockWidgetArea),
+            ("Mode collapse", self.modes_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -138,6 +141,7 @@ class MainWindow(QMainWindow):
         # bar painted mid-window (Qt 6.11).
         self.tabifyDockWidget(d["EvaluationTable"], d["DiffusionScrubberPanel"])
         self.tabifyDockWidget(d["DiffusionScrubberPanel"], d["PointCanvasPanel"])
+        self.tabifyDockWidget(d["PointCanvasPanel"], d["ModeCollapsePanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -241,6 +245,9 @@ class MainWindow(QMainWindow):
         b.render_ready.connect(self._on_bus_render)
         b.error_raised.connect(self._on_bus_error)
         b.evaluation_ready.connect(self._on_bus_evaluation)
+        b.mode_reset.connect(self._on_bus_mode_reset)
+        b.mode_records_appended.connect(self._on_bus_mode_records)
+        self.modes_panel.alert_raised.connect(self._on_modes_alert)
         b.status_message.connect(self._on_bus_status)
         self.eval_panel.compare_requested.connect(self.on_compare_evaluation)
         b.job_finished.connect(self._on_bus_job_finished)
@@ -467,6 +474,21 @@ class MainWindow(QMainWindow):
         elif kind == "interpolate":
             self.last_interpolation = result
             self.latent_panel.show_interpolation(result["samples"])
+
+    def _on_bus_mode_reset(self, reason: Optional[str], history: list) -> None:
+        self.modes_panel.clear()
+        if reason:
+            self.modes_panel.set_unavailable(reason)
+        else:
+            self.modes_panel.set_history(history)
+
+    def _on_bus_mode_records(self, items: list) -> None:
+        for rec, samples, note in items:
+            self.modes_panel.append_record(rec, samples, alert_note=note)
+
+    def _on_modes_alert(self, step: int, message: str) -> None:
+        self.statusBar().showMessage(f"Mode collapse alert at step {step:,}: {message}", 15000)
+        self.docks["ModeCollapsePanel"].raise_()
 
     def _on_bus_error(self, text: str) -> None:
         summary = text.split("\n\n")[0]

@@ -326,3 +326,28 @@ def test_latent_explorer_works_for_a_diffusion_run(qtbot, window):
     assert lp.current_image() is not None
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "encode"):
         w._on_data_image_picked(0)
+
+
+def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, window, tmp_path):
+    """Every fixed-z snapshot of an image run is scored by the mode monitor on the host
+    thread; the records reach the panel and RUN/mode_monitor.jsonl, and reopening the run
+    shows the same history."""
+    from studio.mode_monitor import history_path, read_history
+    w = window
+    start_tiny_run(qtbot, w, steps=30)
+    wait_state(qtbot, w, "finished")
+    qtbot.waitUntil(lambda: w.modes_panel.record_count() >= 3, timeout=WAIT)
+    run_dir = w.host.trainer.run.path
+    steps = [r.step for r in read_history(history_path(run_dir))]
+    assert steps == [10, 20, 30]
+    assert [int(r["step"]) for r in w.modes_panel.records()] == steps
+    with qtbot.waitSignal(w.run_state_changed, timeout=WAIT, check_params_cb=lambda s: s == "finished"):
+        w.open_run(run_dir)
+    qtbot.waitUntil(lambda: w.modes_panel.record_count() == 3, timeout=WAIT)
+    # a points run: the panel says why it has nothing to show
+    w.load_data("ring8", {})
+    qtbot.waitUntil(lambda: w.browser_dataset.name == "ring8", timeout=WAIT)
+    w.controls_panel.set_config({**TINY, "run": {**TINY["run"], "steps": 5}})
+    assert w.act_train.isEnabled()
+    w.act_train.trigger()
+    qtbot.waitUntil(lambda: "canvas" in w.modes_panel.hint_text(), timeout=WAIT)
