@@ -209,8 +209,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
         labels = np.full(args.n, args.label, np.int64)
     samples, trainer = samples_from_run(args.run_dir, args.n, seed=args.seed, labels=labels,
                                         device=args.device)
-    if args.label is not None and "conditional" not in trainer.engine.capabilities:
-        raise ConfigError(f"--label: the {trainer.engine.name} engine is not conditional")
     base = Path(args.out)
     if base.suffix.lower() in (".npy", ".png"):
         base = base.with_suffix("")

@@ -376,11 +376,22 @@ class Trainer:
 
 def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,
                      device: str = "cpu") -> tuple[np.ndarray, Trainer]:
-    """Load a run's latest checkpoint and draw n samples with a seeded generator."""
+    """Load a run's latest checkpoint and draw n samples with a seeded generator. `labels`
+    (n,) ask a class-conditional model for those classes; other models refuse them."""
     trainer = Trainer.load(run_dir, device=device)
+    y = None
+    if labels is not None:
+        engine = trainer.engine
+        if "conditional" not in engine.capabilities:
+            raise ConfigError(f"--label: the {engine.name} run is not class-conditional")
+        k = trainer.dataset.spec.num_classes
+        labels = np.asarray(labels, np.int64)
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ConfigError(f"--label: this run has classes 0..{k - 1}; got "
+                              f"{int(labels.min()) if labels.min() < 0 else int(labels.max())}")
+        y = torch.as_tensor(labels, device=trainer.device)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = trainer.engine.noise(n, generator=g)
-        y = torch.as_tensor(labels, device=trainer.device) if labels is not None else None
         out = trainer.engine.sample(n, z=z, labels=y)
     return out.float().cpu().numpy(), trainer

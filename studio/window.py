@@ -119,11 +119,11 @@ class MainWindow(QMainWindow):
             ("Samples", self.gallery_panel, Qt.RightDockWidgetArea),
             ("Live plots", self.plots_panel, Qt.RightDockWidgetArea),
             ("Run", self.controls_panel, Qt.RightDockWidgetArea),
-            ("Latent explorer", self.latent_panel, Qt.RightDockWidgetArea),
+            ("Latent", self.latent_panel, Qt.RightDockWidgetArea),
             ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
-            ("Diffusion steps", self.scrubber_panel, Qt.RightDockWidgetArea),
+            ("Diffusion", self.scrubber_panel, Qt.RightDockWidgetArea),
             ("2D canvas", self.canvas_panel, Qt.RightDockWidgetArea),
-            ("Mode collapse", self.modes_panel, Qt.RightDockWidgetArea),
+            ("Modes", self.modes_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
