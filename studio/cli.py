@@ -135,8 +135,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     bar = ProgressBar(enabled=not args.quiet)
+    monitor = None
+    if trainer.dataset.spec.is_images:
+        # the same mode-collapse history the studio's Modes panel keeps, so a run trained
+        # here opens there with it
+        from .mode_monitor import RunMonitor
+        monitor = RunMonitor(trainer)
+
+    def on_samples(step: int, samples) -> None:
+        out = monitor.on_samples(step, samples) if monitor is not None else None
+        if out is not None and out[0].alert:
+            bar.message(f"mode-collapse alert at step {step}: {out[0].alert} ({out[1]})")
+
     try:
-        result = trainer.train(callbacks=Callbacks(progress=bar.update, should_abort=stop.is_set))
+        result = trainer.train(callbacks=Callbacks(progress=bar.update, should_abort=stop.is_set,
+                                                   samples=on_samples))
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
@@ -181,6 +194,11 @@ class ProgressBar:
             self._drawn = True
         else:
             sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def message(self, text: str) -> None:
+        """A line of its own above the bar (even with --quiet: alerts matter)."""
+        sys.stderr.write(("\r\x1b[2K" if self._drawn else "") + f"genstudio: {text}\n")
         sys.stderr.flush()
 
     def close(self) -> None:

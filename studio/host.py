@@ -254,40 +254,19 @@ class EngineHost:
         self.mailbox.put(lambda u: (setattr(u, "samples", (step, x)),
                                     item is not None and u.mode_records.append(item)))
 
-    def _monitor(self, step: int, x: np.ndarray) -> tuple[Any, np.ndarray, str]:
-        from .mode_monitor import append_history, history_path, save_alert_snapshot
-        t = self.trainer
-        assert t is not None and self.mode_monitor is not None
-        rec = self.mode_monitor.update(step, x)
-        note = ""
-        if t.run is not None:
-            append_history(history_path(t.run.path), [rec])
-            if rec.alert:
-                path = save_alert_snapshot(t.run.path, step, x, rec.alert, rec.duplicates,
-                                           engine=t.engine.name, seed=t.config.run.seed)
-                note = f"Samples saved to {path.relative_to(t.run.path)}"
-        return rec, x, note
+    def _monitor(self, step: int, x: np.ndarray) -> Optional[tuple[Any, np.ndarray, str]]:
+        out = self.mode_monitor.on_samples(step, x)
+        return None if out is None else (out[0], x, out[1])
 
     def _start_monitor(self) -> None:
         """A mode-collapse monitor for image runs, with the run's history up to its step."""
-        from .mode_monitor import (ModeMonitor, history_path, truncate_history,
-                                   unavailable_reason)
-        t = self.trainer
+        from .mode_monitor import RunMonitor
         self.mode_monitor = None
-        if t is None:
+        if self.trainer is None:
             return
-        reason = unavailable_reason(t.dataset)
-        history: list = []
-        if reason is None:
-            try:
-                mon = ModeMonitor.for_dataset(t.dataset)
-                if t.run is not None:
-                    hp = history_path(t.run.path)
-                    truncate_history(hp, t.step)
-                    history = mon.load_history(hp, max_step=t.step)
-                self.mode_monitor = mon
-            except Exception as e:  # noqa: BLE001 - a missing evaluator must not stop a run
-                reason = f"Mode-collapse view unavailable: {e}"
+        mon = RunMonitor(self.trainer)
+        self.mode_monitor = mon if mon.monitor is not None else None
+        reason, history = mon.reason, mon.history
         self.mailbox.put(lambda u: setattr(u, "mode_reset", (reason, history)))
 
     def _mark_paused(self, message: str = "") -> None:

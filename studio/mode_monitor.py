@@ -659,3 +659,43 @@ def save_alert_snapshot(run_dir: str | os.PathLike, step: int, samples, message:
     path = alert_snapshot_path(run_dir, step)
     save_png(path, image_grid(imgs), meta)
     return path
+
+
+class RunMonitor:
+    """The monitor of one run, as the GUI's engine host and `genstudio train` use it: built
+    for image runs, its history in RUN/mode_monitor.jsonl cut back to the run's step (a resumed
+    run forgets records past its checkpoint), every snapshot scored and appended, and the
+    samples saved when an alert fires. `reason` says why a run is not monitored (points)."""
+
+    def __init__(self, trainer, **kw: Any) -> None:
+        self.trainer = trainer
+        self.monitor: Optional[ModeMonitor] = None
+        self.history: list[ModeRecord] = []
+        self.reason = unavailable_reason(trainer.dataset)
+        if self.reason is not None:
+            return
+        try:
+            mon = ModeMonitor.for_dataset(trainer.dataset, **kw)
+            run = trainer.run
+            if run is not None:
+                hp = history_path(run.path)
+                truncate_history(hp, trainer.step)
+                self.history = mon.load_history(hp, max_step=trainer.step)
+            self.monitor = mon
+        except Exception as e:  # noqa: BLE001 - a missing evaluator must not stop a run
+            self.reason = f"Mode-collapse view unavailable: {e}"
+
+    def on_samples(self, step: int, samples) -> Optional[tuple[ModeRecord, str]]:
+        """Score one snapshot; returns (record, note about a saved alert snapshot)."""
+        if self.monitor is None or np.ndim(samples) != 4:
+            return None
+        t = self.trainer
+        rec = self.monitor.update(step, samples)
+        note = ""
+        if t.run is not None:
+            append_history(history_path(t.run.path), [rec])
+            if rec.alert:
+                path = save_alert_snapshot(t.run.path, step, samples, rec.alert, rec.duplicates,
+                                           engine=t.engine.name, seed=t.config.run.seed)
+                note = f"Samples saved to {path.relative_to(t.run.path)}"
+        return rec, note

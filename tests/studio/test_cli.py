@@ -122,3 +122,53 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     assert run.status()["state"] == "stopped"
     step = run.load_checkpoint().step
     assert 0 < step < 10 ** 7
+
+
+GAN_TINY = {
+    "run": {"seed": 0, "steps": 6, "batch_size": 16, "log_every": 3, "sample_every": 6,
+            "checkpoint_every": 6, "preview_samples": 10, "device": "cpu"},
+    "data": {"name": "mnist", "limit": 256},
+    "model": {"engine": "gan", "arch": "mlp", "latent_dim": 8, "g_hidden": 32, "d_hidden": 32,
+              "conditional": True},
+    "optim": {"lr": 2e-4, "beta1": 0.5},
+}
+
+
+def test_sample_every_gan_run_and_labels_for_conditional_ones(tmp_path, capsys):
+    """`genstudio sample` on a conditional GAN with --label, on an unconditional GAN, and the
+    messages for a label out of range and for --label on a model without classes."""
+    from studio.config import config_from_dict
+    cfg = _write(config_from_dict(GAN_TINY), tmp_path / "c.toml")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "cgan"), "--quiet"]) == 0
+    assert main(["sample", str(tmp_path / "cgan"), "--n", "5", "--label", "7",
+                 "--out", str(tmp_path / "sevens")]) == 0
+    x = np.load(tmp_path / "sevens.npy")
+    assert x.shape == (5, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "cgan"), "--n", "5", "--label", "10",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "classes 0..9" in capsys.readouterr().err
+
+    plain = {**GAN_TINY, "data": {"name": "ring8", "n": 256, "n_test": 64},
+             "model": {"engine": "gan", "g_hidden": 16, "d_hidden": 16}}
+    cfg = _write(config_from_dict(plain), tmp_path / "p.toml")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "gan"), "--quiet"]) == 0
+    assert main(["sample", str(tmp_path / "gan"), "--n", "40", "--out", str(tmp_path / "pts")]) == 0
+    assert np.load(tmp_path / "pts.npy").shape == (40, 2)
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "gan"), "--n", "4", "--label", "1",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "not class-conditional" in capsys.readouterr().err
+
+
+def test_headless_training_keeps_the_mode_collapse_history(tmp_path):
+    """`genstudio train` on images scores every snapshot as the studio's Modes panel does, so
+    the run opens in the studio with its history; a resume cuts it back to the checkpoint."""
+    from studio.mode_monitor import history_path, read_history
+    cfg = _write(tiny_mnist_config("vae", steps=20), tmp_path / "c.toml")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    recs = read_history(history_path(tmp_path / "run"))
+    assert [r.step for r in recs] == [10, 20]
+    assert recs[0].num_classes == 10 and 0 <= recs[-1].classes_covered <= 10
+    assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "30", "--quiet"]) == 0
+    assert [r.step for r in read_history(history_path(tmp_path / "run"))] == [10, 20, 30]
