@@ -3,13 +3,15 @@
     python docs/make_screenshots.py [--ddpm-run RUN_DIR]
 
 The window and per-panel shots come from `genstudio --screenshot ... --demo --panels` (a
-small seeded VAE run on MNIST), the 2D one from `--demo ring8`; with --ddpm-run, the
+small seeded VAE run on MNIST), the 2D one from `--demo ring8`, the GAN ones (window, 2D
+canvas, mode-collapse view) from `--demo gan-ring8` and `--demo gan-mnist`; with --ddpm-run, the
 diffusion scrubber is shot on that trained DDPM run (e.g. from examples/ddpm-mnist.toml).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,14 @@ def main() -> int:
     gs = [sys.executable, "-m", "studio.cli"]
     subprocess.run(gs + ["--screenshot", str(OUT / "window.png"), "--demo", "--panels"], cwd=ROOT, env=env, check=True)
     subprocess.run(gs + ["--screenshot", str(OUT / "ring8.png"), "--demo", "ring8"], cwd=ROOT, env=env, check=True)
+    # GANs: the 2D canvas on ring8 and the mode-collapse view on MNIST, window and panel
+    for demo, panel in (("gan-ring8", "PointCanvasPanel"), ("gan-mnist", "ModeCollapsePanel")):
+        with tempfile.TemporaryDirectory() as tmp:
+            shot = Path(tmp) / f"{demo}.png"
+            subprocess.run(gs + ["--screenshot", str(shot), "--demo", demo, "--panels"], cwd=ROOT,
+                           env=env, check=True)
+            shutil.copy(shot, OUT / shot.name)
+            shutil.copy(shot.with_name(f"{demo}-{panel}.png"), OUT / f"{demo}-{panel}.png")
     if args.ddpm_run:
         shoot_diffusion(Path(args.ddpm_run))
     return 0

@@ -29,6 +29,7 @@ def get_engine(name: str) -> type[Engine]:
 def _load_builtins() -> None:
     from . import ae, vae  # noqa: F401  (registration side effect)
     from . import ddpm  # noqa: F401
+    from . import gan  # noqa: F401
 
 
 __all__ = ["Engine", "OptimConfig", "param", "Batch", "DataSpec", "register", "get_engine",

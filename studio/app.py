@@ -15,6 +15,22 @@ DEMO_POINTS_CONFIG = {
     "model": {"engine": "vae", "latent_dim": 2, "decoder": "gaussian", "hidden": 128},
     "optim": {"name": "adam", "lr": 0.002},
 }
+DEMO_GAN_POINTS_CONFIG = {
+    "run": {"seed": 0, "steps": 2500, "batch_size": 100, "log_every": 50, "sample_every": 250,
+            "checkpoint_every": 2500, "preview_samples": 512},
+    "model": {"engine": "gan", "loss": "nonsaturating", "latent_dim": 2, "g_hidden": 128,
+              "g_depth": 3, "d_hidden": 128, "d_depth": 2, "pack": 2, "g_lr_mult": 0.25},
+    "optim": {"name": "adam", "lr": 0.0004, "beta1": 0.5},
+}
+DEMO_GAN_IMAGES_CONFIG = {
+    "run": {"seed": 0, "steps": 600, "batch_size": 64, "log_every": 20, "sample_every": 50,
+            "checkpoint_every": 600, "preview_samples": 100},
+    "model": {"engine": "gan", "arch": "mlp", "latent_dim": 32, "g_hidden": 256, "d_hidden": 256,
+              "conditional": True},
+    "optim": {"name": "adam", "lr": 0.0002, "beta1": 0.5},
+}
+DEMOS = {"mnist": ("mnist", None), "ring8": ("ring8", None),
+         "gan-ring8": ("ring8", "PointCanvasPanel"), "gan-mnist": ("mnist", "ModeCollapsePanel")}
 DEMO_CONFIG = {
     "run": {"seed": 0, "steps": 400, "batch_size": 128, "log_every": 20, "sample_every": 100,
             "checkpoint_every": 400, "preview_samples": 64},
@@ -26,8 +42,10 @@ DEMO_CONFIG = {
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="genstudio", description="Generative Studio window")
     p.add_argument("--screenshot", metavar="OUT.png", help="grab the window offscreen and exit")
-    p.add_argument("--demo", nargs="?", const="mnist", choices=("mnist", "ring8"),
-                   help="with --screenshot: train a small seeded run first (on MNIST or ring8)")
+    p.add_argument("--demo", nargs="?", const="mnist", choices=tuple(DEMOS),
+                   help="with --screenshot: train a small seeded run first (a VAE on MNIST or "
+                        "ring8, a GAN on ring8 with the 2D canvas, a conditional GAN on MNIST "
+                        "with the mode-collapse view)")
     p.add_argument("--panels", action="store_true", help="with --screenshot: also OUT-<panel>.png per panel")
     p.add_argument("--theme", choices=("system", "light", "dark"))
     args = p.parse_args([a for a in (argv or []) if a != "gui"])
@@ -79,12 +97,15 @@ def wait_until(app, predicate, timeout_s: float = 120.0, poll_ms: int = 20) -> b
 
 def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool = False) -> int:
     wait_until(app, lambda: window.browser_dataset is not None, 60)
-    if demo == "ring8":
+    data, dock = DEMOS.get(demo or "", (None, None))
+    if data == "ring8":
         window.browser_dataset = None
         window.load_data("ring8", {})
         wait_until(app, lambda: window.browser_dataset is not None, 60)
     if demo:
-        window.controls_panel.set_config(DEMO_POINTS_CONFIG if demo == "ring8" else DEMO_CONFIG)
+        window.controls_panel.set_config({"mnist": DEMO_CONFIG, "ring8": DEMO_POINTS_CONFIG,
+                                          "gan-ring8": DEMO_GAN_POINTS_CONFIG,
+                                          "gan-mnist": DEMO_GAN_IMAGES_CONFIG}[demo])
         window.on_train()
         if not wait_until(app, lambda: window.state == "finished", 300):
             print(f"genstudio: demo run did not finish (state {window.state})", file=sys.stderr)
@@ -96,6 +117,12 @@ def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool 
             window.host.request_render("interpolate", za=window.eval_z[0], zb=window.eval_z[5],
                                        steps=8, mode="spherical")
             wait_until(app, lambda: window.last_interpolation is not None, 30)
+        if dock is not None:
+            window.docks[dock].raise_()
+            if dock == "PointCanvasPanel":
+                shown = window.canvas.frames_shown
+                window.canvas.dirty = True
+                wait_until(app, lambda: window.canvas.frames_shown > shown, 60)
     for _ in range(5):
         app.processEvents()
     out.parent.mkdir(parents=True, exist_ok=True)

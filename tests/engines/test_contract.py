@@ -31,6 +31,11 @@ def _batch(spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
     return Batch(x, y)
 
 
+def _step_batch(engine, spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
+    """What the trainer hands to train_step: batches_for_next_step() batches as one Batch."""
+    return _batch(spec, n=n * engine.batches_for_next_step(), seed=seed)
+
+
 def _build(name: str, spec: DataSpec, seed: int = 0):
     torch.manual_seed(seed)
     E = get_engine(name)
@@ -60,7 +65,7 @@ def test_train_step_returns_finite_detached_scalars(name, spec_name):
     spec = SPECS[spec_name]
     engine = _build(name, spec)
     for i in range(3):
-        out = engine.train_step(_batch(spec, seed=i))
+        out = engine.train_step(_step_batch(engine, spec, seed=i))
         assert "loss/total" in out
         for k, v in out.items():
             assert "/" in k or k in ("elbo",), f"metric key {k!r} is not group/name"
@@ -74,7 +79,7 @@ def test_train_step_returns_finite_detached_scalars(name, spec_name):
 def test_samples_have_the_right_shape_range_and_are_a_function_of_z(name, spec_name):
     spec = SPECS[spec_name]
     engine = _build(name, spec)
-    engine.train_step(_batch(spec))
+    engine.train_step(_step_batch(engine, spec))
     rng_before = torch.get_rng_state()
     z = engine.noise(5, generator=torch.Generator().manual_seed(7))
     assert torch.equal(torch.get_rng_state(), rng_before), "noise() with a generator used the global RNG"
@@ -96,7 +101,7 @@ def test_checkpoint_round_trip_reproduces_samples(name, spec_name, tmp_path):
     spec = SPECS[spec_name]
     engine = _build(name, spec, seed=0)
     for i in range(2):
-        engine.train_step(_batch(spec, seed=i))
+        engine.train_step(_step_batch(engine, spec, seed=i))
     save_file({k: v.contiguous() for k, v in engine.state_dict().items()}, str(tmp_path / "w.st"))
     fresh = _build(name, spec, seed=123)
     fresh.load_state_dict(load_file(str(tmp_path / "w.st")))
@@ -123,3 +128,31 @@ def test_set_lr_reaches_every_optimizer(name):
     engine.set_lr(0.123)
     for opt in engine.optimizers().values():
         assert all(g["lr"] == 0.123 for g in opt.param_groups)
+
+
+@params
+@specs
+def test_critic_methods(name, spec_name):
+    """Engines with the "critic" capability: critic_field gives one finite value per point
+    (or image) without gradients; generator_field (when present) gives G(z) in data units
+    and one push vector per sample of the same shape; train_phase runs both phases."""
+    E = get_engine(name)
+    if "critic" not in E.capabilities:
+        pytest.skip(f"{name} has no critic")
+    spec = SPECS[spec_name]
+    engine = _build(name, spec)
+    engine.train_step(_step_batch(engine, spec))
+    assert isinstance(engine.critic_label, str) and engine.critic_label
+    pts = _batch(spec, n=6, seed=4).x
+    with torch.no_grad():
+        v = engine.critic_field(pts)
+    assert v.shape == (6,) and torch.isfinite(v).all() and not v.requires_grad
+    z = engine.noise(6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        at, push = engine.generator_field(z)
+    assert at.shape == (6, *spec.sample_shape) and push.shape == at.shape
+    assert torch.isfinite(push).all() and push.abs().sum() > 0
+    assert torch.allclose(at, engine.sample(6, z=z))
+    for phase in ("discriminator", "generator"):
+        out = engine.train_phase(_batch(spec, seed=5), phase)
+        assert torch.isfinite(out["loss/total"]) and out["loss/total"].dim() == 0

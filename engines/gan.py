@@ -1,0 +1,757 @@
+"""Generative adversarial networks (Goodfellow et al. 2014) with the usual repairs.
+
+Units. The networks work in network units: points standardised with the spec's
+point_mean / point_std (`_shared.DataScaler`), images in [-1, 1] (t = 2 x - 1; the generator
+ends in tanh and `sample` returns (t + 1) / 2 in [0, 1]). z ~ N(0, I) of size latent_dim.
+
+Losses, with D's raw output s (a logit for minimax / nonsaturating, a score otherwise),
+r = s on real data, f = s on generated data, sigma the logistic function; every term is a
+mean over the D outputs of the minibatch:
+  minimax        L_D = -log sigma(r) - log(1 - sigma(f)) = softplus(-r) + softplus(f)
+                 L_G = log(1 - sigma(f)) = -softplus(f)       (the saturating original)
+  nonsaturating  L_D as minimax;  L_G = -log sigma(f) = softplus(-f)
+  wgan           L_D = f - r, then every D parameter is clipped to [-clip, clip] after each
+                 critic step (Arjovsky et al. 2017);  L_G = -f
+  wgan-gp        L_D = f - r + lambda (||grad_xhat D(xhat)||_2 - 1)^2 with
+                 xhat = eps x + (1 - eps) x_fake, eps ~ U[0, 1] per sample, the norm per D
+                 input over all its non-batch dimensions, then the mean (Gulrajani et al.);
+                 L_G = -f
+  lsgan          L_D = (r - 1)^2 / 2 + f^2 / 2;  L_G = (f - 1)^2 / 2  (Mao et al., a=0 b=1 c=1)
+  hinge          L_D = relu(1 - r) + relu(1 + f);  L_G = -f
+softplus / relu forms keep the logit losses finite for any logit.
+
+One `train_step` = K = `batches_for_next_step()` discriminator steps then one generator
+step. The trainer hands over one Batch of K * batch_size samples; it is cut in K chunks
+(`Batch.x.chunk(K)`), one D step per chunk, each with fresh z of the chunk's size; the G step
+draws fresh z of the chunk's size too. K = n_critic, except with `wgan_warmup` (the WGAN
+authors' schedule): K = 100 while fewer than 25 generator steps were taken and whenever the
+number of generator steps taken is a multiple of 500. That count is the extra tensor
+`g_steps`, saved with the weights, so resumed runs take the same schedule. All noise (z,
+eps of the penalty, wrong labels) comes from the global torch RNG, which the trainer seeds
+and checkpoints.
+
+Options on top of any loss:
+- `pack` m (PacGAN, Lin et al. 2018): D sees m samples concatenated along features /
+  channels, (B, d) -> (B/m, m d); real packs hold m real samples, fake packs m generated.
+- `minibatch_disc` B and `minibatch_dim` C (Salimans et al. 2016): see
+  `gan_nets.MinibatchDiscrimination`; real and generated samples go through D in separate
+  minibatches.
+- `unroll_steps` K (Metz et al. 2017): L_G is computed with D after K differentiable copies
+  of the discriminator's optimizer step (`unrolled_discriminator`); the real D takes ordinary
+  single steps and neither its weights nor its optimizer state are touched by the unrolling.
+- `conditional` (data with labels): G and D get the label as a one-hot vector (concatenated
+  to z, and to each D input sample, as constant channels for conv D; the first layers are
+  linear, so this equals a learned embedding). D also scores (real x, wrong label) as fake
+  (Reed et al. 2016, GAN-CLS "matching-aware"): L_D = real term + (fake term on G(z, y) +
+  fake term on (x, y')) / 2, y' = (y + U{1..K-1}) mod K. Generated samples use the labels of
+  the real chunk, so the label distribution matches the data.
+- `ema`: sampling uses an exponential moving average of G's weights, updated after each G
+  step with decay min(ema, (1 + n) / (10 + n)) after n updates (BatchNorm statistics copied).
+- `spectral_norm`: spectral normalisation of D's weights.
+- `g_lr_mult`: the generator's learning rate is lr * g_lr_mult (kept by `set_lr`).
+
+Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
+(= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
+and generated samples: sigma(s) for minimax / nonsaturating, s otherwise), gan/d_wrong
+(conditional), gan/gp (wgan-gp: the penalty before lambda), gan/wasserstein (wgan,
+wgan-gp: E[D(x)] - E[D(G(z))], the critic's estimate of the Wasserstein-1 distance up to
+its Lipschitz constant).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from . import register
+from ._shared import DataScaler, inference
+from .base import Engine, clip_and_step, make_optimizer
+from .gan_nets import NORMS, ConvGenerator, Discriminator, MLPGenerator
+from .nets import ACTIVATIONS
+from .params import OptimConfig, param
+from .spec import Batch, DataSpec
+
+LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp", "lsgan", "hinge")
+LOGIT_LOSSES = ("minimax", "nonsaturating")
+WASSERSTEIN_LOSSES = ("wgan", "wgan-gp")
+WARMUP_CRITIC_STEPS = 100     # Arjovsky et al.'s main.py: Diters = 100 ...
+WARMUP_G_STEPS = 25           # ... for the first 25 generator iterations ...
+WARMUP_EVERY = 500            # ... and every 500th
+PHASES = ("discriminator", "generator")
+
+
+@dataclass
+class GANConfig:
+    """Hyperparameters of the GAN engine."""
+
+    loss: str = param("nonsaturating", "Adversarial loss: 'minimax' (the original, saturating), "
+                                       "'nonsaturating' (G maximises log D(G(z))), 'wgan' "
+                                       "(weight clipping), 'wgan-gp' (gradient penalty), "
+                                       "'lsgan' (least squares) or 'hinge'.", choices=LOSSES)
+    latent_dim: int = param(0, "Size of z; 0 picks 2 for points (as in PacGAN) and 64 for "
+                               "images.", min=0, max=1024)
+    arch: str = param("conv", "Image networks: 'conv' (DCGAN: transposed convs in G, strided "
+                              "convs in D) or 'mlp' (much faster on a CPU). Points always use "
+                              "MLPs.", choices=("conv", "mlp"))
+    g_hidden: int = param(256, "Width of the generator's MLP hidden layers.", min=1, max=8192)
+    g_depth: int = param(3, "Number of hidden layers of the generator's MLP.", min=0, max=16)
+    d_hidden: int = param(256, "Width of the discriminator's MLP hidden layers (and of the "
+                               "layer before minibatch discrimination in the conv D).",
+                          min=1, max=8192)
+    d_depth: int = param(2, "Number of hidden layers of the discriminator's MLP.", min=0, max=16)
+    channels: int = param(32, "Conv nets: channels of D's first level, doubled per level "
+                              "(at most 8x); G mirrors them.", min=1, max=512)
+    g_act: str = param("relu", "Activation of the generator's hidden layers.", choices=ACTIVATIONS)
+    d_act: str = param("leaky_relu", "Activation of the discriminator's hidden layers "
+                                     "(leaky_relu has slope 0.2).", choices=ACTIVATIONS)
+    g_norm: str = param("batch", "Normalisation of the generator's hidden layers: 'batch' "
+                                 "(DCGAN) or 'none'.", choices=NORMS)
+    d_norm: str = param("none", "Normalisation of the discriminator's hidden layers (never the "
+                                "first conv): 'batch' or 'none' ('batch' is not allowed with "
+                                "wgan-gp, whose penalty is per sample).", choices=NORMS)
+    spectral_norm: bool = param(False, "Spectral normalisation of every discriminator weight "
+                                       "(Miyato et al. 2018).")
+    n_critic: int = param(1, "Discriminator steps per generator step (each on its own batch).",
+                          min=1, max=1000)
+    clip: float = param(0.01, "wgan: clip every critic weight to [-clip, clip] after each "
+                              "critic step.", min=1e-6, max=100.0, structural=False)
+    wgan_warmup: bool = param(False, "wgan / wgan-gp: the WGAN paper's schedule, 100 critic "
+                                     "steps for the first 25 generator steps and every 500th.")
+    gp_lambda: float = param(10.0, "wgan-gp: weight lambda of the gradient penalty (the paper: "
+                                   "10; its 2D toys: 0.1).", min=0.0, max=1e4, structural=False)
+    g_lr_mult: float = param(1.0, "The generator's learning rate is lr times this (e.g. 10 "
+                                  "for Unrolled GAN's 1e-3 vs 1e-4).", min=1e-4, max=1e4,
+                             structural=False)
+    minibatch_disc: int = param(0, "Minibatch discrimination kernels B (Salimans et al. 2016; "
+                                   "the authors use 100); 0 turns it off.", min=0, max=1024)
+    minibatch_dim: int = param(5, "Minibatch discrimination: dimension C of each kernel.",
+                               min=1, max=256)
+    unroll_steps: int = param(0, "Unrolled GAN (Metz et al. 2017): the generator's loss uses D "
+                                 "after this many differentiable optimizer steps; 0 = off.",
+                              min=0, max=50)
+    pack: int = param(1, "PacGAN (Lin et al. 2018): D judges this many samples at once, "
+                         "concatenated; 1 = off. The batch size must be a multiple.",
+                      min=1, max=16)
+    conditional: bool = param(False, "Class-conditional G and D when the data has labels "
+                                     "(ignored otherwise); D also learns that real data with a "
+                                     "wrong label is fake.")
+    ema: float = param(0.999, "EMA decay of the generator's weights used for sampling; 0 "
+                              "samples with the live weights.", min=0.0, max=0.99999)
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss {self.loss!r} is not valid; choose one of "
+                             + ", ".join(repr(v) for v in LOSSES))
+        if self.arch not in ("conv", "mlp"):
+            raise ValueError(f"arch {self.arch!r} is not valid; choose 'conv' or 'mlp'")
+        for name in ("g_norm", "d_norm"):
+            if getattr(self, name) not in NORMS:
+                raise ValueError(f"{name} {getattr(self, name)!r} is not valid; choose "
+                                 "'batch' or 'none'")
+        if self.loss == "wgan-gp" and self.d_norm == "batch":
+            raise ValueError("d_norm = 'batch' couples the samples of a batch, which breaks "
+                             "wgan-gp's per-sample gradient penalty; use d_norm = 'none' "
+                             "(or spectral_norm)")
+        if self.pack < 1:
+            raise ValueError(f"pack must be >= 1, got {self.pack}")
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
+        if not (0.0 <= self.ema < 1.0):
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if self.clip <= 0:
+            raise ValueError(f"clip must be > 0, got {self.clip}")
+        if self.g_lr_mult <= 0:
+            raise ValueError(f"g_lr_mult must be > 0, got {self.g_lr_mult}")
+
+
+# ---------------------------------------------------------------------------------- losses
+
+def d_real_term(kind: str, out: Tensor) -> Tensor:
+    """The discriminator's loss on real data, mean over its outputs `out` (see module doc)."""
+    if kind in LOGIT_LOSSES:
+        return F.softplus(-out).mean()                 # -log sigma(r)
+    if kind in WASSERSTEIN_LOSSES:
+        return -out.mean()
+    if kind == "lsgan":
+        return 0.5 * (out - 1.0).pow(2).mean()
+    if kind == "hinge":
+        return F.relu(1.0 - out).mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def d_fake_term(kind: str, out: Tensor) -> Tensor:
+    """The discriminator's loss on generated data (and on mismatched labels)."""
+    if kind in LOGIT_LOSSES:
+        return F.softplus(out).mean()                  # -log(1 - sigma(f))
+    if kind in WASSERSTEIN_LOSSES:
+        return out.mean()
+    if kind == "lsgan":
+        return 0.5 * out.pow(2).mean()
+    if kind == "hinge":
+        return F.relu(1.0 + out).mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def discriminator_loss(kind: str, real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """L_D = real term + fake term (no gradient penalty, no wrong-label term)."""
+    return d_real_term(kind, real_out) + d_fake_term(kind, fake_out)
+
+
+def generator_loss(kind: str, fake_out: Tensor, reduce: bool = True) -> Tensor:
+    """L_G on D's outputs for generated samples: mean, or per output when reduce=False."""
+    if kind == "minimax":
+        per = -F.softplus(fake_out)                    # log(1 - sigma(f))
+    elif kind == "nonsaturating":
+        per = F.softplus(-fake_out)                    # -log sigma(f)
+    elif kind in WASSERSTEIN_LOSSES or kind == "hinge":
+        per = -fake_out
+    elif kind == "lsgan":
+        per = 0.5 * (fake_out - 1.0).pow(2)
+    else:
+        raise ValueError(f"unknown loss {kind!r}")
+    return per.mean() if reduce else per
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                     eps: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """WGAN-GP penalty (Gulrajani et al. 2017), without lambda:
+    mean over D inputs of (||grad_xhat D(xhat)||_2 - 1)^2 with xhat = eps x + (1 - eps) x_fake,
+    eps ~ U[0, 1] per sample (from the global RNG unless given, shape (B,)). The gradient is
+    taken per D output: critic(xhat) returns (B / m,) values for packs of m samples, and the
+    norm runs over all the non-batch dimensions of each D input (its m samples; per sample
+    when m = 1), never over the whole batch. create_graph=True, so the penalty trains D.
+    The norm is sqrt(sum g^2 + 1e-12) (finite gradient at g = 0).
+    Returns (penalty, norms of shape (B / m,))."""
+    b = real.shape[0]
+    if eps is None:
+        eps = torch.rand(b, device=real.device, dtype=real.dtype)
+    eps = eps.view(b, *([1] * (real.dim() - 1)))
+    xhat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
+    out = critic(xhat)
+    (grad,) = torch.autograd.grad(out.sum(), xhat, create_graph=True)
+    norms = (grad.reshape(out.shape[0], -1).pow(2).sum(1) + 1e-12).sqrt()
+    return (norms - 1.0).pow(2).mean(), norms
+
+
+def warmup_critic_steps(g_steps: int, n_critic: int) -> int:
+    """The WGAN schedule: 100 critic steps while g_steps < 25 or g_steps % 500 == 0 (g_steps =
+    generator steps taken so far), else n_critic."""
+    if g_steps < WARMUP_G_STEPS or g_steps % WARMUP_EVERY == 0:
+        return WARMUP_CRITIC_STEPS
+    return n_critic
+
+
+def _make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
+    """`base.make_optimizer`, but Adam / AdamW use the fused kernel where torch has one (the
+    same update rule; on a CPU it is ~2x faster than the default per-tensor loop, which
+    matters for the small networks of the 2D toys)."""
+    if cfg.name in ("adam", "adamw"):
+        cls = torch.optim.Adam if cfg.name == "adam" else torch.optim.AdamW
+        try:
+            return cls(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                       weight_decay=cfg.weight_decay, fused=True)
+        except (RuntimeError, ValueError, TypeError):
+            pass
+    return make_optimizer(params, cfg)
+
+
+# ---------------------------------------------------------------------------------- engine
+
+@register
+class GANEngine(Engine):
+    """GAN engine (module docstring: losses, options, metrics).
+
+    Beyond the Engine interface (capabilities "critic", plus "conditional" per instance):
+
+    - `critic_label: str`: what `critic_field` returns, e.g. "D(x) = P(real)".
+    - `critic_field(points, labels=None) -> Tensor (N,)`: D at data-coordinate points (or
+      images (N, C, H, W) in [0, 1]), D in eval mode, no gradients: sigma(s) for minimax /
+      nonsaturating, the raw score s otherwise. With pack m > 1 each point is packed with
+      m - 1 copies of itself; with minibatch discrimination each point is its own minibatch
+      (o_b = 1), so the field does not depend on which points are asked together. For a
+      conditional model, `labels` (N,) or one int; None averages the output over all classes.
+    - `generator_field(z, labels=None) -> (x, push)`: x = G(z) in data units (the same
+      points as `sample(z=z)`), and push = -d(sum_i L_G,i)/dx_i, the direction and strength
+      with which the generator's loss moves each generated sample, in data coordinates: the
+      network-unit gradient times d t / d x (1 / point_std for points, 2 for images). The
+      per-sample losses are summed (not averaged), so arrow lengths do not depend on N. D is
+      in eval mode; the given samples form one minibatch as in training (minibatch
+      discrimination sees all of them; packs are consecutive samples, the last pack filled
+      by wrapping around, and a sample's gradient is averaged over its occurrences).
+      Computed with autograd even inside the caller's no_grad.
+    - `train_phase(batch, phase) -> dict[str, Tensor]`: one discriminator step on `batch`
+      (phase "discriminator": clipping / penalty / wrong labels as configured) or one
+      generator step with fresh z of the batch's size (phase "generator"; `batch` supplies
+      the labels and the real data of the unrolled steps; counts as a generator step for
+      the WGAN schedule and the EMA).
+    - `unrolled_discriminator(x_real, y, fake, y_fake) -> (params, buffers)`: D's weights
+      after unroll_steps differentiable optimizer steps (for torch.func.functional_call).
+    - `generator_objective(x_real, y, z) -> Tensor`: the generator's loss (differentiable
+      w.r.t. G's parameters) as the G step computes it, unrolling included.
+    - `penalty(x_real, fake, y=None, eps=None) -> (penalty, norms)`: the WGAN-GP penalty of
+      the current D (`gradient_penalty`), inputs in network units.
+    """
+
+    name = "gan"
+    Config = GANConfig
+    capabilities = frozenset({"critic"})
+    description = ("Generative adversarial network: minimax, non-saturating, WGAN, WGAN-GP, "
+                   "LSGAN and hinge losses, with PacGAN, minibatch discrimination, unrolling, "
+                   "conditioning and EMA.")
+
+    def __init__(self, config: GANConfig, optim: OptimConfig, spec: DataSpec, device: torch.device):
+        super().__init__(config, optim, spec, device)
+        config.validate()
+        self.kind = config.loss
+        self.conditional = bool(config.conditional and spec.num_classes > 0)
+        self.num_classes = spec.num_classes if self.conditional else 0
+        if self.conditional:
+            self.capabilities = frozenset({"critic", "conditional"})
+        self.latent_dim = config.latent_dim or (64 if spec.is_images else 2)
+        k = self.num_classes
+        if spec.is_images and config.arch == "conv":
+            g: nn.Module = ConvGenerator(self.latent_dim, spec.sample_shape, config.channels,
+                                         config.g_act, config.g_norm, k)
+        else:
+            g = MLPGenerator(self.latent_dim, spec.sample_shape, config.g_hidden, config.g_depth,
+                             config.g_act, config.g_norm, k, tanh_out=spec.is_images)
+        self.G = g.to(self.device)
+        self.D = Discriminator(
+            spec.sample_shape, conv=spec.is_images and config.arch == "conv", num_classes=k,
+            pack=config.pack, hidden=config.d_hidden, depth=config.d_depth,
+            channels=config.channels, act=config.d_act, norm=config.d_norm,
+            mbd_kernels=config.minibatch_disc, mbd_dim=config.minibatch_dim,
+            spectral=config.spectral_norm).to(self.device)
+        self.scaler = None if spec.is_images else DataScaler(spec, self.device)
+        if self.scaler is not None:
+            self._inv_std = 1.0 / self.scaler.std
+        # D is a per-sample function when nothing couples the samples of a minibatch: then
+        # real and generated samples can share one forward pass (identical results, faster).
+        self._d_per_sample = config.minibatch_disc == 0 and config.d_norm == "none"
+        self._g_params = list(self.G.parameters())
+        self._d_params = list(self.D.parameters())
+        self.opt_d = _make_optimizer(self._d_params, optim)
+        self.opt_g = _make_optimizer(self._g_params,
+                                     dataclasses.replace(optim, lr=optim.lr * config.g_lr_mult))
+        self.ema_G: Optional[nn.Module] = None
+        self._ema_n = 0
+        self.ema_updates = torch.zeros((), dtype=torch.int64, device=self.device)
+        if config.ema > 0:
+            self.ema_G = copy.deepcopy(self.G).eval()
+            self.ema_G.requires_grad_(False)
+        self._g_steps = 0
+        self.g_steps = torch.zeros((), dtype=torch.int64, device=self.device)
+
+    # -- units -------------------------------------------------------------------------------
+    def to_net(self, x: Tensor) -> Tensor:
+        """Data -> network units: images 2 x - 1, points standardised."""
+        if self.scaler is None:
+            return x * 2.0 - 1.0
+        return self.scaler.to_net(x)
+
+    def to_data(self, t: Tensor) -> Tensor:
+        """Network units -> data: images (t + 1) / 2 clamped to [0, 1], points de-standardised."""
+        if self.scaler is None:
+            return ((t + 1.0) * 0.5).clamp(0.0, 1.0)
+        return self.scaler.to_data(t)
+
+    def _grad_to_data(self, g: Tensor) -> Tensor:
+        """d/dt -> d/dx by the chain rule through t = to_net(x)."""
+        if self.scaler is None:
+            return g * 2.0
+        return g * self._inv_std
+
+    @property
+    def noise_shape(self) -> tuple[int, ...]:
+        return (self.latent_dim,)
+
+    @property
+    def critic_label(self) -> str:
+        return {"minimax": "D(x) = P(real)", "nonsaturating": "D(x) = P(real)",
+                "wgan": "critic value D(x)", "wgan-gp": "critic value D(x)",
+                "lsgan": "D(x) (least squares: 1 real, 0 fake)",
+                "hinge": "D(x) (hinge score: > 0 real)"}[self.kind]
+
+    def _d_stat(self, out: Tensor) -> Tensor:
+        """Mean D output as reported: probability for logit losses, raw otherwise."""
+        return torch.sigmoid(out).mean() if self.kind in LOGIT_LOSSES else out.mean()
+
+    # -- labels ------------------------------------------------------------------------------
+    def _labels(self, y: Optional[Tensor], n: int) -> Optional[Tensor]:
+        if not self.conditional:
+            return None
+        if y is None:
+            raise ValueError("this GAN is conditional: its batches need class labels")
+        return y
+
+    def _wrong_labels(self, y: Tensor) -> Tensor:
+        """y' = (y + U{1..K-1}) mod K: a label different from y (global RNG)."""
+        k = self.num_classes
+        return (y + torch.randint(1, k, y.shape, device=y.device)) % k
+
+    def default_labels(self, n: int) -> Tensor:
+        """arange(n) % num_classes: every class in turn (a fixed-z grid shows them all)."""
+        return torch.arange(n, device=self.device) % self.num_classes
+
+    # -- the discriminator's loss --------------------------------------------------------------
+    def _d_terms(self, d: Callable[..., Tensor], xr: Tensor, y: Optional[Tensor], fake: Tensor,
+                 y_wrong: Optional[Tensor], double_backward: bool = False
+                 ) -> tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
+        """(L_D without penalty, D(real), D(fake), D(real, wrong label)) for the D given as a
+        callable d(x, y, double_backward=...)."""
+        kind = self.kind
+        if self._d_per_sample:
+            if y_wrong is None:
+                out = d(torch.cat([xr, fake]), None if y is None else torch.cat([y, y]),
+                        double_backward=double_backward)
+                r, f = out.split(out.shape[0] // 2)
+                w = None
+            else:
+                out = d(torch.cat([xr, fake, xr]), torch.cat([y, y, y_wrong]),
+                        double_backward=double_backward)
+                r, f, w = out.split(out.shape[0] // 3)
+        else:                                   # separate minibatches (BatchNorm / MBD)
+            r = d(xr, y, double_backward=double_backward)
+            f = d(fake, y, double_backward=double_backward)
+            w = d(xr, y_wrong, double_backward=double_backward) if y_wrong is not None else None
+        if w is None:
+            loss = d_real_term(kind, r) + d_fake_term(kind, f)
+        else:
+            loss = d_real_term(kind, r) + 0.5 * (d_fake_term(kind, f) + d_fake_term(kind, w))
+        return loss, r, f, w
+
+    def penalty(self, x_real: Tensor, fake: Tensor, y: Optional[Tensor] = None,
+                eps: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """The WGAN-GP penalty of the current D on network-unit samples (see
+        `gradient_penalty`); conditional models score xhat with the real labels."""
+        return gradient_penalty(lambda v: self.D(v, y, double_backward=True), x_real, fake, eps)
+
+    def _generate(self, n: int, y: Optional[Tensor]) -> Tensor:
+        z = torch.randn(n, self.latent_dim, device=self.device)
+        return self.G(z, y)
+
+    def _check_pack(self, b: int) -> None:
+        m = self.config.pack
+        if b % m != 0:
+            raise ValueError(f"pack = {m}: a batch (chunk) of {b} samples is not divisible by "
+                             f"{m}; choose a batch size that is a multiple of {m}")
+
+    def _d_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+        """One discriminator step on real data x (data units)."""
+        xr = self.to_net(x)
+        b = xr.shape[0]
+        self._check_pack(b)
+        y = self._labels(y, b)
+        with torch.no_grad():
+            fake = self._generate(b, y)
+        y_wrong = self._wrong_labels(y) if self.conditional else None
+        loss, r, f, w = self._d_terms(self.D, xr, y, fake, y_wrong)
+        out = {"loss/d": loss, "gan/d_real": self._d_stat(r), "gan/d_fake": self._d_stat(f)}
+        if w is not None:
+            out["gan/d_wrong"] = self._d_stat(w)
+        if self.kind == "wgan-gp":
+            gp, _ = self.penalty(xr, fake, y)
+            loss = loss + self.config.gp_lambda * gp
+            out["gan/gp"] = gp
+            out["loss/d"] = loss
+        if self.kind in WASSERSTEIN_LOSSES:
+            out["gan/wasserstein"] = r.mean() - f.mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_and_step(self.opt_d, self._d_params, self.optim_config.grad_clip)
+        if self.kind == "wgan":
+            with torch.no_grad():
+                c = self.config.clip
+                torch._foreach_clamp_min_(self._d_params, -c)
+                torch._foreach_clamp_max_(self._d_params, c)
+        return {k: v.detach() for k, v in out.items()}
+
+    # -- unrolling ---------------------------------------------------------------------------
+    def unrolled_discriminator(self, x_real: Tensor, y: Optional[Tensor], fake: Tensor,
+                               y_fake: Optional[Tensor] = None
+                               ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """D's parameters after `unroll_steps` differentiable optimizer steps (Metz et al.
+        2017), as (params, buffers) for torch.func.functional_call(self.D, ...).
+
+        Start: detached copies of D's parameters (leaves requiring grad) and clones of its
+        buffers (BatchNorm statistics, spectral-norm vectors, updated in the clones only).
+        Each step takes g_k = grad of L_D (the D step's loss on x_real / fake with the same
+        labels, wrong labels drawn once; without the gradient penalty) with create_graph=True
+        and applies the update rule of D's own optimizer: Adam / AdamW
+        (m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, p -= lr m_hat / (sqrt(v_hat) + eps),
+        starting from the optimizer's current moments and step count; weight decay left
+        out), RMSProp (v = a v + (1 - a) g^2, p -= lr g / (sqrt(v) + eps)) or SGD with
+        momentum; wgan clips after each step. `fake` should carry its graph to G: then the
+        gradient of a loss at the unrolled D flows through every step back into G. Neither
+        D's weights nor its optimizer state change."""
+        names = [n for n, _ in self.D.named_parameters()]
+        live = list(self.D.parameters())
+        params = [p.detach().clone().requires_grad_(True) for p in live]
+        buffers = {n: b.clone() for n, b in self.D.named_buffers()}
+        group = self.opt_d.param_groups[0]
+        oname = self.optim_config.name
+        lr = group["lr"]
+        state = [self.opt_d.state.get(p, {}) for p in live]
+        if oname in ("adam", "adamw"):
+            b1, b2 = group["betas"]
+            eps = group["eps"]
+            m1 = [s["exp_avg"].detach().clone() if "exp_avg" in s else torch.zeros_like(p)
+                  for s, p in zip(state, live)]
+            m2 = [s["exp_avg_sq"].detach().clone() if "exp_avg_sq" in s else torch.zeros_like(p)
+                  for s, p in zip(state, live)]
+            step0 = float(state[0]["step"]) if state and "step" in state[0] else 0.0
+        elif oname == "rmsprop":
+            alpha, eps = group["alpha"], group["eps"]
+            m2 = [s["square_avg"].detach().clone() if "square_avg" in s else torch.zeros_like(p)
+                  for s, p in zip(state, live)]
+        else:
+            mom = group.get("momentum", 0.0)
+            m1 = [s["momentum_buffer"].detach().clone() if s.get("momentum_buffer") is not None
+                  else torch.zeros_like(p) for s, p in zip(state, live)]
+        y_wrong = self._wrong_labels(y) if self.conditional else None
+        for k in range(self.config.unroll_steps):
+            pd = dict(zip(names, params))
+
+            def d(v: Tensor, lab: Optional[Tensor], double_backward: bool = False) -> Tensor:
+                return functional_call(self.D, (pd, buffers), (v, lab),
+                                       {"double_backward": double_backward})
+
+            loss, _, _, _ = self._d_terms(d, x_real, y, fake, y_wrong, double_backward=True)
+            grads = torch.autograd.grad(loss, params, create_graph=True)
+            new = []
+            if oname in ("adam", "adamw"):
+                t = step0 + k + 1
+                c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+                for i, (p, g) in enumerate(zip(params, grads)):
+                    m1[i] = b1 * m1[i] + (1.0 - b1) * g
+                    m2[i] = b2 * m2[i] + (1.0 - b2) * g * g
+                    new.append(p - lr * (m1[i] / c1) / ((m2[i] / c2 + 1e-16).sqrt() + eps))
+            elif oname == "rmsprop":
+                for i, (p, g) in enumerate(zip(params, grads)):
+                    m2[i] = alpha * m2[i] + (1.0 - alpha) * g * g
+                    new.append(p - lr * g / ((m2[i] + 1e-16).sqrt() + eps))
+            else:
+                for i, (p, g) in enumerate(zip(params, grads)):
+                    m1[i] = mom * m1[i] + g if mom else g
+                    new.append(p - lr * m1[i])
+            if self.kind == "wgan":
+                c = self.config.clip
+                new = [p.clamp(-c, c) for p in new]
+            params = new
+        return dict(zip(names, params)), buffers
+
+    # -- the generator's loss ------------------------------------------------------------------
+    def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor) -> Tensor:
+        """L_G for noise z (and labels y for a conditional model), with D unrolled on x_real
+        (network units) when unroll_steps > 0. Differentiable w.r.t. G's parameters."""
+        fake = self.G(z, y)
+        if self.config.unroll_steps > 0:
+            params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
+            out = functional_call(self.D, (params, buffers), (fake, y))
+        else:
+            out = self.D(fake, y)
+        return generator_loss(self.kind, out)
+
+    def _g_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+        """One generator step; x (data units) gives the batch size, the labels and the real
+        data of the unrolled steps."""
+        b = x.shape[0]
+        self._check_pack(b)
+        y = self._labels(y, b)
+        xr = self.to_net(x) if self.config.unroll_steps > 0 else x
+        z = torch.randn(b, self.latent_dim, device=self.device)
+        loss = self.generator_objective(xr, y, z)
+        grads = torch.autograd.grad(loss, self._g_params)
+        for p, g in zip(self._g_params, grads):
+            p.grad = g
+        clip_and_step(self.opt_g, self._g_params, self.optim_config.grad_clip)
+        self._update_ema()
+        self._g_steps += 1
+        self.g_steps.add_(1)
+        return {"loss/g": loss.detach()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema_G is None:
+            return
+        self._ema_n += 1
+        self.ema_updates.add_(1)
+        n = self._ema_n
+        d = min(self.config.ema, (1.0 + n) / (10.0 + n))
+        torch._foreach_lerp_(list(self.ema_G.parameters()), self._g_params, 1.0 - d)
+        for be, bl in zip(self.ema_G.buffers(), self.G.buffers()):
+            be.copy_(bl)
+
+    # -- training ------------------------------------------------------------------------------
+    def batches_for_next_step(self) -> int:
+        """n_critic, or the WGAN warm-up schedule's 100 (see `warmup_critic_steps`)."""
+        if self.config.wgan_warmup and self.kind in WASSERSTEIN_LOSSES:
+            return warmup_critic_steps(self._g_steps, self.config.n_critic)
+        return self.config.n_critic
+
+    def train_step(self, batch: Batch) -> dict[str, Tensor]:
+        k = max(1, min(self.batches_for_next_step(), batch.x.shape[0]))
+        xs = batch.x.chunk(k)
+        ys = batch.y.chunk(k) if batch.y is not None else [None] * len(xs)
+        acc: dict[str, Tensor] = {}
+        for x, y in zip(xs, ys):
+            for key, v in self._d_step(x, y).items():
+                acc[key] = v if key not in acc else acc[key] + v
+        if len(xs) > 1:
+            acc = {key: v / len(xs) for key, v in acc.items()}
+        acc.update(self._g_step(xs[-1], ys[-1]))
+        acc["loss/total"] = acc["loss/d"] + acc["loss/g"]
+        return acc
+
+    def train_phase(self, batch: Batch, phase: str) -> dict[str, Tensor]:
+        """One discriminator step ("discriminator") or one generator step ("generator")."""
+        if phase == "discriminator":
+            out = self._d_step(batch.x, batch.y)
+            out["loss/total"] = out["loss/d"]
+        elif phase == "generator":
+            out = self._g_step(batch.x, batch.y)
+            out["loss/total"] = out["loss/g"]
+        else:
+            raise ValueError(f"unknown phase {phase!r}; choose 'discriminator' or 'generator'")
+        return out
+
+    def set_lr(self, lr: float) -> None:
+        """D's learning rate = lr, G's = lr * g_lr_mult."""
+        self.optim_config.lr = lr
+        for group in self.opt_d.param_groups:
+            group["lr"] = lr
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr * self.config.g_lr_mult
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sampling_generator(self) -> nn.Module:
+        """The generator used for samples: the EMA copy when ema > 0."""
+        return self.ema_G if self.ema_G is not None else self.G
+
+    def _sample_labels(self, labels, n: int) -> Optional[Tensor]:
+        if not self.conditional:
+            return None
+        if labels is None:
+            return self.default_labels(n)
+        y = torch.as_tensor(labels, device=self.device).long()
+        return y.expand(n) if y.dim() == 0 or y.numel() == 1 else y.view(n)
+
+    def sample(self, n: int, *, z: Optional[Tensor] = None, labels: Optional[Tensor] = None,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        """G(z) (the EMA generator in eval mode) in data units. Conditional models use
+        `labels`, or arange(n) % num_classes when None; others ignore labels."""
+        if z is None:
+            z = self.noise(n, generator)
+        z = z.to(self.device)
+        y = self._sample_labels(labels, z.shape[0])
+        g = self.sampling_generator()
+        with inference({"g": g}):
+            return self.to_data(g(z, y))
+
+    # -- the canvas's fields -------------------------------------------------------------------
+    def critic_field(self, points: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        """D at data points (N, dim) or images (N, C, H, W): (N,) (see the class docstring)."""
+        x = torch.as_tensor(points, device=self.device).float()
+        m = self.config.pack
+        n = x.shape[0]
+        with inference({"d": self.D}):
+            t = self.to_net(x)
+            if m > 1:
+                t = t.repeat_interleave(m, dim=0)
+
+            def at(y: Optional[Tensor]) -> Tensor:
+                if y is not None and m > 1:
+                    y = y.repeat_interleave(m, dim=0)
+                s = self.D(t, y, isolated=True)
+                return torch.sigmoid(s) if self.kind in LOGIT_LOSSES else s
+
+            if not self.conditional:
+                return at(None)
+            if labels is not None:
+                return at(self._sample_labels(labels, n))
+            out = at(torch.zeros(n, dtype=torch.long, device=self.device))
+            for k in range(1, self.num_classes):
+                out = out + at(torch.full((n,), k, dtype=torch.long, device=self.device))
+            return out / self.num_classes
+
+    def generator_field(self, z: Tensor, labels: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """(G(z) in data units, -dL_G/dx per sample in data units) (see the class docstring)."""
+        z = torch.as_tensor(z, device=self.device).float()
+        n = z.shape[0]
+        y = self._sample_labels(labels, n)
+        g = self.sampling_generator()
+        with inference({"g": g}):
+            t = g(z, y)
+        m = self.config.pack
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            with torch.enable_grad():
+                t = t.detach().requires_grad_(True)
+                if m > 1:
+                    idx = torch.arange(-(-n // m) * m, device=self.device) % n
+                    out = self.D(t[idx], None if y is None else y[idx])
+                else:
+                    out = self.D(t, y)
+                loss = generator_loss(self.kind, out, reduce=False).sum()
+                (grad,) = torch.autograd.grad(loss, t)
+        finally:
+            self.D.train(was_training)
+        if m > 1:
+            counts = torch.bincount(idx, minlength=n).to(grad.dtype)
+            grad = grad / counts.view(n, *([1] * (grad.dim() - 1)))
+        return self.to_data(t.detach()), -self._grad_to_data(grad)
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, batches: Iterable[Batch], seed: int = 0) -> dict[str, float]:
+        """`gan/d_real_test`: mean D output (as gan/d_real) on held-out data, in eval mode,
+        each batch one minibatch (packs of consecutive samples; a remainder that does not
+        fill a pack is left out); `gan/d_fake_test`: the same on as many samples of the
+        sampling generator, z from torch.Generator().manual_seed(seed), labels those of the
+        held-out batch. Deterministic; the global RNG is untouched."""
+        gen = torch.Generator().manual_seed(seed)
+        m = self.config.pack
+        real, fake, count = [], [], 0
+        g = self.sampling_generator()
+        with inference({"d": self.D, "g": g}):
+            for batch in batches:
+                b = (batch.x.shape[0] // m) * m
+                if b == 0:
+                    continue
+                x = batch.x[:b].to(self.device).float()
+                y = self._labels(batch.y[:b].to(self.device) if batch.y is not None else None, b)
+                z = torch.randn((b, self.latent_dim), generator=gen).to(self.device)
+                for store, v in ((real, self.to_net(x)), (fake, g(z, y))):
+                    s = self.D(v, y)
+                    s = torch.sigmoid(s) if self.kind in LOGIT_LOSSES else s
+                    store.append(s.sum())
+                count += b // m
+        if count == 0:
+            return {}
+        return {"gan/d_real_test": float(torch.stack(real).sum().cpu()) / count,
+                "gan/d_fake_test": float(torch.stack(fake).sum().cpu()) / count}
+
+    # -- state ---------------------------------------------------------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.G, "discriminator": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def extra_tensors(self) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = {"g_steps": self.g_steps}
+        if self.ema_G is not None:
+            out.update({f"ema.{k}": v for k, v in self.ema_G.state_dict().items()})
+            out["ema_updates"] = self.ema_updates
+        return out
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        super().load_state_dict(state)
+        self._ema_n = int(self.ema_updates)
+        self._g_steps = int(self.g_steps)

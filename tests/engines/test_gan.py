@@ -1,0 +1,517 @@
+"""The GAN engine: every loss against its formula, the WGAN-GP penalty, weight clipping, the
+WGAN warm-up schedule, unrolling, minibatch discrimination, packing, conditioning, the
+canvas's fields, and exact resumption. Tiny networks on CPU; each test states its equation."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engines import Batch, DataSpec, OptimConfig, get_engine
+from engines.gan import (GANConfig, GANEngine, LOSSES, discriminator_loss, generator_loss,
+                         gradient_penalty, warmup_critic_steps)
+from engines.gan_nets import (ConvGenerator, Discriminator, MinibatchDiscrimination,
+                              pack_samples)
+
+POINTS = DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7), num_classes=4)
+GRAY = DataSpec("images", channels=1, height=8, width=8, num_classes=3)
+
+SMALL = dict(g_hidden=16, g_depth=2, d_hidden=16, d_depth=2, channels=4)
+
+
+def build(spec=POINTS, seed=0, optim=None, **kw) -> GANEngine:
+    torch.manual_seed(seed)
+    cfg = GANConfig(**{**SMALL, **kw})
+    return get_engine("gan").build(cfg, optim or OptimConfig(lr=1e-3), spec, "cpu")
+
+
+def batch(spec=POINTS, n=8, seed=0) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    if spec.is_images:
+        x = torch.rand(n, *spec.sample_shape, generator=g)
+    else:
+        x = torch.randn(n, spec.dim, generator=g) * torch.tensor(spec.point_std) \
+            + torch.tensor(spec.point_mean)
+    y = torch.randint(0, spec.num_classes, (n,), generator=g) if spec.num_classes else None
+    return Batch(x, y)
+
+
+def params_of(module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+# ------------------------------------------------------------------------------- losses
+
+LOGITS_R = torch.tensor([-3.0, -0.5, 0.0, 0.7, 4.0])
+LOGITS_F = torch.tensor([-2.0, 0.3, 1.5, -0.1, 2.5])
+
+
+def test_logit_losses_match_their_formulas():
+    """minimax / nonsaturating: L_D = -mean log sigma(r) - mean log(1 - sigma(f));
+    minimax L_G = mean log(1 - sigma(f)) (saturating); nonsaturating L_G = -mean log sigma(f).
+    The softplus forms stay finite at logits of +-100."""
+    s_r, s_f = torch.sigmoid(LOGITS_R), torch.sigmoid(LOGITS_F)
+    want_d = -torch.log(s_r).mean() - torch.log(1 - s_f).mean()
+    for kind in ("minimax", "nonsaturating"):
+        assert torch.allclose(discriminator_loss(kind, LOGITS_R, LOGITS_F), want_d, atol=1e-6)
+    assert torch.allclose(generator_loss("minimax", LOGITS_F), torch.log(1 - s_f).mean(), atol=1e-6)
+    assert torch.allclose(generator_loss("nonsaturating", LOGITS_F), -torch.log(s_f).mean(),
+                          atol=1e-6)
+    big = torch.tensor([-100.0, 100.0])
+    for kind in ("minimax", "nonsaturating"):
+        assert torch.isfinite(discriminator_loss(kind, big, big))
+        assert torch.isfinite(generator_loss(kind, big))
+    assert torch.allclose(generator_loss("nonsaturating", big, reduce=False),
+                          torch.tensor([100.0, 0.0]), atol=1e-6)
+
+
+def test_score_losses_match_their_formulas():
+    """wgan / wgan-gp: L_D = mean f - mean r, L_G = -mean f.
+    lsgan (a=0, b=1, c=1): L_D = mean (r-1)^2 / 2 + mean f^2 / 2, L_G = mean (f-1)^2 / 2.
+    hinge: L_D = mean relu(1 - r) + mean relu(1 + f), L_G = -mean f."""
+    r, f = LOGITS_R, LOGITS_F
+    for kind in ("wgan", "wgan-gp"):
+        assert torch.allclose(discriminator_loss(kind, r, f), f.mean() - r.mean())
+        assert torch.allclose(generator_loss(kind, f), -f.mean())
+    assert torch.allclose(discriminator_loss("lsgan", r, f),
+                          0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean())
+    assert torch.allclose(generator_loss("lsgan", f), 0.5 * ((f - 1) ** 2).mean())
+    assert torch.allclose(discriminator_loss("hinge", r, f),
+                          torch.clamp(1 - r, min=0).mean() + torch.clamp(1 + f, min=0).mean())
+    assert torch.allclose(generator_loss("hinge", f), -f.mean())
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+def test_engine_d_step_uses_the_loss(kind):
+    """The engine's D step reports loss/d = L_D(D(x_real), D(G(z))) (+ lambda * gp for
+    wgan-gp) for the z it drew: replaying the global RNG reproduces it."""
+    eng = build(loss=kind, ema=0.0, gp_lambda=0.5)
+    b = batch(POINTS, n=8, seed=1)
+    rng = torch.get_rng_state()
+    out = eng.train_phase(b, "discriminator")
+    torch.set_rng_state(rng)
+    # redo by hand with the weights from before the step: rebuild the same engine
+    ref = build(loss=kind, ema=0.0, gp_lambda=0.5)
+    torch.set_rng_state(rng)
+    with torch.no_grad():
+        fake = ref.G(torch.randn(8, ref.latent_dim))
+    xr = ref.to_net(b.x)
+    r, f = ref.D(xr), ref.D(fake)
+    want = discriminator_loss(kind, r, f)
+    if kind == "wgan-gp":
+        gp, _ = ref.penalty(xr, fake)
+        want = want + 0.5 * gp
+    assert torch.allclose(out["loss/d"], want.detach(), atol=1e-5)
+    expect = torch.sigmoid(r).mean() if kind in ("minimax", "nonsaturating") else r.mean()
+    assert torch.allclose(out["gan/d_real"], expect.detach(), atol=1e-6)
+
+
+# ------------------------------------------------------------------------------- WGAN-GP
+
+def _toy_critic():
+    torch.manual_seed(3)
+    return torch.nn.Sequential(torch.nn.Flatten(1), torch.nn.Linear(12, 8), torch.nn.Tanh(),
+                               torch.nn.Linear(8, 1))
+
+
+def test_gradient_penalty_is_per_sample():
+    """penalty = mean_i (||grad_{xhat_i} D(xhat_i)||_2 - 1)^2, xhat_i = eps_i x_i + (1-eps_i) f_i,
+    the norm per sample over all non-batch dims (here (3, 2, 2)): equals a brute-force loop
+    over samples, and differs from (||grad over the whole batch||_2 - 1)^2."""
+    net = _toy_critic()
+    critic = lambda v: net(v).squeeze(1)  # noqa: E731
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(6, 3, 2, 2, generator=g), torch.randn(6, 3, 2, 2, generator=g)
+    eps = torch.rand(6, generator=g)
+    pen, norms = gradient_penalty(critic, real, fake, eps)
+    brute = []
+    for i in range(6):
+        xi = (eps[i] * real[i] + (1 - eps[i]) * fake[i]).unsqueeze(0).requires_grad_(True)
+        (gi,) = torch.autograd.grad(critic(xi).sum(), xi)
+        brute.append(gi.flatten().norm())
+    brute = torch.stack(brute)
+    assert torch.allclose(norms, brute, atol=1e-5)
+    assert torch.allclose(pen, ((brute - 1) ** 2).mean(), atol=1e-5)
+    whole = torch.sqrt((brute ** 2).sum())           # one norm over the whole batch
+    assert abs(float(pen.detach()) - float((whole - 1) ** 2)) > 1e-2
+    assert pen.requires_grad                          # create_graph: it trains D
+    (dp,) = torch.autograd.grad(pen, net[1].weight)
+    assert dp.abs().sum() > 0
+
+
+def test_gradient_penalty_with_packs_takes_one_norm_per_d_input():
+    """With pack m the critic sees (B/m) inputs; the norm runs over each input's m samples:
+    norms_j = sqrt(sum_{i in pack j} ||grad_i||^2)."""
+    eng = build(loss="wgan-gp", pack=2, ema=0.0)
+    g = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
+    eps = torch.rand(6, generator=g)
+    _, norms = eng.penalty(real, fake, eps=eps)
+    xhat = (eps[:, None] * real + (1 - eps[:, None]) * fake).requires_grad_(True)
+    (gr,) = torch.autograd.grad(eng.D(xhat).sum(), xhat)
+    want = gr.pow(2).sum(1).view(3, 2).sum(1).sqrt()
+    assert norms.shape == (3,)
+    assert torch.allclose(norms, want, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------- WGAN
+
+def test_weight_clipping_keeps_every_critic_weight_in_range():
+    """wgan: after each critic step every D parameter p satisfies -c <= p <= c, and a big
+    learning rate pushes some of them onto the bounds."""
+    c = 0.01
+    eng = build(loss="wgan", clip=c, n_critic=3, ema=0.0,
+                optim=OptimConfig(name="rmsprop", lr=0.05))
+    for i in range(2):
+        eng.train_step(batch(n=8 * eng.batches_for_next_step(), seed=i))
+        flat = torch.cat([p.detach().flatten() for p in eng.D.parameters()])
+        assert flat.abs().max() <= c + 1e-7
+        assert (flat.abs() >= c - 1e-7).any()
+    out = eng.train_phase(batch(seed=5), "discriminator")
+    assert torch.cat([p.detach().flatten() for p in eng.D.parameters()]).abs().max() <= c + 1e-7
+    assert "gan/wasserstein" in out
+
+
+def test_wgan_warmup_schedule():
+    """K(g) = 100 if g < 25 or g % 500 == 0 else n_critic, g = generator steps taken so far
+    (Arjovsky et al.'s main.py); the engine's counter is saved with the weights."""
+    ks = [warmup_critic_steps(g, 5) for g in range(1102)]
+    assert ks[:25] == [100] * 25
+    assert all(ks[g] == 5 for g in range(25, 500))
+    assert ks[500] == ks[1000] == 100 and ks[501] == ks[999] == ks[1001] == 5
+    eng = build(loss="wgan", wgan_warmup=True, n_critic=5, ema=0.0)
+    assert eng.batches_for_next_step() == 100
+    eng.train_step(batch(n=2 * 100, seed=0))       # 100 critic chunks of 2, one G step
+    assert int(eng.g_steps) == 1
+    state = eng.state_dict()
+    for g, want in ((24, 100), (25, 5), (499, 5), (500, 100)):
+        state["extra.g_steps"] = torch.tensor(g)
+        eng.load_state_dict(state)
+        assert eng.batches_for_next_step() == want
+    plain = build(loss="wgan", wgan_warmup=False, n_critic=5)
+    assert plain.batches_for_next_step() == 5
+    nsgan = build(loss="nonsaturating", wgan_warmup=True, n_critic=2)
+    assert nsgan.batches_for_next_step() == 2      # the schedule is WGAN's only
+
+
+def test_n_critic_splits_the_batch_into_d_steps():
+    """A step on a Batch of K * b samples takes K D steps (one per chunk, in order) then one
+    G step: the D optimizer's step count grows by K, G's by 1."""
+    eng = build(n_critic=3, ema=0.0)
+    eng.train_step(batch(n=24))
+    d_state = eng.opt_d.state[next(iter(eng.D.parameters()))]
+    g_state = eng.opt_g.state[next(iter(eng.G.parameters()))]
+    assert int(d_state["step"]) == 3 and int(g_state["step"]) == 1
+
+
+# ------------------------------------------------------------------------------- unrolling
+
+def _adam_state(opt):
+    return copy.deepcopy(opt.state_dict())
+
+
+def _assert_state_equal(a, b):
+    for k in a["state"]:
+        for name, v in a["state"][k].items():
+            assert torch.equal(torch.as_tensor(v), torch.as_tensor(b["state"][k][name])), name
+
+
+def test_unrolled_step_leaves_the_real_discriminator_alone():
+    """During the unrolled G step D's parameters, buffers and optimizer state stay exactly as
+    they were (the K differentiable steps act on copies); G's weights move."""
+    eng = build(unroll_steps=3, ema=0.0, spectral_norm=True, minibatch_disc=4)
+    eng.train_phase(batch(seed=0), "discriminator")    # so Adam has moments
+    d_before = {k: v.clone() for k, v in eng.D.state_dict().items()}
+    opt_before = _adam_state(eng.opt_d)
+    g_before = params_of(eng.G)
+    eng.opt_d.zero_grad(set_to_none=True)
+    eng.train_phase(batch(seed=1), "generator")
+    for k, v in eng.D.state_dict().items():
+        assert torch.equal(v, d_before[k]), k
+    _assert_state_equal(opt_before, eng.opt_d.state_dict())
+    assert all(p.grad is None for p in eng.D.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, params_of(eng.G)))
+
+
+def _g_grads(eng, x_real, z, detach_unroll=False):
+    if detach_unroll:      # unrolled D computed from detached fakes: no second-order path
+        fake = eng.G(z)
+        params, buffers = eng.unrolled_discriminator(x_real, None, fake.detach(), None)
+        out = torch.func.functional_call(eng.D, (params, buffers), (fake, None))
+        loss = generator_loss(eng.kind, out)
+    else:
+        loss = eng.generator_objective(x_real, None, z)
+    return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(eng.G.parameters()))])
+
+
+def test_unrolled_generator_gradient_flows_through_the_unrolled_steps():
+    """L_G = L_G(D_K), D_{k+1} = D_k - lr * Adam(grad L_D(D_k)) with create_graph: with lr = 0
+    the unrolled D is D and the gradient equals the plain one; with lr > 0 it differs, and it
+    also differs from the gradient with the unrolled D detached from G (second-order term)."""
+    spec = DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7))
+    un = build(spec, unroll_steps=5, ema=0.0, g_norm="none", optim=OptimConfig(lr=0.05))
+    plain = build(spec, unroll_steps=0, ema=0.0, g_norm="none", optim=OptimConfig(lr=0.05))
+    un.train_phase(batch(spec, seed=0), "discriminator")
+    plain.load_state_dict(un.state_dict())
+    plain.load_optim_state_dict(un.optim_state_dict())
+    xr = un.to_net(batch(spec, seed=2).x)
+    z = torch.randn(8, un.latent_dim, generator=torch.Generator().manual_seed(4))
+    g_plain = _g_grads(plain, xr, z)
+    g_unrolled = _g_grads(un, xr, z)
+    g_detached = _g_grads(un, xr, z, detach_unroll=True)
+    assert (g_unrolled - g_plain).abs().max() > 1e-4 * g_plain.abs().max()
+    assert (g_unrolled - g_detached).abs().max() > 1e-4 * g_plain.abs().max()
+    un.set_lr(0.0)
+    assert torch.allclose(_g_grads(un, xr, z), g_plain, atol=1e-6)
+
+
+def test_unrolled_sgd_matches_a_hand_unrolled_step():
+    """With SGD the unrolled D after one step is p - lr * grad_p L_D(p), exactly."""
+    spec = DataSpec("points", dim=2)
+    eng = build(spec, unroll_steps=1, ema=0.0, optim=OptimConfig(name="sgd", lr=0.1, beta1=0.0))
+    xr = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    fake = torch.randn(8, 2, generator=torch.Generator().manual_seed(1))
+    params, _ = eng.unrolled_discriminator(xr, None, fake, None)
+    loss = discriminator_loss(eng.kind, eng.D(xr), eng.D(fake))
+    grads = torch.autograd.grad(loss, list(eng.D.parameters()))
+    for (name, p), g in zip(eng.D.named_parameters(), grads):
+        assert torch.allclose(params[name], p - 0.1 * g, atol=1e-6), name
+
+
+# ------------------------------------------------------------------------------- minibatch disc.
+
+def test_minibatch_discrimination_features():
+    """o(x_i)_b = sum_j exp(-||M_{i,b} - M_{j,b}||_1), M_i = f(x_i) T, j = i included:
+    n identical samples give o_b = n for every kernel b; a diverse batch gives values in
+    [1, n) that differ between samples; a brute-force loop agrees, and the cdist path
+    equals the double-backward path."""
+    torch.manual_seed(0)
+    mbd = MinibatchDiscrimination(in_features=6, kernels=4, dim=3)
+    same = torch.randn(1, 6).expand(5, 6).contiguous()
+    o_same = mbd(same)
+    assert o_same.shape == (5, 4)
+    assert torch.allclose(o_same, torch.full((5, 4), 5.0))
+    diverse = torch.randn(5, 6) * 3
+    o = mbd(diverse)
+    assert (o < 5).all() and (o >= 1 - 1e-6).all()
+    assert not torch.allclose(o[0], o[1])
+    m = (diverse @ mbd.T).view(5, 4, 3)
+    brute = torch.zeros(5, 4)
+    for i in range(5):
+        for b in range(4):
+            brute[i, b] = sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(5))
+    assert torch.allclose(o, brute, atol=1e-5)
+    assert torch.allclose(mbd(diverse, double_backward=True), o, atol=1e-5)
+    assert torch.equal(mbd(diverse, isolated=True), torch.ones(5, 4))
+
+
+def test_minibatch_discrimination_lets_d_tell_collapse_apart():
+    """D with minibatch discrimination gives a batch of identical samples a different score
+    than the same sample inside a diverse batch (without it the score is per sample)."""
+    torch.manual_seed(0)
+    with_mbd = Discriminator((2,), conv=False, hidden=8, depth=1, mbd_kernels=8, mbd_dim=3)
+    without = Discriminator((2,), conv=False, hidden=8, depth=1)
+    x0 = torch.tensor([[0.3, -0.2]])
+    same = x0.expand(6, 2)
+    diverse = torch.cat([x0, torch.randn(5, 2) * 2])
+    assert not torch.allclose(with_mbd(same)[0], with_mbd(diverse)[0])
+    assert torch.allclose(without(same)[0], without(diverse)[0])
+
+
+# ------------------------------------------------------------------------------- packing
+
+def test_packing_concatenates_m_samples_per_d_input():
+    """PacGAN: (B, d) -> (B/m, m d), pack j = [x_jm, ..., x_jm+m-1]; images along channels
+    (B, C, H, W) -> (B/m, m C, H, W). Only D's input layer grows (m times wider)."""
+    x = torch.arange(12.0).view(6, 2)
+    p = pack_samples(x, 3)
+    assert p.shape == (2, 6)
+    assert torch.equal(p[1], torch.cat([x[3], x[4], x[5]]))
+    img = torch.randn(4, 3, 5, 5)
+    pi = pack_samples(img, 2)
+    assert pi.shape == (2, 6, 5, 5)
+    assert torch.equal(pi[1, 3:], img[3]) and torch.equal(pi[0, :3], img[0])
+    d1 = Discriminator((2,), conv=False, hidden=8, depth=2)
+    d3 = Discriminator((2,), conv=False, hidden=8, depth=2, pack=3)
+    assert d1.body[0].in_features == 2 and d3.body[0].in_features == 6
+    assert [tuple(a.shape) for a in d1.parameters()][2:] == \
+        [tuple(a.shape) for a in d3.parameters()][2:]
+    assert d3(torch.randn(6, 2)).shape == (2,)
+    c3 = Discriminator((1, 8, 8), conv=True, channels=4, pack=3)
+    assert c3.body[0].in_channels == 3 and c3(torch.randn(6, 1, 8, 8)).shape == (2,)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        pack_samples(torch.randn(7, 2), 3)
+    eng = build(pack=3)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        eng.train_step(batch(n=8))
+
+
+# ------------------------------------------------------------------------------- networks
+
+@pytest.mark.parametrize("hw", [(28, 28), (32, 32), (8, 8), (12, 12), (13, 11), (1, 1)])
+def test_dcgan_nets_fit_any_image_size(hw):
+    """G: z -> (C, H, W) exactly (kernel 4 where the target side is even, 3 where odd),
+    values in (-1, 1) (tanh); D: one output per image."""
+    h, w = hw
+    g = ConvGenerator(5, (3, h, w), channels=4)
+    out = g(torch.randn(4, 5))
+    assert out.shape == (4, 3, h, w) and out.abs().max() < 1
+    d = Discriminator((3, h, w), conv=True, channels=4, norm="batch", mbd_kernels=3)
+    assert d(out).shape == (4,)
+
+
+def test_mnist_sizes_engine_end_to_end():
+    """The conv engine on 28x28 and 32x32 RGB: one train step, samples in [0, 1]."""
+    for spec in (DataSpec("images", channels=1, height=28, width=28),
+                 DataSpec("images", channels=3, height=32, width=32)):
+        eng = build(spec, channels=4, latent_dim=8)
+        out = eng.train_step(batch(spec, n=4))
+        assert torch.isfinite(out["loss/total"])
+        s = eng.sample(3, generator=torch.Generator().manual_seed(0))
+        assert s.shape == (3, *spec.sample_shape) and 0 <= s.min() and s.max() <= 1
+
+
+# ------------------------------------------------------------------------------- conditioning
+
+def test_conditional_engine():
+    """conditional: capability "conditional"; sample(n) uses labels arange(n) % K; the D loss
+    is L_real(x, y) + (L_fake(G(z, y), y) + L_fake(x, y')) / 2 with y' != y (GAN-CLS)."""
+    eng = build(GRAY, conditional=True, ema=0.0)
+    assert "conditional" in eng.capabilities and "critic" in eng.capabilities
+    assert "conditional" not in build(GRAY).capabilities
+    assert torch.equal(eng.default_labels(7), torch.tensor([0, 1, 2, 0, 1, 2, 0]))
+    z = eng.noise(6, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(eng.sample(6, z=z), eng.sample(6, z=z, labels=torch.arange(6) % 3))
+    assert not torch.equal(eng.sample(6, z=z), eng.sample(6, z=z, labels=torch.zeros(6)))
+    b = batch(GRAY, n=6, seed=3)
+    rng = torch.get_rng_state()
+    out = eng.train_phase(b, "discriminator")
+    ref = build(GRAY, conditional=True, ema=0.0)
+    torch.set_rng_state(rng)
+    with torch.no_grad():
+        fake = ref.G(torch.randn(6, ref.latent_dim), b.y)
+    y_wrong = (b.y + torch.randint(1, 3, b.y.shape)) % 3
+    assert (y_wrong != b.y).all()
+    xr = ref.to_net(b.x)
+    r, f, w = ref.D(xr, b.y), ref.D(fake, b.y), ref.D(xr, y_wrong)
+    want = F.softplus(-r).mean() + 0.5 * (F.softplus(f).mean() + F.softplus(w).mean())
+    assert torch.allclose(out["loss/d"], want.detach(), atol=1e-5)
+    assert "gan/d_wrong" in out
+    with pytest.raises(ValueError, match="labels"):
+        eng.train_step(Batch(b.x, None))
+
+
+# ------------------------------------------------------------------------------- fields
+
+def test_generator_field_is_minus_the_gradient_in_data_coordinates():
+    """push_i = -d(sum_j L_G(D(to_net(x_j))))/dx_i in DATA coordinates, x_i = sample(z)_i;
+    checked against autograd through the standardisation t = (x - mean) / std."""
+    spec = DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7))
+    eng = build(spec)
+    eng.train_step(batch(spec))
+    eng.opt_d.zero_grad(set_to_none=True)
+    z = eng.noise(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        at, push = eng.generator_field(z)
+    assert all(p.grad is None for p in eng.D.parameters())
+    assert torch.allclose(at, eng.sample(5, z=z))
+    x = at.clone().requires_grad_(True)
+    eng.D.eval()
+    loss = generator_loss(eng.kind, eng.D(eng.to_net(x)), reduce=False).sum()
+    (gx,) = torch.autograd.grad(loss, x)
+    eng.D.train()
+    assert torch.allclose(push, -gx, atol=1e-6)
+
+
+def test_critic_field_values_and_packing():
+    """critic_field = sigma(D(x)) for logit losses (in (0, 1)), raw D(x) for wgan; with pack m
+    each point is judged packed with m - 1 copies of itself: D([x, x, ..., x])."""
+    spec = DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7))
+    pts = torch.randn(7, 2)
+    eng = build(spec, pack=3)
+    v = eng.critic_field(pts)
+    assert v.shape == (7,) and ((v > 0) & (v < 1)).all()
+    with torch.no_grad():
+        t = eng.to_net(pts)
+        want = torch.sigmoid(eng.D.head(eng.D.body(torch.cat([t, t, t], 1)))).squeeze(1)
+    assert torch.allclose(v, want, atol=1e-6)
+    w = build(spec, loss="wgan")
+    with torch.no_grad():
+        assert torch.allclose(w.critic_field(pts), w.D(w.to_net(pts)), atol=1e-6)
+    assert w.critic_label != eng.critic_label
+    cond = build(POINTS, conditional=True)
+    per = torch.stack([cond.critic_field(pts, labels=k) for k in range(4)])
+    assert torch.allclose(cond.critic_field(pts), per.mean(0), atol=1e-6)
+    imgs = build(GRAY)
+    assert imgs.critic_field(torch.rand(3, 1, 8, 8)).shape == (3,)
+
+
+# ------------------------------------------------------------------------------- lr, EMA, resume
+
+def test_set_lr_keeps_the_generator_ratio():
+    """lr_G = lr * g_lr_mult, lr_D = lr, before and after set_lr."""
+    eng = build(g_lr_mult=10.0)
+    assert eng.opt_g.param_groups[0]["lr"] == pytest.approx(1e-2)
+    eng.set_lr(2e-4)
+    assert eng.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert eng.opt_g.param_groups[0]["lr"] == pytest.approx(2e-3)
+
+
+def test_ema_generator_is_used_for_sampling():
+    """ema > 0: sample() uses the EMA copy, ema <- d ema + (1 - d) theta with
+    d = min(ema, (1 + n) / (10 + n)); its weights are in the state dict."""
+    eng = build(ema=0.9)
+    before = params_of(eng.ema_G)
+    eng.train_step(batch())
+    d = min(0.9, 2 / 11)
+    live = params_of(eng.G)
+    for e0, e1, p in zip(before, params_of(eng.ema_G), live):
+        assert torch.allclose(e1, d * e0 + (1 - d) * p, atol=1e-6)
+    assert any(k.startswith("extra.ema.") for k in eng.state_dict())
+    z = eng.noise(4, generator=torch.Generator().manual_seed(0))
+    eng.ema_G.eval()
+    with torch.no_grad():
+        assert torch.allclose(eng.sample(4, z=z), eng.to_data(eng.ema_G(z)))
+
+
+def test_deterministic_and_resume_is_exact():
+    """Same seed, same batches -> identical weights. Train 2 steps, save weights + optimizer
+    state + global RNG, train 2 more; a fresh engine that loads the save and trains the same
+    2 steps ends bit-identical (EMA, step counters and BatchNorm statistics included)."""
+    kw = dict(pack=2, minibatch_disc=3, n_critic=2, ema=0.9)
+    batches = [batch(n=16, seed=i) for i in range(4)]
+    a = build(seed=5, **kw)
+    for b in batches[:2]:
+        a.train_step(b)
+    saved = ({k: v.clone() for k, v in a.state_dict().items()}, copy.deepcopy(a.optim_state_dict()),
+             torch.get_rng_state())
+    for b in batches[2:]:
+        a.train_step(b)
+    c = build(seed=5, **kw)
+    for b in batches:
+        c.train_step(b)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, c.state_dict()[k]), k
+    fresh = build(seed=99, **kw)
+    fresh.load_state_dict(saved[0])
+    fresh.load_optim_state_dict(saved[1])
+    torch.set_rng_state(saved[2])
+    for b in batches[2:]:
+        fresh.train_step(b)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, fresh.state_dict()[k]), k
+
+
+def test_spectral_norm_and_bad_configs():
+    """spectral_norm parametrises D's weights; invalid combinations fail with a clear error."""
+    eng = build(spectral_norm=True)
+    assert any("parametrizations" in k for k in eng.D.state_dict())
+    eng.train_step(batch())
+    with pytest.raises(ValueError, match="wgan-gp"):
+        build(loss="wgan-gp", d_norm="batch")
+    with pytest.raises(ValueError, match="loss"):
+        build(loss="nope")
+    assert dataclasses.is_dataclass(GANConfig)
