@@ -1,18 +1,24 @@
 """Loop overhead: the studio's training loop against a bare hand-written PyTorch loop.
 
-    python bench/loop_overhead.py [--engines ae,vae] [--steps N] [--rounds R] [--arch conv|mlp]
+    python bench/loop_overhead.py [--engines ae,vae,ddpm,ddpm-moons] [--steps N] [--rounds R]
+                                  [--arch conv|mlp]
 
-For each engine (examples/<engine>-mnist.toml) it measures the training throughput of
+For each engine preset (ae, vae, ddpm: examples/<engine>-mnist.toml; ddpm-moons:
+examples/ddpm-moons.toml, the points MLP) it measures the training throughput of
 
   engine  the real `studio.training.Trainer(config)` (no run folder, so nothing is written to
           disk: no checkpoints, no PNGs), driven by `trainer.train(until=...)` with the example
           config's log_every / sample_every (metric read-backs and fixed-z sample snapshots
-          included) and CLI-like callbacks (progress, should_abort, metrics, samples);
+          included) and CLI-like callbacks (progress, should_abort, metrics, samples); each
+          round ends through should_abort (as the GUI's pause does), so the snapshots fall on
+          their schedule as in one long run;
   bare    the loop a user would write by hand: the same networks (same make_encoder /
-          make_decoder calls, initial weights copied from the Trainer), the same optimizer
-          settings, the same batch indices (torch.Generator with the same seed, the same
-          randperm-per-epoch scheme), the same uint8 -> float / 255 conversion of the same
-          device tensor, the loss written out, and `.item()` of the loss every log_every steps;
+          make_decoder, UNet or TimeMLP calls, initial weights copied from the Trainer), the
+          same optimizer settings, the same batch indices (torch.Generator with the same seed,
+          the same randperm-per-epoch scheme), the same uint8 -> float / 255 conversion of the
+          same device tensor, the loss written out (DDPM: Algorithm 1 of Ho et al. with the
+          schedule computed in float64, gradient clipping and an EMA copy of the weights, as
+          the preset does), and `.item()` of the loss every log_every steps;
 
 on the same batches, with the same thread count, warm-up excluded, interleaved in R rounds of
 N steps (the order alternates every round to cancel drift), and prints steps/s of each, the
@@ -20,7 +26,7 @@ ratio engine / bare per engine and PASS/BELOW against the goal (>= 0.95).
 
 Before timing, it checks that the bare loop is the same model: from identical weights, the
 same batches and (for the VAE) the same RNG state for the reparameterisation noise, the
-per-step losses of the first steps agree.
+per-step losses of the first steps agree (and the weights after them).
 
 Figures are measured side by side in one run and printed; nothing here is asserted in tests.
 """
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import datetime as _dt
 import math
 import os
@@ -46,6 +53,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from engines.nets import make_decoder, make_encoder  # noqa: E402
+from engines.unet import TimeMLP, UNet  # noqa: E402
 from studio.config import RunConfig, load_config  # noqa: E402
 from studio.device import configure_threads, usable_cpus  # noqa: E402
 from studio.training import BatchSampler, Callbacks, Trainer  # noqa: E402
@@ -54,6 +62,9 @@ GOAL = 0.95
 CHECK_STEPS = 5
 CHECK_SEED = 1234
 BUSY_OTHERS = 0.25   # other processes' CPU s per wall s above which a round is marked BUSY
+WARMUP = 250         # default warm-up steps per loop (rounded up to a multiple of log_every)
+NEVER = 10 ** 12     # `until` of the engine's train() calls: rounds end through should_abort
+PRESETS = {"ae": "ae-mnist", "vae": "vae-mnist", "ddpm": "ddpm-mnist", "ddpm-moons": "ddpm-moons"}
 
 
 # ----------------------------------------------------------------------------- the bare loop
@@ -130,20 +141,125 @@ class BareLoop:
             return F.binary_cross_entropy_with_logits(out, x, reduction="sum") / b
         return F.mse_loss(torch.sigmoid(out), x, reduction="sum") / b
 
-    def one_step(self) -> torch.Tensor:
-        x = self.X.index_select(0, self.next_indices()).float().div_(255.0)
-        loss = self.loss(x)
+    def batch(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.X.index_select(0, idx).float().div_(255.0)
+
+    def optimise(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
+
+    def one_step(self) -> torch.Tensor:
+        loss = self.loss(self.batch(self.next_indices()))
+        self.optimise(loss)
         self.step += 1
         return loss
+
+    def weight_diff(self, trainer: Trainer) -> str:
+        eng = trainer.engine
+        dec = eng.decoder.net if self.kind == "vae" else eng.decoder
+        return f"max |engine - bare| over the weights {max_diff(self.enc, eng.encoder, self.dec, dec):.3g}"
 
     def train(self, steps: int) -> None:
         for _ in range(steps):
             loss = self.one_step()
             if self.step % self.log_every == 0:
                 self.last_logged = loss.item()      # a script printing progress
+
+
+class BareDDPM(BareLoop):
+    """DDPM training the way the reference code writes it (Ho et al. 2020, Algorithm 1):
+    the linear betas in float64 (as their numpy code), sqrt(abar) and sqrt(1 - abar) tables
+    cast to float32 once, t ~ U{1..T} and eps ~ N(0, I) from the global RNG, x_t in closed
+    form, MSE to eps; Adam, clip_grad_norm_, and an EMA copy updated parameter by parameter
+    with the warm-up decay min(ema, (1 + n) / (10 + n)) (as diffusers' EMAModel). The same
+    network class and weights as the engine's (UNet for images, TimeMLP for points)."""
+
+    def __init__(self, trainer: Trainer):   # noqa: D107  (BareLoop.__init__ not called)
+        cfg: RunConfig = trainer.config
+        m, o, rc = cfg.model, cfg.optim, cfg.run
+        self.kind = "ddpm"
+        spec = trainer.dataset.spec
+        dev = trainer.device
+        if o.name != "adam":
+            raise SystemExit(f"bench: the bare DDPM loop writes Adam; config has optim.name={o.name!r}")
+        if m.schedule != "linear" or m.prediction != "eps" or (m.conditional and spec.num_classes):
+            raise SystemExit("bench: the bare DDPM loop writes the linear schedule, eps-prediction "
+                             "and no class conditioning")
+        if spec.is_images:
+            self.net = UNet(spec.channels, channels=m.channels, mults=(1,) + (2,) * (m.levels - 1),
+                            res_blocks=m.res_blocks, dropout=m.dropout, patch=m.patch).to(dev)
+            self.mean = self.std = None
+        else:
+            self.net = TimeMLP(spec.dim, hidden=m.hidden, depth=m.depth).to(dev)
+            self.mean = torch.tensor(spec.point_mean, dtype=torch.float32, device=dev)
+            self.std = torch.tensor(spec.point_std, dtype=torch.float32, device=dev)
+        self.net.load_state_dict(trainer.engine.net.state_dict())
+        self.ema_decay = m.ema
+        self.ema = copy.deepcopy(self.net).eval().requires_grad_(False) if m.ema > 0 else None
+        self.ema_n = 0
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=o.lr, betas=(o.beta1, o.beta2),
+                                    weight_decay=o.weight_decay)
+        self.grad_clip = o.grad_clip
+        T = self.T = m.timesteps
+        betas = torch.linspace(1e-4 * (1000.0 / T), 0.02 * (1000.0 / T), T, dtype=torch.float64)
+        abar = torch.cumprod(1.0 - betas, 0)
+        self.sqrt_ab = abar.sqrt().float().to(dev)              # index t - 1 for t = 1..T
+        self.sqrt_1m_ab = (1.0 - abar).sqrt().float().to(dev)
+        self.X = trainer.train_data.x
+        self.images = self.X.dtype == torch.uint8
+        self.device = dev
+        self.n, self.bs, self.log_every = len(self.X), rc.batch_size, rc.log_every
+        self.indices = Shuffler(self.n, self.bs, rc.seed, dev)
+        self.next_indices = self.indices.next
+        self.step = 0
+        self.last_logged = float("nan")
+
+    def batch(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.X.index_select(0, idx)
+        return x.float().div_(255.0) if self.images else x
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        x0 = x * 2.0 - 1.0 if self.mean is None else (x - self.mean) / self.std
+        b = x0.shape[0]
+        t = torch.randint(1, self.T + 1, (b,), device=x0.device)
+        eps = torch.randn_like(x0)
+        shape = (b,) + (1,) * (x0.dim() - 1)
+        xt = self.sqrt_ab[t - 1].view(shape) * x0 + self.sqrt_1m_ab[t - 1].view(shape) * eps
+        return F.mse_loss(self.net(xt, t), eps)
+
+    def optimise(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.grad_clip)
+        self.opt.step()
+        if self.ema is not None:
+            self.ema_n += 1
+            d = min(self.ema_decay, (1.0 + self.ema_n) / (10.0 + self.ema_n))
+            with torch.no_grad():
+                for pe, p in zip(self.ema.parameters(), self.net.parameters()):
+                    pe.lerp_(p, 1.0 - d)
+
+    def weight_diff(self, trainer: Trainer) -> str:
+        eng = trainer.engine
+        out = f"max |engine - bare| over the weights {max_diff(self.net, eng.net):.3g}"
+        if self.ema is not None and eng.ema_net is not None:
+            out += f", over the EMA weights {max_diff(self.ema, eng.ema_net):.3g}"
+        return out
+
+
+def max_diff(*modules: torch.nn.Module) -> float:
+    """max |a - b| over the parameters of module pairs (a1, b1, a2, b2, ...)."""
+    out = 0.0
+    for a, b in zip(modules[0::2], modules[1::2]):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            out = max(out, float((pa.detach() - pb.detach()).abs().max()))
+    return out
+
+
+def make_bare(trainer: Trainer) -> BareLoop:
+    return BareDDPM(trainer) if trainer.config.engine == "ddpm" else BareLoop(trainer)
 
 
 # ------------------------------------------------------------------------- the engine loop
@@ -167,16 +283,18 @@ class UserCallbacks:
     def on_samples(self, *args) -> None:
         self.snapshots += 1
 
-    def callbacks(self) -> Callbacks:
-        return Callbacks(progress=self.on_progress, should_abort=self.stop.is_set,
+    def callbacks(self, should_abort=None) -> Callbacks:
+        """should_abort: the round's stop condition (default: the Ctrl-C event)."""
+        return Callbacks(progress=self.on_progress, should_abort=should_abort or self.stop.is_set,
                          metrics=self.on_metrics, samples=self.on_samples)
 
 
 # -------------------------------------------------------------------------------- helpers
 def example_config(engine: str, arch: str | None) -> RunConfig:
-    path = ROOT / "examples" / f"{engine}-mnist.toml"
+    """The preset of `engine` (a PRESETS key); --arch applies to ae/vae (ddpm has no arch)."""
+    path = ROOT / "examples" / f"{PRESETS[engine]}.toml"
     cfg = load_config(path)
-    if arch is not None:
+    if arch is not None and cfg.engine in ("ae", "vae"):
         cfg = cfg.replace(model={"arch": arch})
     return cfg
 
@@ -231,6 +349,14 @@ def timed_cpu(fn, *a) -> tuple[float, float, float]:
 
 def fmt_cfg(cfg: RunConfig) -> str:
     m = cfg.model
+    if cfg.engine == "ddpm":
+        net = (f"U-Net channels={m.channels} levels={m.levels} res_blocks={m.res_blocks} "
+               f"patch={m.patch}" if cfg.data_name == "mnist" else
+               f"TimeMLP hidden={m.hidden} depth={m.depth}")
+        return (f"data={cfg.data_name}, {net}, schedule={m.schedule} T={m.timesteps} "
+                f"prediction={m.prediction} ema={m.ema} dropout={m.dropout}; snapshots "
+                f"{m.sampler} {m.sample_steps} steps; batch_size={cfg.run.batch_size} "
+                f"optim={cfg.optim.name} lr={cfg.optim.lr} grad_clip={cfg.optim.grad_clip}")
     extra = f"loss={m.loss}" if cfg.engine == "ae" else f"decoder={m.decoder} beta={m.beta}"
     return (f"arch={m.arch} latent_dim={m.latent_dim} channels={m.channels} hidden={m.hidden} "
             f"depth={m.depth} act={m.act} {extra}; batch_size={cfg.run.batch_size} "
@@ -294,12 +420,10 @@ def profile_engine(trainer: Trainer, bare: BareLoop, steps: int) -> None:
         t0 = pc()
         idx = bare.next_indices()
         t1 = pc()
-        x = bare.X.index_select(0, idx).float().div_(255.0)
+        x = bare.batch(idx)
         t2 = pc()
         loss = bare.loss(x)
-        bare.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        bare.opt.step()
+        bare.optimise(loss)
         bare.step += 1
         t3 = pc()
         if bare.step % bare.log_every == 0:
@@ -350,21 +474,22 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
     rc = cfg.run
     period = math.lcm(rc.log_every, rc.sample_every)
     steps = args.steps or rc.log_every
-    warmup = args.warmup if args.warmup is not None else period
+    warmup = args.warmup if args.warmup is not None else -(-WARMUP // rc.log_every) * rc.log_every
     t0 = time.perf_counter()
     trainer = Trainer(cfg)                 # no run folder: nothing is written to disk
-    bare = BareLoop(trainer)
+    bare = make_bare(trainer)
     print(f"\n== {engine} ({fmt_cfg(cfg)})")
     print(f"   engine loop: Trainer(config) without a run folder (checkpoint_every="
           f"{rc.checkpoint_every} inert: no checkpoints or PNGs written), log_every={rc.log_every}, "
           f"sample_every={rc.sample_every} (fixed-z snapshots of {rc.preview_samples} included), "
-          f"CLI-like callbacks; built in {time.perf_counter() - t0:.2f}s, "
-          f"{trainer.engine.num_parameters():,} parameters")
-    print(f"   bare loop: same nets/weights/Adam/batches, loss by hand, loss.item() every "
+          f"CLI-like callbacks, rounds ended by should_abort; built in "
+          f"{time.perf_counter() - t0:.2f}s, {trainer.engine.num_parameters():,} parameters")
+    extra = (", clip_grad_norm_, per-parameter EMA lerp_" if engine.startswith("ddpm") else "")
+    print(f"   bare loop: same nets/weights/Adam/batches, loss by hand{extra}, loss.item() every "
           f"{rc.log_every} steps")
     if steps % rc.log_every:
         print(f"   NOTE: --steps {steps} is not a multiple of log_every={rc.log_every}: every "
-              f"train(until=...) call ends with an extra metric read-back (cheap; not removed)")
+              f"round ends with an extra metric read-back (cheap; not removed)")
     # 1. the bare loop is the same model
     idx_ok = check_same_indices(trainer, 2 * (bare.n // bare.bs) + 3)
     diff, le, lb = same_losses(trainer, bare, CHECK_STEPS)
@@ -374,21 +499,28 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
           f"max |engine - bare| = {diff:.3g}")
     print("     engine " + " ".join(f"{v:.4f}" for v in le))
     print("     bare   " + " ".join(f"{v:.4f}" for v in lb))
+    print(f"     after them: {bare.weight_diff(trainer)}")
 
-    # 2. warm-up (excluded), up to a step aligned with the logging/sampling schedule
+    # 2. warm-up (excluded), up to a step aligned with the logging schedule
     user = UserCallbacks()
     w = max(warmup, CHECK_STEPS)
-    tw_e = timed(trainer.train, w, user.callbacks())
+
+    def engine_until(stop_at: int):
+        # one train() call per round, stopped by should_abort like the GUI's pause: no
+        # end-of-call snapshot, so snapshots fall every sample_every steps as in one long run
+        return trainer.train, NEVER, user.callbacks(lambda: trainer.step >= stop_at)
+
+    tw_e = timed(*engine_until(w))
     tw_b = timed(bare.train, w - CHECK_STEPS)
     print(f"   warm-up to step {w}: engine {tw_e:.1f}s, bare {tw_b:.1f}s (excluded)")
 
     # 3. interleaved rounds
     user.snapshots = 0
-    extra_snapshots = 0
     e_sps, b_sps, ratios, quiet = [], [], [], []
+    snap_rounds = []
     for r in range(args.rounds):
         def run_engine() -> tuple[float, float, float]:
-            return timed_cpu(trainer.train, trainer.step + steps, user.callbacks())
+            return timed_cpu(*engine_until(trainer.step + steps))
 
         def run_bare() -> tuple[float, float, float]:
             return timed_cpu(bare.train, steps)
@@ -397,7 +529,8 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
             (te, ce, oe), (tb, cb, ob) = run_engine(), run_bare()
         else:
             (tb, cb, ob), (te, ce, oe) = run_bare(), run_engine()
-        extra_snapshots += trainer.step % rc.sample_every != 0
+        if trainer.step // rc.sample_every > (trainer.step - steps) // rc.sample_every:
+            snap_rounds.append(r + 1)
         e_sps.append(steps / te)
         b_sps.append(steps / tb)
         ratios.append(e_sps[-1] / b_sps[-1])
@@ -415,10 +548,13 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
     e_time = sum(steps / v for v in e_sps)
     print(f"   timed: {args.rounds} rounds x {steps} steps per loop; ratios (engine/bare) by round: "
           + " ".join(f"{v:.3f}" for v in ratios))
-    print(f"   snapshots taken by the engine loop: {user.snapshots} (one train() call over "
-          f"these steps: {total // rc.sample_every}); the {extra_snapshots} extra ones at the ends "
-          f"of train(until=...) calls cost ~{1000 * t_snap:.1f} ms each, "
-          f"{100 * extra_snapshots * t_snap / e_time:.2f}% of the engine's timed time (not removed)")
+    b_time = sum(steps / v for v in b_sps)
+    print(f"   snapshots taken by the engine loop: {user.snapshots} (on schedule, every "
+          f"sample_every={rc.sample_every} steps: {total // rc.sample_every} expected; in rounds "
+          f"{', '.join(map(str, snap_rounds)) or '-'}), ~{1000 * t_snap:.1f} ms each = "
+          f"{100 * user.snapshots * t_snap / e_time:.2f}% of the engine's timed time (included); "
+          f"all timed steps together: engine {total / e_time:.2f} steps/s, bare "
+          f"{total / b_time:.2f}, ratio {b_time / e_time:.3f}")
     print(f"   last logged loss: engine mean over last {rc.log_every} steps "
           f"{user.latest.get('loss/total', float('nan')):.3f}, bare last step "
           f"{bare.last_logged:.3f}")
@@ -428,22 +564,23 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
                ok=ratio >= GOAL, device=str(trainer.device), quiet=quiet, rounds=len(ratios))
     if args.profile or not res["ok"]:
         print(f"   profile of {engine} ({'requested' if args.profile else 'ratio below goal'}):")
-        profile_engine(trainer, bare, max(steps, period))
+        profile_engine(trainer, bare, max(steps, min(period, WARMUP)))
     return res
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--engines", default="ae,vae", help="comma-separated: ae, vae (default ae,vae)")
+    p.add_argument("--engines", default=",".join(PRESETS),
+                   help=f"comma-separated, from {', '.join(PRESETS)} (default: all)")
     p.add_argument("--steps", type=int, default=None,
                    help="steps per loop per round (default: the example config's log_every, 50)")
     p.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default 20)")
     p.add_argument("--arch", choices=("conv", "mlp"), default=None,
-                   help="override model.arch (default: the example config's, conv)")
+                   help="override model.arch of ae/vae (default: the example config's, conv)")
     p.add_argument("--warmup", type=int, default=None,
-                   help="warm-up steps per loop, excluded (default: lcm(log_every, sample_every) "
-                        "of the example config, 250, so snapshots then fall on their schedule)")
+                   help=f"warm-up steps per loop, excluded (default: {WARMUP} rounded up to a "
+                        f"multiple of log_every)")
     p.add_argument("--profile", action="store_true",
                    help="print the engine loop's time breakdown even when the goal is met")
     p.add_argument("--verbose", action="store_true",
@@ -451,8 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
-        if e not in ("ae", "vae"):
-            p.error(f"--engines: {e!r} is not supported here; choose from ae, vae")
+        if e not in PRESETS:
+            p.error(f"--engines: {e!r} is not supported here; choose from {', '.join(PRESETS)}")
     if args.rounds < 1 or (args.steps is not None and args.steps < 1):
         p.error("--rounds and --steps must be at least 1")
 
@@ -480,13 +617,14 @@ def main(argv: list[str] | None = None) -> int:
     la = os.getloadavg()
     print(f"\nsummary (device {dev}, {threads} threads, {time.perf_counter() - t0:.0f}s; load average "
           f"now {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}):")
-    print(f"  {'engine':<7}{'engine steps/s':>15}{'bare steps/s':>14}{'ratio':>8}"
+    ew = max(7, max(len(r["engine"]) for r in results) + 2)
+    print(f"  {'engine':<{ew}}{'engine steps/s':>15}{'bare steps/s':>14}{'ratio':>8}"
           f"{'min':>7}{'max':>7}  {'quiet rounds: n, ratio':>22}  {'loss diff':>9}  "
           f"verdict (goal >= {GOAL})")
     for r in results:
         q = r["quiet"]
         qs = f"{len(q)}/{r['rounds']}, " + (f"{statistics.median(q):.3f}" if q else "  -  ")
-        print(f"  {r['engine']:<7}{r['e']:>15.2f}{r['b']:>14.2f}{r['ratio']:>8.3f}{r['lo']:>7.3f}"
+        print(f"  {r['engine']:<{ew}}{r['e']:>15.2f}{r['b']:>14.2f}{r['ratio']:>8.3f}{r['lo']:>7.3f}"
               f"{r['hi']:>7.3f}  {qs:>22}  {r['diff']:>9.2g}  {'PASS' if r['ok'] else 'BELOW'}"
               + (f" (unreliable: {r['rounds'] - len(q)}/{r['rounds']} rounds BUSY; rerun on an "
                  f"idle machine)" if 2 * len(q) < r["rounds"] else ""))

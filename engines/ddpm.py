@@ -358,6 +358,18 @@ class DDPMEngine(Engine):
             return self.schedule.ddim_invert(self.eps_fn(labels), self.to_net(x.to(self.device)),
                                              self._steps(steps))
 
+    def decode_noise(self, z: Tensor, *, labels: Optional[Tensor] = None,
+                     steps: Optional[int] = None) -> Tensor:
+        """The deterministic map x_T -> data that `invert` inverts: DDIM with eta 0 over the
+        same steps and, unlike `sample`, no clipping of the predicted x0 (clipping is not
+        invertible, so an inverted image would not come back). The latent explorer decodes
+        with this, so "Pick from data set" then shows the picked image itself."""
+        z = z.to(self.device)
+        with self._inference():
+            x = self.schedule.sample(self.eps_fn(labels), z.shape, sampler="ddim",
+                                     steps=self._steps(steps), eta=0.0, x_T=z, clip_x0=None)
+            return self.to_data(x)
+
     def eps_field(self, t: int, grid_points: Tensor | np.ndarray,
                   labels: Optional[Tensor] = None) -> np.ndarray:
         """Points only: the predicted noise eps_theta(x_t, t) at x_t = the grid points

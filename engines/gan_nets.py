@@ -97,6 +97,12 @@ class MLPGenerator(nn.Module):
             z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
         return self.net(z).view(z.shape[0], *self.out_shape)
 
+    def features(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        """The first linear layer's output (GANSpace's PCA space)."""
+        if self.num_classes:
+            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
+        return self.net[0](z)
+
 
 class ConvGenerator(nn.Module):
     """DCGAN generator for (C, H, W) images of any size (see the module docstring)."""
@@ -135,6 +141,12 @@ class ConvGenerator(nn.Module):
         if self.num_classes:
             z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
         return self.convs(self.fc(z).view(z.shape[0], *self.top))
+
+    def features(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        """The first linear layer's output (GANSpace's PCA space)."""
+        if self.num_classes:
+            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
+        return self.fc(z)
 
 
 # ------------------------------------------------------------------------------ discriminator

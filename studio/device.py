@@ -50,19 +50,24 @@ def usable_cpus() -> int:
     return max(1, n)
 
 
-def choose_threads(requested: int = 0, reserve_for_gui: bool = False) -> int:
+def choose_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
     """Intra-op threads for torch. More threads than usable CPUs only adds contention;
-    beyond 8, small models gain nothing. The GUI keeps a core for itself when it can."""
+    beyond 8, small models gain nothing. The GUI keeps a core for itself when it can.
+    `tiny` work (MLPs on 2D points) gets one thread: its ops are too small to split, and
+    with two threads on a busy machine every op waits for a descheduled partner (measured
+    here: 6.8 ms/step with one thread, 839 ms/step with two, while another process ran)."""
     if requested > 0:
         return requested
+    if tiny:
+        return 1
     n = min(usable_cpus(), 8)
     if reserve_for_gui and n > 2:
         n -= 1
     return n
 
 
-def configure_threads(requested: int = 0, reserve_for_gui: bool = False) -> int:
-    n = choose_threads(requested, reserve_for_gui)
+def configure_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
+    n = choose_threads(requested, reserve_for_gui, tiny)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

@@ -42,8 +42,12 @@ def decode(trainer: Trainer, z: np.ndarray, label: Optional[int] = None) -> np.n
     engine = trainer.engine
     size = int(np.prod(engine.noise_shape))
     z2 = np.asarray(z, np.float32).reshape(-1, size)
-    return _np(engine.sample(len(z2), z=_tensor(trainer, z2).reshape(len(z2), *engine.noise_shape),
-                             labels=_labels(trainer, label, len(z2))))
+    zt = _tensor(trainer, z2).reshape(len(z2), *engine.noise_shape)
+    labels = _labels(trainer, label, len(z2))
+    exact = getattr(engine, "decode_noise", None)     # diffusion: the inverse of `invert`
+    if exact is not None:
+        return _np(exact(zt, labels=labels))
+    return _np(engine.sample(len(z2), z=zt, labels=labels))
 
 
 def _labels(trainer: Trainer, label: Optional[int], n: int) -> Optional[torch.Tensor]:

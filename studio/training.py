@@ -127,6 +127,9 @@ class Trainer:
         self.threads = configure_threads(rc.threads, reserve_for_gui=reserve_cpu_for_gui)
         self.dataset = dataset if dataset is not None else load_dataset(
             config.data_name, config.data, seed=rc.seed)
+        if self.dataset.spec.kind == "points" and self.device.type == "cpu":
+            self.threads = configure_threads(rc.threads, reserve_for_gui=reserve_cpu_for_gui,
+                                             tiny=True)
         torch.manual_seed(rc.seed)
         try:
             self.engine: Engine = get_engine(config.engine).build(
@@ -138,6 +141,7 @@ class Trainer:
         self.sampler = BatchSampler(len(self.train_data), rc.batch_size, rc.seed, self.device)
         self.step = 0
         self.elapsed_s = 0.0          # training wall time, summed over sessions of this run
+        self._session_t0: Optional[float] = None     # start of the train() call under way
         self.eval_z = self.engine.noise(
             rc.preview_samples, generator=torch.Generator().manual_seed(rc.seed + EVAL_Z_SEED_OFFSET))
         self._acc: dict[str, torch.Tensor] = {}
@@ -192,7 +196,7 @@ class Trainer:
             "optim": self.engine.optim_state_dict(),
             "torch_rng": torch.get_rng_state(),
             "sampler": self.sampler.state(),
-            "elapsed_s": self.elapsed_s,
+            "elapsed_s": self.training_time(),
             "lr": self.engine.optim_config.lr,
         }
         if self.device.type == "cuda":
@@ -225,6 +229,12 @@ class Trainer:
         self._acc_steps = 0
 
     # -- training --------------------------------------------------------------------------------
+    def training_time(self) -> float:
+        """Wall seconds of training so far, the train() call under way included."""
+        if self._session_t0 is None:
+            return self.elapsed_s
+        return self.elapsed_s + time.perf_counter() - self._session_t0
+
     def next_batch(self, n: int = 1) -> Batch:
         """n batches' worth of fresh training samples, as one Batch."""
         if n == 1:
@@ -261,6 +271,7 @@ class Trainer:
         if self.run is not None:
             self.run.write_status("running", "", self.step)
         start_step, t_start = self.step, time.perf_counter()
+        self._session_t0 = t_start
         next_progress = t_start
         self.engine.train(True)
         self._acc_t0 = time.perf_counter()
@@ -286,15 +297,15 @@ class Trainer:
                                          dict(self.latest)))
         except NonFiniteLoss as e:
             bad_step = self.step
-            self.elapsed_s += time.perf_counter() - t_start
+            self.elapsed_s, self._session_t0 = self.training_time(), None
             restored = self._restore_last_good()
             message = (f"non-finite loss ({e}) by step {bad_step}; {restored}. Lower the learning "
                        f"rate or change the model, then resume.")
             if self.run is not None:
                 self.run.write_status("paused", message, self.step)
             return TrainResult("nonfinite", self.step, message)
-        self.elapsed_s += time.perf_counter() - t_start
         self.flush_metrics(cb)
+        self.elapsed_s, self._session_t0 = self.training_time(), None
         if self.run is not None and self.step > start_step:
             if self.step % rc.checkpoint_every != 0:
                 self.save_checkpoint()
@@ -322,7 +333,7 @@ class Trainer:
         if bad:
             raise NonFiniteLoss(", ".join(f"{k} = {means[k]}" for k in bad))
         means["perf/step_ms"] = 1000.0 * dt / n
-        record = {"step": self.step, "time": round(self.elapsed_s + 0.0, 3), **means}
+        record = {"step": self.step, "time": round(self.training_time(), 3), **means}
         self.latest = means
         if self.run is not None:
             self.run.append_metrics([record])

@@ -48,3 +48,27 @@ def test_canvas_refuses_image_runs():
     t = Trainer(tiny_mnist_config("ae", steps=1))
     with pytest.raises(ValueError, match="2D points"):
         renders.canvas(t)
+
+
+def test_ganspace_basis_recovers_the_direction_the_first_layer_varies_most():
+    """GANSpace: PCA of the first layer's features y = W z, then U = lstsq(PCA coords, z).
+    For a linear first layer with one dominant singular direction, the first basis vector
+    is that right-singular vector of W (up to sign), and it explains most of the variance."""
+    import torch
+    from studio.config import config_from_dict
+    cfg = config_from_dict({
+        "run": {"seed": 0, "steps": 1, "batch_size": 32, "device": "cpu"},
+        "data": {"name": "ring8", "n": 256, "n_test": 64},
+        "model": {"engine": "gan", "latent_dim": 6, "g_hidden": 16, "d_hidden": 16, "ema": 0.0,
+                  "g_norm": "none"}})
+    t = Trainer(cfg)
+    lin = t.engine.sampling_generator().net[0]
+    with torch.no_grad():
+        u, _, vt = torch.linalg.svd(torch.randn(16, 6), full_matrices=False)
+        lin.weight.copy_(u @ torch.diag(torch.tensor([10.0, 1, 0.5, 0.3, 0.2, 0.1])) @ vt)
+        lin.bias.zero_()
+    out = renders.basis(t, n=3000, k=4)
+    assert out["basis"].shape == (4, 6)
+    cos = abs(float(out["basis"][0] @ vt[0].numpy()))
+    assert cos > 0.99, cos
+    assert out["explained"][0] > 0.9

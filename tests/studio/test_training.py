@@ -141,3 +141,27 @@ def test_learning_rate_changes_mid_run(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in params)
     t2 = Trainer.resume(tmp_path / "run")
     assert t2.engine.optimizers()["opt"].param_groups[0]["lr"] == 0.0
+
+
+def test_training_time_counts_the_session_under_way(tmp_path):
+    """metrics.jsonl "time" grows within one train() call, and a checkpoint saved inside the
+    loop stores the time trained so far (it used to store 0 until train() returned)."""
+    from studio.runs import Run
+    from .helpers import tiny_points_config
+    cfg = tiny_points_config("ae", steps=40).replace(run={"checkpoint_every": 20, "log_every": 10})
+    t = Trainer.create(cfg, tmp_path / "run")
+    t.train()
+    times = [r["time"] for r in Run.open(tmp_path / "run").read_metrics()]
+    assert len(times) == 4 and times[0] > 0 and times == sorted(times) and times[-1] > times[0]
+    ckpt_elapsed = Trainer.load(tmp_path / "run").elapsed_s
+    assert 0 < ckpt_elapsed <= t.elapsed_s + 1e-9
+
+
+def test_point_runs_use_one_thread_unless_asked(tmp_path):
+    """Tiny MLPs on 2D points get one intra-op thread (studio.device.choose_threads)."""
+    import torch
+    from .helpers import tiny_points_config
+    t = Trainer(tiny_points_config("ae", steps=1))
+    assert t.threads == 1 and torch.get_num_threads() == 1
+    t = Trainer(tiny_points_config("ae", steps=1).replace(run={"threads": 2}))
+    assert t.threads == 2
