@@ -23,11 +23,11 @@ DEMO_GAN_POINTS_CONFIG = {
     "optim": {"name": "adam", "lr": 0.0004, "beta1": 0.5},
 }
 DEMO_GAN_IMAGES_CONFIG = {
-    "run": {"seed": 0, "steps": 600, "batch_size": 64, "log_every": 20, "sample_every": 50,
-            "checkpoint_every": 600, "preview_samples": 100},
-    "model": {"engine": "gan", "arch": "mlp", "latent_dim": 32, "g_hidden": 256, "d_hidden": 256,
-              "conditional": True},
-    "optim": {"name": "adam", "lr": 0.0002, "beta1": 0.5},
+    "run": {"seed": 0, "steps": 1500, "batch_size": 64, "log_every": 25, "sample_every": 100,
+            "checkpoint_every": 1500, "preview_samples": 100, "threads": 1},
+    "model": {"engine": "gan", "arch": "mlp", "latent_dim": 32, "g_hidden": 256, "g_depth": 2,
+              "d_hidden": 256, "d_depth": 2, "conditional": True},
+    "optim": {"name": "adam", "lr": 0.001, "beta1": 0.5},
 }
 DEMOS = {"mnist": ("mnist", None), "ring8": ("ring8", None),
          "gan-ring8": ("ring8", "PointCanvasPanel"), "gan-mnist": ("mnist", "ModeCollapsePanel")}
