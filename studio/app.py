@@ -115,7 +115,8 @@ def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool 
             window.latent_panel.set_base(window.eval_z[0])
             window.host.request_render("decode", z=window.eval_z[0])
             window.host.request_render("interpolate", za=window.eval_z[0], zb=window.eval_z[5],
-                                       steps=8, mode="spherical")
+                                       steps=8, mode="spherical",
+                                       label=window.latent_panel.current_label())
             wait_until(app, lambda: window.last_interpolation is not None, 30)
         if dock is not None:
             window.docks[dock].raise_()

@@ -56,7 +56,7 @@ def _labels(trainer: Trainer, label: Optional[int], n: int) -> Optional[torch.Te
     return torch.full((n,), int(label), dtype=torch.long, device=trainer.device)
 
 
-def sweep(trainer: Trainer, kind: str, z: np.ndarray, label: int = 0, n: int = 10,
+def sweep(trainer: Trainer, which: str, z: np.ndarray, label: int = 0, n: int = 10,
           seed: int = 0) -> dict[str, np.ndarray]:
     """A conditional model's two sweeps: "class" decodes one code as every class (what the
     code holds apart from the class: the style), "style" one class with n codes drawn from
@@ -66,14 +66,14 @@ def sweep(trainer: Trainer, kind: str, z: np.ndarray, label: int = 0, n: int = 1
         raise ValueError(f"the {engine.name} run is not class-conditional")
     k = int(trainer.dataset.spec.num_classes)
     z1 = np.asarray(z, np.float32).reshape(1, -1)
-    if kind == "class":
+    if which == "class":
         zs, labels = np.repeat(z1, k, 0), np.arange(k)
-    elif kind == "style":
+    elif which == "style":
         g = torch.Generator().manual_seed(int(seed))
         zs = np.concatenate([z1, _np(engine.noise(n - 1, generator=g)).reshape(n - 1, -1)])
         labels = np.full(n, int(label))
     else:
-        raise ValueError(f"sweep kind {kind!r}: choose 'class' or 'style'")
+        raise ValueError(f"sweep {which!r}: choose 'class' or 'style'")
     y = torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
     samples = _np(engine.sample(len(zs), z=_tensor(trainer, zs).reshape(len(zs), *engine.noise_shape),
                                 labels=y))

@@ -563,7 +563,7 @@ class MainWindow(QMainWindow):
 
     def _on_latent_sweep(self, kind: str) -> None:
         label = self.latent_panel.current_label()
-        self.host.request_render("sweep", kind=kind, z=self.latent_panel.current_z(),
+        self.host.request_render("sweep", which=kind, z=self.latent_panel.current_z(),
                                  label=label or 0, n=10, seed=self.latent_panel.seed())
 
     def _on_latent_random(self, seed: int) -> None:

@@ -351,3 +351,37 @@ def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, 
     assert w.act_train.isEnabled()
     w.act_train.trigger()
     qtbot.waitUntil(lambda: "canvas" in w.modes_panel.hint_text(), timeout=WAIT)
+
+
+CGAN = {
+    "run": {"seed": 0, "steps": 5, "batch_size": 16, "log_every": 5, "sample_every": 5,
+            "checkpoint_every": 5, "preview_samples": 10, "device": "cpu"},
+    "model": {"engine": "gan", "arch": "mlp", "latent_dim": 20, "g_hidden": 32, "d_hidden": 32,
+              "conditional": True},
+    "optim": {"lr": 0.0002, "beta1": 0.5},
+}
+
+
+def test_latent_explorer_class_and_style_sweeps_for_a_conditional_gan(qtbot, window):
+    """A conditional GAN: GANSpace sliders (20 dims > 16), a class picker whose change
+    decodes the same code as another class, and the class / style sweeps in the strip."""
+    w = window
+    w.controls_panel.set_config(CGAN)
+    w.act_train.trigger()
+    wait_state(qtbot, w, "finished")
+    lp = w.latent_panel
+    qtbot.waitUntil(lambda: lp.is_pca_mode() and lp.slider_count() == 16, timeout=WAIT)
+    assert lp.current_label() is not None
+    with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
+        lp.set_base(w.eval_z[0])
+    first = lp.current_image().copy()
+    with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
+        lp.set_label(3)                                  # same code, class 3
+    assert not np.array_equal(first, lp.current_image())
+    for kind, n in (("class", 10), ("style", 10)):
+        with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT,
+                              check_params_cb=lambda k, s, r: k == "sweep"):
+            lp.sweep_requested.emit(kind)
+        assert lp.interpolation_images().shape[0] == n
+        labels = w.last_interpolation["labels"]
+        assert list(labels) == (list(range(10)) if kind == "class" else [3] * 10)
