@@ -51,6 +51,10 @@ def main() -> int:
          + (["--n", str(args.n)] if args.n else [])),
         ("GUI responsiveness while training", False,
          [py, "bench/gui_responsiveness.py"] + (["--steps", "60"] if q else [])),
+        ("Diffusion sampling speed", True,
+         [py, "bench/diffusion_speed.py"] + (["--quick"] if q else [])),
+        ("GAN mode collapse on ring8 and grid25 (PacGAN protocol)", True,
+         [py, "bench/gan_modes.py"] + (["--quick"] if q else [])),
     ]
     flags = " ".join(a for a in sys.argv[1:] if not a.startswith("--out"))
     head = (f"# Benchmarks\n\nMade by `python bench/run_all.py{' ' + flags if flags else ''}` on "
