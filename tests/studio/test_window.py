@@ -184,7 +184,8 @@ def test_open_a_run_trained_headless_and_continue_it(qtbot, window, tmp_path):
     assert main(["train", str(tmp_path / "c.toml"), "--out", str(tmp_path / "headless"), "--quiet"]) == 0
     w = window
     w.open_run(tmp_path / "headless")
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step == 20, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step == 20
+                    and w.state == "finished", timeout=WAIT)      # loaded, not still loading
     assert n_points(w) == 4
     assert w.controls_panel.config()["model"]["latent_dim"] == 4
     d = w.controls_panel.config()
