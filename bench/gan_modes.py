@@ -8,7 +8,11 @@ Each run is its own process with one torch thread, two at a time on a 2-core mac
 run's CPU seconds are its wall seconds on one core. The budget is a cap on those seconds and
 on the preset's step count, whichever comes first.
 
+The best preset (BEST) has its own section, `--best`, with its own budget (`--best-budget`,
+default 180 CPU s: issue #5's "3 CPU minutes") and seeds (`--best-seeds`).
+
 Run: python bench/gan_modes.py [--seeds 5] [--budget 60] [--presets a,b] [--jobs 2] [--quick]
+                               [--best] [--best-budget 180] [--best-seeds 5] [--best-only]
 """
 from __future__ import annotations
 
@@ -26,14 +30,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# (label, preset stem): the data set is set per column, so every variant runs on both.
+# (label, preset stem, grid25 preset stem or None for the same): the data set is set per
+# column, so every variant runs on both; a variant may use its own preset for grid25.
 VARIANTS = [
-    ("GAN (non-saturating)", "gan-ring8-vanilla"),
-    ("Unrolled GAN", "gan-ring8-unrolled"),
-    ("WGAN-GP", "gan-ring8-wgan-gp"),
-    ("Minibatch discrimination", "gan-ring8-minibatch"),
-    ("PacGAN", "gan-ring8-pacgan"),
+    ("GAN (non-saturating)", "gan-ring8-vanilla", None),
+    ("Unrolled GAN", "gan-ring8-unrolled", None),
+    ("WGAN-GP", "gan-ring8-wgan-gp", None),
+    ("Minibatch discrimination", "gan-ring8-minibatch", None),
+    ("PacGAN", "gan-ring8-pacgan", "gan-grid25-pacgan"),
 ]
+# The best preset pair (issue #5), benchmarked by --best at --best-budget.
+BEST = ("PacGAN + lr decay (grid25: + Fourier D, instance noise), best", "gan-ring8-best", "gan-grid25-best")
+
+
+def stem_for(variant: tuple, data: str) -> str:
+    return variant[2] if data == "grid25" and variant[2] else variant[1]
 DATASETS = ("ring8", "grid25")
 
 PUBLISHED = """\
@@ -97,9 +108,10 @@ def run_one(args: tuple) -> dict:
         return {"preset": preset, "data": data, "seed": seed, "error": p.stderr.strip()[-800:]}
     out = json.loads(p.stdout.strip().splitlines()[-1])
     out["wall_s"] = time.perf_counter() - t0
+    out["budget"] = budget
     print(f"  {preset:24s} {data:6s} seed {seed}: {out['modes']}/{out['num_modes']} modes, "
           f"{100 * out['hq']:.1f}% HQ, rKL {out['rkl']:.3f}, {out['steps']} steps in "
-          f"{out['cpu_s']:.0f} CPU s", file=sys.stderr, flush=True)
+          f"{out['cpu_s']:.0f} CPU s ({out['wall_s']:.0f} s wall)", file=sys.stderr, flush=True)
     return out
 
 
@@ -130,17 +142,26 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--n", type=int, default=2500)
     ap.add_argument("--quick", action="store_true", help="2 seeds, 5 s budget (smoke test)")
+    ap.add_argument("--best", action="store_true", help="also run the best preset (BEST)")
+    ap.add_argument("--best-only", action="store_true", help="run only the best preset")
+    ap.add_argument("--best-budget", type=float, default=180.0, help="CPU s per best run")
+    ap.add_argument("--best-seeds", type=int, default=5)
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.budget = 2, 5.0
-    variants = VARIANTS
-    if args.presets:
+    variants = [] if args.best_only else VARIANTS
+    if args.presets and not args.best_only:
         wanted = args.presets.split(",")
-        variants = [v for v in VARIANTS if v[1] in wanted] + [
-            (p, p) for p in wanted if p not in {s for _, s in VARIANTS}]
+        variants = [v for v in VARIANTS if v[1] in wanted or v[2] in wanted] + [
+            (p, p, None) for p in wanted
+            if p not in {s for v in VARIANTS for s in v[1:] if s}]
     datasets = args.data.split(",")
-    jobs = [(stem, data, seed, args.budget, args.n) for _, stem in variants for data in datasets
-            for seed in range(args.seeds)]
+    jobs = []
+    if args.best or args.best_only:   # the long runs first, so the pool ends evenly
+        jobs += [(stem_for(BEST, data), data, seed, args.best_budget, args.n)
+                 for data in datasets for seed in range(args.best_seeds)]
+    jobs += [(stem_for(v, data), data, seed, args.budget, args.n) for v in variants
+             for data in datasets for seed in range(args.seeds)]
     import torch
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -149,26 +170,40 @@ def main() -> int:
     errors = [r for r in results if "error" in r]
     print(f"GAN mode collapse on ring8 / grid25 (PacGAN protocol), {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}; "
-          f"{args.seeds} seeds per cell, {args.n} samples, budget {args.budget:g} CPU s per run "
-          f"(one thread, {args.jobs} runs at a time), total wall {wall / 60:.1f} min")
-    print(f"command: python bench/gan_modes.py --seeds {args.seeds} --budget {args.budget:g} "
-          f"--jobs {args.jobs}" + (f" --presets {args.presets}" if args.presets else ""))
+          f"{args.n} samples per run, total wall {wall / 60:.1f} min")
+    print("command: python " + " ".join(["bench/gan_modes.py"] + sys.argv[1:]))
     print()
-    head = "| variant (preset) | data | modes | % high quality | reverse KL | steps | CPU s |"
-    print(head)
-    print("|" + "---|" * 7)
-    for label, stem in variants:
-        for data in datasets:
-            rs = [r for r in results if r.get("preset") == stem and r["data"] == data and "error" not in r]
-            if not rs:
-                print(f"| {label} (`{stem}`) | {data} | failed | | | | |")
-                continue
-            k = rs[0]["num_modes"]
-            print(f"| {label} (`{stem}`) | {data} | {fmt([r['modes'] for r in rs])} / {k} | "
-                  f"{fmt([r['hq'] for r in rs], 100)} | {fmt([r['rkl'] for r in rs], 1, 3)} | "
-                  f"{sum(r['steps'] for r in rs) / len(rs):,.0f} | "
-                  f"{sum(r['cpu_s'] for r in rs) / len(rs):.0f} |")
-    print()
+
+    def table(rows: list[tuple], budget: float, seeds: int) -> None:
+        print(f"{seeds} seeds per cell, budget {budget:g} CPU s per run (one thread, "
+              f"{args.jobs} runs at a time); mean +- s.e. over seeds")
+        print()
+        print("| variant (preset) | data | modes | % high quality | reverse KL | steps | CPU s |")
+        print("|" + "---|" * 7)
+        for v in rows:
+            for data in datasets:
+                stem = stem_for(v, data)
+                rs = [r for r in results if r.get("preset") == stem and r["data"] == data
+                      and "error" not in r and r.get("budget") == budget]
+                if not rs:
+                    print(f"| {v[0]} (`{stem}`) | {data} | failed | | | | |")
+                    continue
+                k = rs[0]["num_modes"]
+                print(f"| {v[0]} (`{stem}`) | {data} | {fmt([r['modes'] for r in rs])} / {k} | "
+                      f"{fmt([r['hq'] for r in rs], 100)} | {fmt([r['rkl'] for r in rs], 1, 3)} | "
+                      f"{sum(r['steps'] for r in rs) / len(rs):,.0f} | "
+                      f"{sum(r['cpu_s'] for r in rs) / len(rs):.0f} |")
+        print()
+
+    if args.best or args.best_only:
+        print("### Best preset (issue #5 goal: ring8 8/8, >= 95% HQ, rKL <= 0.05; grid25 >= 24.5/25, "
+              ">= 90% HQ, rKL <= 0.05; within 180 CPU s)")
+        print()
+        table([BEST], args.best_budget, args.best_seeds)
+    if variants:
+        print("### Variants")
+        print()
+        table(variants, args.budget, args.seeds)
     print(PUBLISHED)
     for r in errors:
         print(f"\nERROR {r['preset']} {r['data']} seed {r['seed']}: {r['error']}")

@@ -48,7 +48,27 @@ Options on top of any loss:
 - `ema`: sampling uses an exponential moving average of G's weights, updated after each G
   step with decay min(ema, (1 + n) / (10 + n)) after n updates (BatchNorm statistics copied).
 - `spectral_norm`: spectral normalisation of D's weights.
+- `d_input_scale` c: D's input (network units) is multiplied by c before anything else (a
+  forward pre-hook): D(t) -> D(c t), i.e. D's first layer starts c times steeper and takes
+  c times larger effective steps. 1 (the default) leaves D alone. (On grid25, c = 10 alone
+  did not get D off chance in a 90 CPU s trial; d_fourier did.)
 - `g_lr_mult`: the generator's learning rate is lr * g_lr_mult (kept by `set_lr`).
+- `d_fourier` N and `d_fourier_scale` s (points only; Tancik et al. 2020): D's per-sample input
+  t (d numbers) is extended to [t, sin(2 pi t B^T), cos(2 pi t B^T)] (d + 2 N numbers), B (N, d) ~
+  N(0, s^2) drawn once from the torch RNG when the engine is built and saved as D's buffer
+  `fourier_B` (a forward pre-hook, before labels and packing). ReLU MLPs learn sharp
+  features slowly (spectral bias); these features let D see modes much tighter than their
+  spacing (grid25) from the first step. 0 (the default) leaves D alone.
+- `instance_noise` s0 and `noise_steps` T (Sonderby et al. 2016, "instance noise"): every
+  sample D sees in training (real and generated, in the D and G steps; not inside the
+  unrolled D steps of `unroll_steps`) gets Gaussian noise
+  of std s(n) = s0 * (1 - min(n, T) / T) network units added, n = generator steps taken;
+  the noise comes from the global torch RNG. Early on D judges blurred distributions (smooth
+  gradients that spread G over all modes), at the end the exact ones. 0 (the default): none.
+- `lr_decay` f and `decay_steps` T: both learning rates are multiplied by
+  `lr_factor(n) = 1 - (1 - f) * min(n, T) / T`, n = generator steps taken (`g_steps`, saved
+  with the weights, so a resumed run continues the schedule), set before every step: linear
+  from 1 to f over T generator steps, then f. f = 1 (the default) leaves the rates alone.
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
 (= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
@@ -143,6 +163,26 @@ class GANConfig:
                                      "wrong label is fake.")
     ema: float = param(0.999, "EMA decay of the generator's weights used for sampling; 0 "
                               "samples with the live weights.", min=0.0, max=0.99999)
+    d_input_scale: float = param(1.0, "D's input (network units) is multiplied by this (a "
+                                      "steeper, faster-moving first layer); 1 leaves D "
+                                      "alone.", min=1e-3, max=1e4)
+    d_fourier: int = param(0, "Points: D also sees N random Fourier features sin / cos(2 pi t "
+                              "B^T) of each sample (Tancik et al. 2020), so it resolves tight "
+                              "modes sooner; 0 turns them off.", min=0, max=4096)
+    d_fourier_scale: float = param(1.0, "d_fourier: standard deviation of the frequencies B "
+                                        "(cycles per network unit).", min=1e-3, max=1e3)
+    instance_noise: float = param(0.0, "Std (network units) of Gaussian noise added to every "
+                                       "sample D sees in training, falling linearly to 0 over "
+                                       "noise_steps generator steps; 0 turns it off.",
+                                  min=0.0, max=10.0)
+    noise_steps: int = param(10000, "Generator steps over which instance_noise falls to 0.",
+                             min=1, max=10_000_000)
+    lr_decay: float = param(1.0, "Both learning rates fall linearly to this fraction of their "
+                                 "value over decay_steps generator steps, then stay there "
+                                 "(precise modes late in the run); 1 turns the decay off.",
+                            min=0.0, max=1.0)
+    decay_steps: int = param(10000, "Generator steps over which lr_decay takes the learning "
+                                    "rates from 1x to lr_decay x.", min=1, max=10_000_000)
 
     def validate(self) -> None:
         if self.loss not in LOSSES:
@@ -168,6 +208,14 @@ class GANConfig:
             raise ValueError(f"clip must be > 0, got {self.clip}")
         if self.g_lr_mult <= 0:
             raise ValueError(f"g_lr_mult must be > 0, got {self.g_lr_mult}")
+        if self.d_input_scale <= 0:
+            raise ValueError(f"d_input_scale must be > 0, got {self.d_input_scale}")
+        if self.d_fourier < 0:
+            raise ValueError(f"d_fourier must be >= 0, got {self.d_fourier}")
+        if not (0.0 <= self.lr_decay <= 1.0):
+            raise ValueError(f"lr_decay must be in [0, 1], got {self.lr_decay}")
+        if self.decay_steps < 1:
+            raise ValueError(f"decay_steps must be >= 1, got {self.decay_steps}")
 
 
 # ---------------------------------------------------------------------------------- losses
@@ -237,6 +285,39 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     (grad,) = torch.autograd.grad(out.sum(), xhat, create_graph=True)
     norms = (grad.reshape(out.shape[0], -1).pow(2).sum(1) + 1e-12).sqrt()
     return (norms - 1.0).pow(2).mean(), norms
+
+
+def _input_scaler(c: float):
+    """A forward pre-hook that multiplies a module's first argument (x) by c."""
+    def hook(module: nn.Module, args: tuple, kwargs: dict):
+        if args:
+            return (args[0] * c,) + tuple(args[1:]), kwargs
+        return args, {**kwargs, "x": kwargs["x"] * c}
+    return hook
+
+
+def _prod_shape(shape) -> int:
+    n = 1
+    for v in shape:
+        n *= int(v)
+    return n
+
+
+def _fourier_features(module: nn.Module, args: tuple, kwargs: dict):
+    """Forward pre-hook: x (B, d) -> [x, sin(2 pi x B^T), cos(2 pi x B^T)], B = module.fourier_B."""
+    def feats(x: Tensor) -> Tensor:
+        a = (2.0 * torch.pi) * (x.flatten(1) @ module.fourier_B.t())
+        return torch.cat([x.flatten(1), a.sin(), a.cos()], 1)
+    if args:
+        return (feats(args[0]),) + tuple(args[1:]), kwargs
+    return args, {**kwargs, "x": feats(kwargs["x"])}
+
+
+def lr_factor(g_steps: int, lr_decay: float, decay_steps: int) -> float:
+    """The `lr_decay` schedule: 1 - (1 - lr_decay) * min(g_steps, decay_steps) / decay_steps."""
+    if lr_decay >= 1.0:
+        return 1.0
+    return 1.0 - (1.0 - lr_decay) * min(g_steps, decay_steps) / decay_steps
 
 
 def warmup_critic_steps(g_steps: int, n_critic: int) -> int:
@@ -322,12 +403,19 @@ class GANEngine(Engine):
             g = MLPGenerator(self.latent_dim, spec.sample_shape, config.g_hidden, config.g_depth,
                              config.g_act, config.g_norm, k, tanh_out=spec.is_images)
         self.G = g.to(self.device)
+        fourier = config.d_fourier > 0 and not spec.is_images
         self.D = Discriminator(
-            spec.sample_shape, conv=spec.is_images and config.arch == "conv", num_classes=k,
+            (_prod_shape(spec.sample_shape) + 2 * config.d_fourier,) if fourier else spec.sample_shape, conv=spec.is_images and config.arch == "conv", num_classes=k,
             pack=config.pack, hidden=config.d_hidden, depth=config.d_depth,
             channels=config.channels, act=config.d_act, norm=config.d_norm,
             mbd_kernels=config.minibatch_disc, mbd_dim=config.minibatch_dim,
             spectral=config.spectral_norm).to(self.device)
+        if config.d_input_scale != 1.0:
+            self.D.register_forward_pre_hook(_input_scaler(config.d_input_scale), with_kwargs=True)
+        if fourier:
+            b = torch.randn(config.d_fourier, _prod_shape(spec.sample_shape), device=self.device) * config.d_fourier_scale
+            self.D.register_buffer("fourier_B", b)
+            self.D.register_forward_pre_hook(_fourier_features, with_kwargs=True)
         self.scaler = None if spec.is_images else DataScaler(spec, self.device)
         if self.scaler is not None:
             self._inv_std = 1.0 / self.scaler.std
@@ -436,6 +524,17 @@ class GANEngine(Engine):
         z = torch.randn(n, self.latent_dim, device=self.device)
         return self.G(z, y)
 
+    def noise_std(self) -> float:
+        """The instance noise std after the generator steps taken so far (0 when off)."""
+        s0 = self.config.instance_noise
+        if s0 <= 0:
+            return 0.0
+        return s0 * (1.0 - min(self._g_steps, self.config.noise_steps) / self.config.noise_steps)
+
+    def _noisy(self, t: Tensor) -> Tensor:
+        s = self.noise_std()
+        return t + s * torch.randn_like(t) if s > 0 else t
+
     def _check_pack(self, b: int) -> None:
         m = self.config.pack
         if b % m != 0:
@@ -450,6 +549,7 @@ class GANEngine(Engine):
         y = self._labels(y, b)
         with torch.no_grad():
             fake = self._generate(b, y)
+        xr, fake = self._noisy(xr), self._noisy(fake)
         y_wrong = self._wrong_labels(y) if self.conditional else None
         loss, r, f, w = self._d_terms(self.D, xr, y, fake, y_wrong)
         out = {"loss/d": loss, "gan/d_real": self._d_stat(r), "gan/d_fake": self._d_stat(f)}
@@ -553,9 +653,9 @@ class GANEngine(Engine):
         fake = self.G(z, y)
         if self.config.unroll_steps > 0:
             params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
-            out = functional_call(self.D, (params, buffers), (fake, y))
+            out = functional_call(self.D, (params, buffers), (self._noisy(fake), y))
         else:
-            out = self.D(fake, y)
+            out = self.D(self._noisy(fake), y)
         return generator_loss(self.kind, out)
 
     def _g_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
@@ -595,7 +695,20 @@ class GANEngine(Engine):
             return warmup_critic_steps(self._g_steps, self.config.n_critic)
         return self.config.n_critic
 
+    def _apply_lr_schedule(self) -> None:
+        """Set both optimizers' rates from the base lr and `lr_factor` (no-op when off)."""
+        if self.config.lr_decay < 1.0:
+            self._set_group_lrs(self.optim_config.lr)
+
+    def _set_group_lrs(self, lr: float) -> None:
+        f = lr_factor(self._g_steps, self.config.lr_decay, self.config.decay_steps)
+        for group in self.opt_d.param_groups:
+            group["lr"] = lr * f
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr * self.config.g_lr_mult * f
+
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
+        self._apply_lr_schedule()
         k = max(1, min(self.batches_for_next_step(), batch.x.shape[0]))
         xs = batch.x.chunk(k)
         ys = batch.y.chunk(k) if batch.y is not None else [None] * len(xs)
@@ -611,6 +724,7 @@ class GANEngine(Engine):
 
     def train_phase(self, batch: Batch, phase: str) -> dict[str, Tensor]:
         """One discriminator step ("discriminator") or one generator step ("generator")."""
+        self._apply_lr_schedule()
         if phase == "discriminator":
             out = self._d_step(batch.x, batch.y)
             out["loss/total"] = out["loss/d"]
@@ -622,17 +736,22 @@ class GANEngine(Engine):
         return out
 
     def set_lr(self, lr: float) -> None:
-        """D's learning rate = lr, G's = lr * g_lr_mult."""
+        """D's learning rate = lr, G's = lr * g_lr_mult (both times `lr_factor` with lr_decay)."""
         self.optim_config.lr = lr
-        for group in self.opt_d.param_groups:
-            group["lr"] = lr
-        for group in self.opt_g.param_groups:
-            group["lr"] = lr * self.config.g_lr_mult
+        self._set_group_lrs(lr)
 
     # -- sampling ------------------------------------------------------------------------------
     def sampling_generator(self) -> nn.Module:
         """The generator used for samples: the EMA copy when ema > 0."""
         return self.ema_G if self.ema_G is not None else self.G
+
+    def generator_features(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+        """The sampling generator's first linear layer at codes z, (n, F): the space whose
+        principal directions GANSpace (Haerkoenen et al. 2020) maps back to z for the latent
+        explorer's sliders (studio.renders.ganspace_basis)."""
+        with torch.no_grad():
+            G = self.sampling_generator()
+            return G.features(z.to(self.device), self._sample_labels(labels, z.shape[0]))
 
     def _sample_labels(self, labels, n: int) -> Optional[Tensor]:
         if not self.conditional:

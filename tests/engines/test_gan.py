@@ -515,3 +515,70 @@ def test_spectral_norm_and_bad_configs():
     with pytest.raises(ValueError, match="loss"):
         build(loss="nope")
     assert dataclasses.is_dataclass(GANConfig)
+
+
+def test_lr_decay_schedule_is_linear_in_generator_steps_and_resumes():
+    """lr_decay f, decay_steps T: before the step after n generator steps both rates are
+    lr * (1 - (1 - f) * min(n, T) / T) (G's times g_lr_mult): linear from 1x to f x over T
+    steps, then f x. The count is the saved g_steps, so a resumed engine continues the
+    schedule; lr_decay = 1 (the default) never touches the rates; set_lr changes the base."""
+    from engines.gan import lr_factor
+    assert lr_factor(0, 0.1, 4) == 1.0
+    assert lr_factor(2, 0.1, 4) == pytest.approx(0.55)
+    assert lr_factor(4, 0.1, 4) == pytest.approx(0.1)
+    assert lr_factor(40, 0.1, 4) == pytest.approx(0.1)
+    assert lr_factor(3, 1.0, 4) == 1.0
+    eng = build(lr_decay=0.1, decay_steps=4, g_lr_mult=2.0)
+    seen = []
+    for i in range(6):
+        eng.train_step(batch(seed=i))
+        seen.append((eng.opt_d.param_groups[0]["lr"], eng.opt_g.param_groups[0]["lr"]))
+    for n, (d, g) in enumerate(seen):     # the rates used by step n + 1 (after n G steps)
+        f = 1.0 - 0.9 * min(n, 4) / 4
+        assert d == pytest.approx(1e-3 * f) and g == pytest.approx(2e-3 * f)
+    fresh = build(seed=7, lr_decay=0.1, decay_steps=4, g_lr_mult=2.0)
+    fresh.load_state_dict({k: v.clone() for k, v in eng.state_dict().items()})
+    fresh.train_step(batch(seed=9))          # g_steps 6 >= T: the floor
+    assert fresh.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
+    fresh.set_lr(2e-3)
+    assert fresh.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert fresh.opt_g.param_groups[0]["lr"] == pytest.approx(4e-4)
+    off = build()
+    for i in range(3):
+        off.train_step(batch(seed=i))
+    assert off.opt_d.param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="lr_decay"):
+        build(lr_decay=1.5)
+
+
+def test_fourier_features_and_input_scale_feed_d():
+    """d_fourier N: D's input per sample is [t, sin(2 pi t B^T), cos(2 pi t B^T)] with the
+    saved buffer B (N, d); d_input_scale c: D(t) is the plain D of c t. Defaults: no hooks."""
+    eng = build(d_fourier=5, d_fourier_scale=2.0)
+    B = eng.D.fourier_B
+    assert B.shape == (5, 2) and "fourier_B" in eng.D.state_dict()
+    t = torch.randn(6, 2)
+    a = 2 * torch.pi * t @ B.t()
+    feats = torch.cat([t, a.sin(), a.cos()], 1)
+    plain = copy.deepcopy(eng.D)
+    plain._forward_pre_hooks.clear()
+    with torch.no_grad():
+        assert torch.allclose(eng.D(t), plain(feats), atol=1e-6)
+    eng.train_step(batch())
+    sc = build(d_input_scale=3.0)
+    plain = copy.deepcopy(sc.D)
+    plain._forward_pre_hooks.clear()
+    with torch.no_grad():
+        assert torch.allclose(sc.D(t), plain(3.0 * t), atol=1e-6)
+    assert len(build().D._forward_pre_hooks) == 0
+
+
+def test_instance_noise_falls_linearly_to_zero():
+    """instance_noise s0, noise_steps T: std s0 * (1 - min(n, T) / T) after n G steps; 0 off."""
+    eng = build(instance_noise=0.4, noise_steps=4)
+    stds = []
+    for i in range(5):
+        stds.append(eng.noise_std())
+        eng.train_step(batch(seed=i))
+    assert stds == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
+    assert build().noise_std() == 0.0
