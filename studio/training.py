@@ -124,12 +124,11 @@ class Trainer:
         self.run = run
         rc = config.run
         self.device = pick_device(device or rc.device)
-        self.threads = configure_threads(rc.threads, reserve_for_gui=reserve_cpu_for_gui)
         self.dataset = dataset if dataset is not None else load_dataset(
             config.data_name, config.data, seed=rc.seed)
-        if self.dataset.spec.kind == "points" and self.device.type == "cpu":
-            self.threads = configure_threads(rc.threads, reserve_for_gui=reserve_cpu_for_gui,
-                                             tiny=True)
+        self.threads = configure_threads(
+            rc.threads, reserve_for_gui=reserve_cpu_for_gui,
+            tiny=self.dataset.spec.kind == "points" and self.device.type == "cpu")
         torch.manual_seed(rc.seed)
         try:
             self.engine: Engine = get_engine(config.engine).build(

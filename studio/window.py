@@ -551,7 +551,7 @@ class MainWindow(QMainWindow):
         z = self.eval_z[index]
         if "conditional" in self.run_info.capabilities:
             # the preview grid asks a conditional model for class i % K at sample i
-            self.latent_panel.set_label(index % max(1, len(_class_names(self.host.trainer.dataset))))
+            self.latent_panel.set_label(index % max(1, self.host.trainer.dataset.spec.num_classes))
         self.docks["LatentExplorerPanel"].raise_()
         self.latent_panel.set_base(z)              # emits z_changed, which asks for a decode
 

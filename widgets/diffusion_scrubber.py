@@ -19,7 +19,6 @@ Preview: ``python -m widgets.diffusion_scrubber [--points] [--size 900x650] [--g
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -1420,20 +1419,10 @@ def fake_point_trajectory(n: int = 400, steps: int = 50, T: int = 1000, seed: in
     return traj, ab, grid_xy, field.astype(np.float32)
 
 
-def _dark_palette() -> QPalette:
-    pal = QPalette()
-    for role, rgb in ((QPalette.ColorRole.Window, (37, 37, 40)), (QPalette.ColorRole.WindowText, (225, 225, 225)),
-                      (QPalette.ColorRole.Base, (28, 28, 30)), (QPalette.ColorRole.Text, (225, 225, 225)),
-                      (QPalette.ColorRole.Button, (50, 50, 54)), (QPalette.ColorRole.ButtonText, (225, 225, 225)),
-                      (QPalette.ColorRole.Highlight, (60, 120, 200))):
-        pal.setColor(role, QColor(*rgb))
-    return pal
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
-    from PySide6.QtWidgets import QApplication
+    from widgets.preview import preview_app, show_or_grab
 
     ap = argparse.ArgumentParser(description="Preview DiffusionScrubberPanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1447,10 +1436,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--busy", metavar="MSG", help="show a busy message")
     ap.add_argument("--dark", action="store_true", help="preview with a dark palette")
     args = ap.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    if args.dark:
-        app.setStyle("Fusion")
-        app.setPalette(_dark_palette())
+    app = preview_app(args.dark)
     panel = DiffusionScrubberPanel()
     panel.setWindowTitle("DiffusionScrubberPanel preview")
     for name in ("trajectory_requested", "edit_requested", "continue_requested", "export_requested"):
@@ -1482,16 +1468,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
             panel.trajectory_requested.connect(answer_run)
     if args.busy:
         panel.set_busy(args.busy)
-    w, h = (int(x) for x in args.size.split("x"))
-    panel.resize(w, h)
-    panel.show()
-    if args.grab:
-        for _ in range(5):
-            app.processEvents()
-        ok = panel.grab().save(args.grab)
-        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
-        return 0 if ok else 1
-    return app.exec()
+    return show_or_grab(app, panel, args.size, args.grab)
 
 
 if __name__ == "__main__":  # pragma: no cover

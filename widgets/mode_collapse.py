@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import html
 import math
-import sys
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -1030,9 +1029,7 @@ def fake_collapse(n_records: int = 40, every: int = 500, n: int = 64, seed: int 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
-    from PySide6.QtWidgets import QApplication
-
-    from .palettes import dark_palette
+    from .preview import preview_app
 
     ap = argparse.ArgumentParser(description="Preview ModeCollapsePanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1043,10 +1040,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--pixels", action="store_true", help="no evaluator: pixel space only")
     ap.add_argument("--history", action="store_true", help="load as history (no banner)")
     args = ap.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    if args.dark:
-        app.setPalette(dark_palette())
+    app = preview_app(args.dark)
     panel = ModeCollapsePanel()
     panel.setWindowTitle("ModeCollapsePanel preview")
     panel.alert_raised.connect(lambda step, msg: print(f"alert_raised({step}, {msg!r})"))

@@ -25,7 +25,6 @@ Preview: ``python -m widgets.point_canvas [--size 1000x700] [--grab OUT.png] [--
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -1545,9 +1544,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     import argparse
 
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from widgets.palettes import dark_palette
+    from widgets.preview import preview_app, show_or_grab
 
     ap = argparse.ArgumentParser(description="Preview PointCanvasPanel with fake ring8 data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1557,10 +1555,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--draw", action="store_true", help="show draw mode with a drawing")
     ap.add_argument("--vae", action="store_true", help="a model without a discriminator")
     args = ap.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    if args.dark:
-        app.setPalette(dark_palette())
+    app = preview_app(args.dark)
     panel = PointCanvasPanel()
     panel.setWindowTitle("PointCanvasPanel preview")
     state = {"step": 1200, "progress": 0.7}
@@ -1607,16 +1602,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
         for p in path[1:]:
             panel._on_canvas_dragged(p)
         panel._on_canvas_released(path[-1])
-    w, h = (int(x) for x in args.size.split("x"))
-    panel.resize(w, h)
-    panel.show()
-    if args.grab:
-        for _ in range(5):
-            app.processEvents()
-        ok = panel.grab().save(args.grab)
-        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
-        return 0 if ok else 1
-    return app.exec()
+    return show_or_grab(app, panel, args.size, args.grab)
 
 
 if __name__ == "__main__":  # pragma: no cover
