@@ -47,19 +47,12 @@ from engines import DataSpec, OptimConfig, get_engine  # noqa: E402
 from engines.ddpm import DDPMConfig  # noqa: E402
 from studio.device import configure_threads, usable_cpus  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from loop_overhead import busy_cpu_s  # noqa: E402  (other processes' CPU, from /proc/stat)
+
 GOAL_S = 2.0
 MNIST = DataSpec("images", channels=1, height=28, width=28, num_classes=10)
 BUSY_OTHERS = 0.25   # other processes' CPU s per wall s above which a row is marked BUSY
-
-
-def busy_cpu_s() -> float | None:
-    """CPU seconds all processes have used on this machine (from /proc/stat), or None."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(fn, repeats: int) -> dict:
