@@ -9,6 +9,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from .host import EngineHost
 
+# While a slider's decode is out (at most this long), the GUI takes only render results from
+# the mailbox: painting plots (15-30 ms) would otherwise sit between the image and the screen.
+INTERACTIVE_PRIORITY_S = 0.15
+
 
 class TelemetryBus(QObject):
     metrics_appended = Signal(list)             # records {"step", "time", "loss/total", ...}
@@ -55,7 +59,12 @@ class TelemetryBus(QObject):
         self._on_timer_timeout()
 
     def _on_timer_timeout(self) -> None:
-        u = self.host.mailbox.drain()
+        mailbox = self.host.mailbox
+        u = (mailbox.drain_renders() if self.host.interactive_render_pending(INTERACTIVE_PRIORITY_S)
+             else mailbox.drain())
+        # renders first: someone is waiting for them; plots and samples can be a frame late
+        for kind, (stamp, result) in u.renders.items():
+            self.render_ready.emit(kind, stamp, result)
         if u.run_changed:
             self.run_changed.emit()
         if u.state:
@@ -72,8 +81,6 @@ class TelemetryBus(QObject):
             self.samples_updated.emit(*u.samples)
         if u.progress is not None:
             self.progress_updated.emit(u.progress)
-        for kind, (stamp, result) in u.renders.items():
-            self.render_ready.emit(kind, stamp, result)
         for text in u.errors:
             self.error_raised.emit(text)
         if u.evaluation is not None:

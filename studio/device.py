@@ -66,6 +66,22 @@ def choose_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool
     return n
 
 
+def keep_this_thread_serial() -> None:
+    """Run the calling thread's torch ops on one intra-op thread; for the GUI thread, whose
+    torch work is small. OpenMP keeps one thread team per thread that opens a parallel
+    region. Once the GUI thread owns a team of its own, the teams together outnumber the
+    cores and libgomp stops spinning between regions, so every op on the engine host thread
+    pays a futex wake-up: the window trained the MNIST VAE at 43-48 it/s against 66-80 it/s
+    for the same host thread with a serial GUI thread (measured on 2 cores). The setting is
+    per thread (OpenMP's nthreads ICV); the host thread sets its own in configure_threads.
+    Call it before other threads compute: torch.set_num_threads also resizes torch's global
+    pthreadpool, which must not change under a running op.
+    torch initialises a thread's setting from the global one at the thread's first
+    get_num_threads or parallel op, so that happens first, or it would undo this."""
+    torch.get_num_threads()
+    torch.set_num_threads(1)
+
+
 def configure_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
     n = choose_threads(requested, reserve_for_gui, tiny)
     if torch.get_num_threads() != n:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .config import RunConfig
+from .device import keep_this_thread_serial
 from .training import Callbacks, Progress, Trainer
 
 
@@ -71,8 +73,18 @@ class Mailbox:
             u, self._u = self._u, Updates()
         return u
 
+    def drain_renders(self) -> Updates:
+        """Only the render results (and errors); everything else waits for the next drain."""
+        with self._lock:
+            u = Updates(renders=self._u.renders, errors=self._u.errors)
+            self._u.renders, self._u.errors = {}, []
+        return u
+
 
 class EngineHost:
+    # Renders a person is waiting on with a hand on the mouse (a latent slider's decode):
+    # while one is out, the GUI drains only renders (see interactive_render_pending).
+    INTERACTIVE_RENDERS = frozenset({"decode"})
     IDLE, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = (
         "idle", "loading", "running", "paused", "finished", "stopped", "failed")
 
@@ -85,6 +97,7 @@ class EngineHost:
         self._renders: dict[str, RenderRequest] = {}
         self._render_lock = threading.Lock()
         self._stamp = 0
+        self._interactive_since: Optional[float] = None
         self.mailbox = Mailbox()
         self.trainer: Optional[Trainer] = None       # touched only on the host thread
         self.state = self.IDLE                       # written only on the host thread
@@ -92,7 +105,15 @@ class EngineHost:
         self._step_budget = 0
         self._deferred: Optional[tuple[str, tuple]] = None
         self._step_delay_s = 0.0                    # slow motion: a pause after every step
-        self.mode_monitor = None                    # studio.mode_monitor.ModeMonitor or None
+        self.mode_monitor = None                    # studio.mode_monitor.RunMonitor or None
+        # Scoring a snapshot takes 30-50 ms of evaluator work: on the host thread it held up
+        # renders (a slider move waited for it), so it runs on its own serial thread (one
+        # torch thread: a second OpenMP team would slow every training op, see
+        # studio.device.keep_this_thread_serial), in order, one snapshot after another.
+        self._side = ThreadPoolExecutor(1, thread_name_prefix="mode-monitor",
+                                        initializer=keep_this_thread_serial)
+        self._side.submit(lambda: None).result()    # its thread set up now, before any training
+        self._side_last: Optional[Future] = None
         self._thread = threading.Thread(target=self._loop, name="engine-host", daemon=True)
         self._stopped = threading.Event()
 
@@ -149,8 +170,17 @@ class EngineHost:
             self._stamp += 1
             self._renders[kind] = RenderRequest(kind, payload, self._stamp)
             stamp = self._stamp
+            if kind in self.INTERACTIVE_RENDERS and self._interactive_since is None:
+                self._interactive_since = time.perf_counter()
         self._commands.put(("wake", ()))
         return stamp
+
+    def interactive_render_pending(self, within_s: float) -> bool:
+        """True while an interactive render asked for less than `within_s` ago is unserved:
+        the GUI then leaves plots and samples for later, so painting them does not delay
+        the image the user is waiting for."""
+        since = self._interactive_since
+        return since is not None and time.perf_counter() - since < within_s
 
     def shutdown(self, timeout: float = 3.0) -> bool:
         """Stop training (saving a checkpoint) and join the thread. True if it ended."""
@@ -243,24 +273,37 @@ class EngineHost:
         # "aborted": a command is waiting; the loop handles it next
 
     def _on_samples(self, step: int, x: np.ndarray) -> None:
-        """A fixed-z snapshot: to the gallery, and through the mode-collapse monitor (which
-        appends its record to the run's history and saves the samples when it alerts)."""
-        item = None
-        if self.mode_monitor is not None and x.ndim == 4:
-            try:
-                item = self._monitor(step, x)
-            except Exception as e:  # noqa: BLE001 - the monitor must never stop training
-                self.mailbox.put(lambda u, e=e: u.errors.append(f"mode monitor: {e}"))
-        self.mailbox.put(lambda u: (setattr(u, "samples", (step, x)),
-                                    item is not None and u.mode_records.append(item)))
+        """A fixed-z snapshot: to the gallery now, and through the mode-collapse monitor on
+        its own thread (which appends the record to the run's history and saves the samples
+        when it alerts); its record follows in a later update."""
+        self.mailbox.put(lambda u: setattr(u, "samples", (step, x)))
+        mon = self.mode_monitor
+        if mon is not None and x.ndim == 4:
+            self._side_last = self._side.submit(self._monitor_job, mon, step, x)
 
-    def _monitor(self, step: int, x: np.ndarray) -> Optional[tuple[Any, np.ndarray, str]]:
-        out = self.mode_monitor.on_samples(step, x)
-        return None if out is None else (out[0], x, out[1])
+    def _monitor_job(self, mon: Any, step: int, x: np.ndarray) -> None:
+        try:
+            out = mon.on_samples(step, x)
+        except Exception as e:  # noqa: BLE001 - the monitor must never stop training
+            self.mailbox.put(lambda u, e=e: u.errors.append(f"mode monitor: {e}"))
+            return
+        if out is not None and mon is self.mode_monitor:      # not a run replaced since
+            item = (out[0], x, out[1])
+            self.mailbox.put(lambda u: u.mode_records.append(item))
+
+    def wait_for_monitor(self, timeout: Optional[float] = None) -> None:
+        """Until every snapshot handed to the mode-collapse monitor is scored."""
+        last = self._side_last
+        if last is not None:
+            try:
+                last.result(timeout)
+            except Exception:  # noqa: BLE001 - its errors went to the mailbox already
+                pass
 
     def _start_monitor(self) -> None:
         """A mode-collapse monitor for image runs, with the run's history up to its step."""
         from .mode_monitor import RunMonitor
+        self.wait_for_monitor()        # the previous run's last records are written first
         self.mode_monitor = None
         if self.trainer is None:
             return
@@ -286,8 +329,13 @@ class EngineHost:
             if result is not None:
                 self.mailbox.put(lambda u, k=kind, s=req.stamp, r=result: u.renders.__setitem__(k, (s, r)),
                                  urgent=True)
+        with self._render_lock:
+            if not self.INTERACTIVE_RENDERS.intersection(self._renders):
+                self._interactive_since = None
 
     def _set_state(self, state: str, message: str = "") -> None:
+        if state in (self.PAUSED, self.FINISHED, self.STOPPED, self.FAILED):
+            self.wait_for_monitor(timeout=5.0)  # who waits for the state finds every record in
         self.state = state
         self.mailbox.put(lambda u: (setattr(u, "state", state), setattr(u, "message", message)))
 
@@ -434,6 +482,8 @@ class EngineHost:
     def _cmd_quit(self) -> bool:
         self._want_running = False
         try:
+            self.wait_for_monitor(timeout=1.0)
+            self._side.shutdown(wait=False, cancel_futures=True)
             self._finish_current()
             if self.trainer is not None and self.trainer.run is not None and self.state == self.RUNNING:
                 self.trainer.run.write_status("stopped", "window closed", self.trainer.step)

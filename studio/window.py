@@ -25,6 +25,7 @@ from widgets.evaluation_table import EvaluationTable
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
 from widgets.mode_collapse import ModeCollapsePanel
+from widgets.on_screen import is_on_screen
 from widgets.point_canvas import PointCanvasPanel
 from widgets.run_controls import RunControlsPanel
 from widgets.sample_gallery import SampleGalleryPanel
@@ -34,6 +35,7 @@ from . import __version__
 from .bus import TelemetryBus
 from .config import ConfigError, config_from_dict, structural_changes
 from .data import DataError, load_dataset
+from .device import keep_this_thread_serial
 from .export import export_gif, export_grid, export_individual, export_latents, provenance
 from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
@@ -41,6 +43,8 @@ from .runs import Run
 from .theme import THEMES, apply_theme
 
 LAYOUT_VERSION = 2
+MODES_TITLE = "Modes"
+MODES_ALERT_TITLE = "Modes (!)"             # the tab's title while an alert is unseen
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -57,6 +61,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Optional[QSettings] = None, runs_dir: Optional[Path] = None,
                  host: Optional[EngineHost] = None):
         super().__init__()
+        keep_this_thread_serial()            # before any torch op on the GUI thread
         self.setObjectName("MainWindow")
         self.setWindowTitle("Generative Studio")
         self.settings = settings or QSettings("GenerativeStudio", "GenerativeStudio")
@@ -123,7 +128,7 @@ class MainWindow(QMainWindow):
             ("Evaluation", self.eval_panel, Qt.RightDockWidgetArea),
             ("Diffusion", self.scrubber_panel, Qt.RightDockWidgetArea),
             ("2D canvas", self.canvas_panel, Qt.RightDockWidgetArea),
-            ("Modes", self.modes_panel, Qt.RightDockWidgetArea),
+            (MODES_TITLE, self.modes_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -248,6 +253,7 @@ class MainWindow(QMainWindow):
         b.mode_reset.connect(self._on_bus_mode_reset)
         b.mode_records_appended.connect(self._on_bus_mode_records)
         self.modes_panel.alert_raised.connect(self._on_modes_alert)
+        self.docks["ModeCollapsePanel"].visibilityChanged.connect(self._on_modes_dock_visibility)
         b.status_message.connect(self._on_bus_status)
         self.eval_panel.compare_requested.connect(self.on_compare_evaluation)
         b.job_finished.connect(self._on_bus_job_finished)
@@ -488,7 +494,16 @@ class MainWindow(QMainWindow):
 
     def _on_modes_alert(self, step: int, message: str) -> None:
         self.statusBar().showMessage(f"Mode collapse alert at step {step:,}: {message}", 15000)
-        self.docks["ModeCollapsePanel"].raise_()
+        # The tab is marked rather than raised: raising it would pull the user away from the
+        # panel in use (a latent slider mid-drag) every time an alert fires.
+        dock = self.docks["ModeCollapsePanel"]
+        if not is_on_screen(self.modes_panel):
+            dock.setWindowTitle(MODES_ALERT_TITLE)
+
+    def _on_modes_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            self.docks["ModeCollapsePanel"].setWindowTitle(MODES_TITLE)
+            self.modes_panel.refresh_if_stale()
 
     def _on_bus_error(self, text: str) -> None:
         summary = text.split("\n\n")[0]

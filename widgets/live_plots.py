@@ -28,6 +28,7 @@ __all__ = ["LivePlotsPanel", "ema"]
 HINT = "Press Train to see live curves"
 SLIDER_STEPS = 1000            # slider int 0..999 -> smoothing factor 0.000..0.999
 DEFAULT_SMOOTHING = 0.6
+SPARE_PLOTS = 6               # plots built ahead of a run's first metrics (_stock_spares)
 MIN_PLOT_HEIGHT = 170          # px per plot before the stack starts to scroll
 X_MODES = ("step", "time")
 
@@ -243,6 +244,7 @@ class LivePlotsPanel(QWidget):
         self._overlays: dict[str, dict[str, _Series]] = {}
         self._overlay_dash: dict[str, Qt.PenStyle] = {}
         self._plots: dict[str, _GroupPlot] = {}
+        self._spare: list[tuple] = []            # plots built ahead, see _stock_spares
         self._alpha = DEFAULT_SMOOTHING
         self._x_mode = "step"
         self._log_y = False
@@ -328,6 +330,7 @@ class LivePlotsPanel(QWidget):
         self._resmooth_timer.timeout.connect(self._resmooth_all)
         self._update_smooth_label()
         self._rebuild_overlay_menu()
+        self._stock_spares()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -358,6 +361,7 @@ class LivePlotsPanel(QWidget):
         self._glw.setMinimumHeight(0)
         self._readout.setText(" ")
         self._stack.setCurrentWidget(self._hint)
+        self._stock_spares()
 
     def add_overlay(self, name: str, records: list[dict]) -> None:
         """Draw an earlier run's curves dashed in the same plots (replaces an overlay of the
@@ -498,15 +502,22 @@ class LivePlotsPanel(QWidget):
         palette = self._colours()
         return QColor(palette[gp.colour_slot(key) % len(palette)])
 
-    def _ensure_plot(self, group: str) -> _GroupPlot:
-        gp = self._plots.get(group)
-        if gp is not None:
-            return gp
+    def _stock_spares(self) -> None:
+        """Build the plots a run will need before it needs them: a pyqtgraph plot with its
+        legend takes ~10 ms to build, and a run's first metrics ask for five or more at once,
+        which stalled the GUI thread ~85 ms mid-training; here it happens with the panel or
+        the new run (clear), when the user has just clicked and waits anyway."""
+        while len(self._spare) < SPARE_PLOTS:
+            self._spare.append(self._build_plot_parts())
+
+    @staticmethod
+    def _build_plot_parts() -> tuple[pg.PlotItem, pg.LegendItem, pg.InfiniteLine, pg.InfiniteLine]:
+        """A plot with everything that does not depend on its group: the item, its legend
+        and the crosshair lines."""
         item = pg.PlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         item.showGrid(x=True, y=True, alpha=0.18)
-        item.setLogMode(x=False, y=self._log_y)
         item.getAxis("left").setWidth(52)          # aligned left edges across the stack
         item.setMenuEnabled(True)
         item.hideButtons()
@@ -518,6 +529,15 @@ class LivePlotsPanel(QWidget):
             line.setVisible(False)
             line.setZValue(50)
             item.addItem(line, ignoreBounds=True)
+        return item, legend, vline, hline
+
+    def _ensure_plot(self, group: str) -> _GroupPlot:
+        gp = self._plots.get(group)
+        if gp is not None:
+            return gp
+        item, legend, vline, hline = (self._spare.pop() if self._spare
+                                      else self._build_plot_parts())
+        item.setLogMode(x=False, y=self._log_y)
         first = next(iter(self._plots.values()), None)
         if first is not None:
             item.setXLink(first.item)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from .on_screen import is_on_screen
 from .thumbnails import thumbnail_scale, to_qimage
 
 __all__ = ["ModeCollapsePanel", "FIELDS", "HINT"]
@@ -238,6 +239,7 @@ class ModeCollapsePanel(QWidget):
         self._samples_step: Optional[int] = None
         self._alert_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._pending_alerts = 0
+        self._stale = False          # records arrived while hidden: redraw when shown
         self._alert_step: Optional[int] = None
         self._layout_mode: Optional[bool] = None        # True: with class rows
         self._dark = False
@@ -495,7 +497,7 @@ class ModeCollapsePanel(QWidget):
         self._records.append(rec)
         self._samples = _as_uint8_images(samples)
         self._samples_step = rec["step"] if self._samples is not None else None
-        self._redraw()
+        self._redraw_when_shown()
         if rec["alert"]:
             self.show_alert(rec["step"], rec["alert"], alert_note)
             self.alert_raised.emit(rec["step"], rec["alert"])
@@ -513,7 +515,7 @@ class ModeCollapsePanel(QWidget):
         self._samples_step = None
         self.dismiss_alert()
         if self._records:
-            self._redraw()
+            self._redraw_when_shown()
         else:
             self._show_hint(HINT)
 
@@ -596,7 +598,25 @@ class ModeCollapsePanel(QWidget):
     def _colour(self, name: str) -> QColor:
         return QColor(_COLOURS[name][1 if self._dark else 0])
 
+    def _redraw_when_shown(self) -> None:
+        """A panel off screen (a background tab) only notes that it is stale: its redraw
+        (~50 ms of pyqtgraph work) would otherwise stall the GUI thread for a chart nobody
+        sees. It catches up when shown (showEvent, or refresh_if_stale from its dock)."""
+        if is_on_screen(self):
+            self._redraw()
+        else:
+            self._stale = True
+
+    def refresh_if_stale(self) -> None:
+        if self._stale:
+            self._redraw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh_if_stale()
+
     def _redraw(self) -> None:
+        self._stale = False
         recs = self._records
         if not recs:
             self._show_hint(HINT)

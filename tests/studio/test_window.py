@@ -330,8 +330,8 @@ def test_latent_explorer_works_for_a_diffusion_run(qtbot, window):
 
 
 def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, window, tmp_path):
-    """Every fixed-z snapshot of an image run is scored by the mode monitor on the host
-    thread; the records reach the panel and RUN/mode_monitor.jsonl, and reopening the run
+    """Every fixed-z snapshot of an image run is scored by the mode monitor (on its own
+    thread beside the host); the records reach the panel and RUN/mode_monitor.jsonl, and reopening the run
     shows the same history."""
     from studio.mode_monitor import history_path, read_history
     w = window
@@ -352,6 +352,27 @@ def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, 
     assert w.act_train.isEnabled()
     w.act_train.trigger()
     qtbot.waitUntil(lambda: "canvas" in w.modes_panel.hint_text(), timeout=WAIT)
+
+
+def test_a_mode_alert_marks_the_modes_tab_without_taking_the_users_tab(qtbot, window):
+    """An alert while another tab is in front: the status bar says so and the Modes tab's
+    title carries a mark, but the panel the user is working in stays in front; showing the
+    Modes tab clears the mark."""
+    from studio.window import MODES_ALERT_TITLE, MODES_TITLE
+    from widgets.on_screen import is_on_screen
+    w = window
+    w.docks["LatentExplorerPanel"].raise_()
+    qtbot.waitUntil(lambda: is_on_screen(w.latent_panel), timeout=WAIT)
+    assert not is_on_screen(w.modes_panel)
+    w.modes_panel.append_record({"step": 100, "n": 16, "classes_covered": 3, "num_classes": 10,
+                                 "alert": "coverage fell from 10 to 3 classes"})
+    assert w.docks["ModeCollapsePanel"].windowTitle() == MODES_ALERT_TITLE
+    assert is_on_screen(w.latent_panel)
+    assert "Mode collapse alert at step 100" in w.statusBar().currentMessage()
+    w.docks["ModeCollapsePanel"].raise_()
+    qtbot.waitUntil(lambda: is_on_screen(w.modes_panel), timeout=WAIT)
+    assert w.docks["ModeCollapsePanel"].windowTitle() == MODES_TITLE
+    assert w.modes_panel.record_count() == 1
 
 
 CGAN = {
