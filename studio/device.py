@@ -84,6 +84,8 @@ def keep_this_thread_serial() -> None:
 
 def configure_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
     n = choose_threads(requested, reserve_for_gui, tiny)
+    # get_num_threads first: it runs torch's per-thread initialisation, which would otherwise
+    # reset this thread to the process-wide value at its first parallel op
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

@@ -148,3 +148,59 @@ def test_evaluate_and_renders_when_paused(host, tmp_path):
     host.request_render("interpolate", za=np.zeros(2), zb=np.ones(2), steps=5, mode="spherical")
     c.wait(lambda: "interpolate" in c.renders)
     assert c.renders["interpolate"][1]["samples"].shape == (5, 2)
+
+
+def test_a_pending_slider_decode_lets_the_gui_take_renders_first(host, tmp_path):
+    """While an interactive render (a slider's decode) is out, the GUI drains only render
+    results: metrics and samples stay in the mailbox for the next full drain."""
+    c = Collector(host)
+    host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
+    c.wait(lambda: host.trainer is not None and c.run_changed)
+    assert not host.interactive_render_pending(10.0)
+    host.mailbox.put(lambda u: u.metrics.append({"step": 1, "loss/total": 1.0}))
+    host.pause()                        # the host idles; the decode is served on its wake-up
+    stamp = host.request_render("decode", z=np.zeros(2, np.float32))
+    deadline = time.monotonic() + 30
+    got = None
+    while time.monotonic() < deadline and got is None:
+        u = host.mailbox.drain_renders()
+        assert not u.metrics and u.samples is None        # only renders come out this way
+        got = u.renders.get("decode")
+        time.sleep(0.005)
+    assert got is not None and got[0] == stamp
+    assert not host.interactive_render_pending(10.0)      # served: nothing pending any more
+    rest = host.mailbox.drain()
+    assert rest.metrics == [{"step": 1, "loss/total": 1.0}]
+    # a non-interactive render (the 2D canvas) never holds plots back
+    host.request_render("sample", n=4)
+    assert not host.interactive_render_pending(10.0)
+
+
+def test_mode_records_are_scored_off_the_host_thread_and_in_before_the_state(tmp_path):
+    """The mode-collapse monitor scores snapshots on its own thread (not the host's, so a
+    slider's render never waits for it); whoever sees "finished" has every record already."""
+    from studio.mode_monitor import history_path, read_history
+    from .helpers import tiny_mnist_config
+    h = EngineHost(reserve_cpu_for_gui=False)
+    h.start()
+    try:
+        threads = []
+        real = h._monitor_job
+        h._monitor_job = lambda *a: (threads.append(threading.current_thread().name), real(*a))
+        records = []
+        h.new_run(tiny_mnist_config(steps=20), tmp_path / "run")
+        deadline = time.monotonic() + 120
+        state = None
+        while time.monotonic() < deadline and state != "finished":
+            u = h.mailbox.drain()
+            records += [r for r, _x, _n in u.mode_records]
+            if u.state == "idle" and h.trainer is not None:
+                h.train()
+            state = u.state or state
+            time.sleep(0.01)
+        assert state == "finished"
+        assert [r.step for r in records] == [10, 20]
+        assert threads and all(n.startswith("mode-monitor") for n in threads)
+        assert [r.step for r in read_history(history_path(h.trainer.run.path))] == [10, 20]
+    finally:
+        h.shutdown(5)

@@ -165,3 +165,37 @@ def test_point_runs_use_one_thread_unless_asked(tmp_path):
     assert t.threads == 1 and torch.get_num_threads() == 1
     t = Trainer(tiny_points_config("ae", steps=1).replace(run={"threads": 2}))
     assert t.threads == 2
+
+
+def test_keeping_the_gui_thread_serial_leaves_the_host_threads_setting_alone():
+    """studio.device.keep_this_thread_serial: one intra-op thread for the calling thread
+    only (OpenMP's per-thread setting), so the GUI thread never opens an OpenMP team of its
+    own while the engine host thread keeps its threads."""
+    import threading
+    import torch
+    from studio.device import configure_threads, keep_this_thread_serial
+    before = torch.get_num_threads()
+    seen = {}
+
+    def host_thread(ready: threading.Event, go: threading.Event) -> None:
+        configure_threads(2)                        # as the Trainer does on the host thread
+        ready.set()
+        go.wait(10)
+        seen["host"] = torch.get_num_threads()
+
+    def gui_thread() -> None:
+        keep_this_thread_serial()
+        torch.ones(10_000).add_(1)                  # a parallel-capable op does not reset it
+        seen["gui"] = torch.get_num_threads()
+
+    ready, go = threading.Event(), threading.Event()
+    h = threading.Thread(target=host_thread, args=(ready, go))
+    h.start()
+    ready.wait(10)
+    g = threading.Thread(target=gui_thread)
+    g.start()
+    g.join(10)
+    go.set()
+    h.join(10)
+    torch.set_num_threads(before)
+    assert seen == {"gui": 1, "host": 2}
