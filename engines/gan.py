@@ -2,7 +2,8 @@
 
 Units. The networks work in network units: points standardised with the spec's
 point_mean / point_std (`_shared.DataScaler`), images in [-1, 1] (t = 2 x - 1; the generator
-ends in tanh and `sample` returns (t + 1) / 2 in [0, 1]). z ~ N(0, I) of size latent_dim.
+ends in tanh and `sample` returns (t + 1) / 2 in [0, 1]). z ~ N(0, I) of size latent_dim
+(latent_dim + 1 with `latent_mixture`, see there).
 
 Losses, with D's raw output s (a logit for minimax / nonsaturating, a score otherwise),
 r = s on real data, f = s on generated data, sigma the logistic function; every term is a
@@ -69,6 +70,23 @@ Options on top of any loss:
   `lr_factor(n) = 1 - (1 - f) * min(n, T) / T`, n = generator steps taken (`g_steps`, saved
   with the weights, so a resumed run continues the schedule), set before every step: linear
   from 1 to f over T generator steps, then f. f = 1 (the default) leaves the rates alone.
+- `latent_mixture` N, `latent_mixture_sigma` s0, `latent_mixture_reg` lambda (DeLiGAN,
+  Gurumurthy et al. 2017): G's input is a mixture of N Gaussians with learnable means and
+  scales, z = mu_i + sigma_i * eps, eps ~ N(0, I_d), i uniform on 0..N-1; mu (N, d) starts
+  U(-1, 1) (global torch RNG, after G's own initialisation), sigma (N, d) starts s0 (the
+  authors' code: 0.2, one scale per component and dimension), and both are parameters of G
+  (`gan_nets.MixtureLatent`: trained by G's optimizer through the reparameterisation, kept in
+  the EMA copy and in checkpoints). G's loss gains lambda * mean_{i,k} (1 - sigma_ik)^2
+  (the authors' reduce_mean(square(sigma - 1)); the paper's lambda / N sum_i (1 - sigma_i)^2)
+  so the scales do not collapse to 0. The engine's standard-normal code (`noise_shape`,
+  `noise`, `sample(z=...)`, the latent explorer, `generator_features`, `generator_field`,
+  `evaluate`) is then (eps, u) of size d + 1: the last coordinate u picks the component,
+  i = min(floor(N Phi(u)), N - 1) with Phi the normal CDF (uniform i, independent of eps),
+  and eps is scaled and shifted by that component; a fixed code is a fixed sample, and a
+  latent grid over the first two coordinates (u = 0) shows component floor(N / 2). A
+  continuous G of a unimodal z must put mass between disjoint modes; a mixture lets G map
+  separate components to separate modes. Metric gan/latent_sigma = mean |sigma|. 0 (the
+  default): z ~ N(0, I_d) as usual.
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
 (= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
@@ -92,7 +110,8 @@ from torch.func import functional_call
 from . import register
 from ._shared import DataScaler, inference
 from .base import Engine, clip_and_step, make_optimizer
-from .gan_nets import NORMS, ConvGenerator, Discriminator, MLPGenerator
+from .gan_nets import (NORMS, ConvGenerator, Discriminator, MixtureLatentGenerator,
+                       MLPGenerator)
 from .nets import ACTIVATIONS
 from .params import OptimConfig, param
 from .spec import Batch, DataSpec
@@ -183,6 +202,18 @@ class GANConfig:
                             min=0.0, max=1.0)
     decay_steps: int = param(10000, "Generator steps over which lr_decay takes the learning "
                                     "rates from 1x to lr_decay x.", min=1, max=10_000_000)
+    latent_mixture: int = param(0, "DeLiGAN (Gurumurthy et al. 2017): z is drawn from a mixture "
+                                   "of this many Gaussians whose means and scales G learns "
+                                   "(z = mu_i + sigma_i eps, i uniform); the noise code gets one "
+                                   "extra coordinate that picks i. 0 turns it off.",
+                                min=0, max=65536)
+    latent_mixture_sigma: float = param(0.2, "latent_mixture: initial scale sigma of every "
+                                             "component (means start U(-1, 1)).",
+                                        min=1e-4, max=100.0)
+    latent_mixture_reg: float = param(0.1, "latent_mixture: weight lambda of DeLiGAN's "
+                                           "regulariser lambda * mean (1 - sigma)^2 in G's loss, "
+                                           "which keeps the scales from collapsing to 0.",
+                                      min=0.0, max=1e4, structural=False)
 
     def validate(self) -> None:
         if self.loss not in LOSSES:
@@ -216,6 +247,12 @@ class GANConfig:
             raise ValueError(f"lr_decay must be in [0, 1], got {self.lr_decay}")
         if self.decay_steps < 1:
             raise ValueError(f"decay_steps must be >= 1, got {self.decay_steps}")
+        if self.latent_mixture < 0:
+            raise ValueError(f"latent_mixture must be >= 0, got {self.latent_mixture}")
+        if self.latent_mixture_sigma <= 0:
+            raise ValueError(f"latent_mixture_sigma must be > 0, got {self.latent_mixture_sigma}")
+        if self.latent_mixture_reg < 0:
+            raise ValueError(f"latent_mixture_reg must be >= 0, got {self.latent_mixture_reg}")
 
 
 # ---------------------------------------------------------------------------------- losses
@@ -402,7 +439,12 @@ class GANEngine(Engine):
         else:
             g = MLPGenerator(self.latent_dim, spec.sample_shape, config.g_hidden, config.g_depth,
                              config.g_act, config.g_norm, k, tanh_out=spec.is_images)
+        if config.latent_mixture > 0:     # after the base G, so its initialisation is unchanged
+            g = MixtureLatentGenerator(g, config.latent_mixture, self.latent_dim,
+                                       config.latent_mixture_sigma)
         self.G = g.to(self.device)
+        # the standard-normal code G takes: z, plus the coordinate that picks the component
+        self.code_dim = self.latent_dim + (1 if config.latent_mixture > 0 else 0)
         fourier = config.d_fourier > 0 and not spec.is_images
         self.D = Discriminator(
             (_prod_shape(spec.sample_shape) + 2 * config.d_fourier,) if fourier else spec.sample_shape, conv=spec.is_images and config.arch == "conv", num_classes=k,
@@ -457,7 +499,7 @@ class GANEngine(Engine):
 
     @property
     def noise_shape(self) -> tuple[int, ...]:
-        return (self.latent_dim,)
+        return (self.code_dim,)
 
     @property
     def critic_label(self) -> str:
@@ -521,7 +563,7 @@ class GANEngine(Engine):
         return gradient_penalty(lambda v: self.D(v, y, double_backward=True), x_real, fake, eps)
 
     def _generate(self, n: int, y: Optional[Tensor]) -> Tensor:
-        z = torch.randn(n, self.latent_dim, device=self.device)
+        z = torch.randn(n, self.code_dim, device=self.device)
         return self.G(z, y)
 
     def noise_std(self) -> float:
@@ -649,14 +691,18 @@ class GANEngine(Engine):
     # -- the generator's loss ------------------------------------------------------------------
     def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor) -> Tensor:
         """L_G for noise z (and labels y for a conditional model), with D unrolled on x_real
-        (network units) when unroll_steps > 0. Differentiable w.r.t. G's parameters."""
+        (network units) when unroll_steps > 0, plus latent_mixture_reg * mean (1 - sigma)^2
+        with latent_mixture. Differentiable w.r.t. G's parameters (mu, sigma included)."""
         fake = self.G(z, y)
         if self.config.unroll_steps > 0:
             params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
             out = functional_call(self.D, (params, buffers), (self._noisy(fake), y))
         else:
             out = self.D(self._noisy(fake), y)
-        return generator_loss(self.kind, out)
+        loss = generator_loss(self.kind, out)
+        if self.config.latent_mixture > 0 and self.config.latent_mixture_reg > 0:
+            loss = loss + self.config.latent_mixture_reg * self.G.latent.regulariser()
+        return loss
 
     def _g_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
         """One generator step; x (data units) gives the batch size, the labels and the real
@@ -665,7 +711,7 @@ class GANEngine(Engine):
         self._check_pack(b)
         y = self._labels(y, b)
         xr = self.to_net(x) if self.config.unroll_steps > 0 else x
-        z = torch.randn(b, self.latent_dim, device=self.device)
+        z = torch.randn(b, self.code_dim, device=self.device)
         loss = self.generator_objective(xr, y, z)
         grads = torch.autograd.grad(loss, self._g_params)
         for p, g in zip(self._g_params, grads):
@@ -674,7 +720,10 @@ class GANEngine(Engine):
         self._update_ema()
         self._g_steps += 1
         self.g_steps.add_(1)
-        return {"loss/g": loss.detach()}
+        out = {"loss/g": loss.detach()}
+        if self.config.latent_mixture > 0:
+            out["gan/latent_sigma"] = self.G.latent.sigma.detach().abs().mean()
+        return out
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -845,7 +894,7 @@ class GANEngine(Engine):
                     continue
                 x = batch.x[:b].to(self.device).float()
                 y = self._labels(batch.y[:b].to(self.device) if batch.y is not None else None, b)
-                z = torch.randn((b, self.latent_dim), generator=gen).to(self.device)
+                z = torch.randn((b, self.code_dim), generator=gen).to(self.device)
                 for store, v in ((real, self.to_net(x)), (fake, g(z, y))):
                     s = self.D(v, y)
                     s = torch.sigmoid(s) if self.kind in LOGIT_LOSSES else s

@@ -149,6 +149,55 @@ class ConvGenerator(nn.Module):
         return self.fc(z)
 
 
+class MixtureLatent(nn.Module):
+    """DeLiGAN's learnable mixture-of-Gaussians latent (Gurumurthy et al. 2017, sec. 4):
+    N components with means mu (N, d) ~ U(-1, 1) and per-dimension scales sigma (N, d) =
+    sigma0 at the start (the authors' code: `g_z` random_uniform(-1, 1), `g_sig` 0.2), both
+    trained with the generator through the reparameterisation z = mu_i + sigma_i * eps.
+
+    Input: a standard-normal code (B, d + 1) = (eps, u); the component is
+    i = min(floor(N Phi(u)), N - 1) (Phi the standard normal CDF, so i is uniform on
+    0..N-1 and independent of eps). Output: z = mu_i + sigma_i * eps, (B, d). The map is a
+    deterministic function of the code, so fixed codes give fixed samples.
+    `regulariser()` = mean over i, k of (1 - sigma_ik)^2 (the authors' code:
+    reduce_mean(square(zsig - 1)); the paper's lambda / N sum_i (1 - sigma_i)^2 per dimension)."""
+
+    def __init__(self, components: int, dim: int, sigma0: float = 0.2):
+        super().__init__()
+        self.components, self.dim = components, dim
+        self.mu = nn.Parameter(torch.rand(components, dim) * 2.0 - 1.0)
+        self.sigma = nn.Parameter(torch.full((components, dim), float(sigma0)))
+
+    def component(self, u: Tensor) -> Tensor:
+        """(B,) standard-normal u -> (B,) component indices, uniform on 0..N-1."""
+        n = self.components
+        return (torch.special.ndtr(u) * n).long().clamp_(0, n - 1)
+
+    def forward(self, code: Tensor) -> Tensor:
+        i = self.component(code[:, self.dim])
+        return self.mu[i] + self.sigma[i] * code[:, :self.dim]
+
+    def regulariser(self) -> Tensor:
+        return (1.0 - self.sigma).pow(2).mean()
+
+
+class MixtureLatentGenerator(nn.Module):
+    """A generator whose input goes through a `MixtureLatent` first: G(code) = net(mix(code))
+    (DeLiGAN). `latent` holds mu and sigma, so they are G's parameters (trained, averaged by
+    the EMA, saved with G's weights)."""
+
+    def __init__(self, net: nn.Module, components: int, dim: int, sigma0: float = 0.2):
+        super().__init__()
+        self.net = net
+        self.latent = MixtureLatent(components, dim, sigma0)
+
+    def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        return self.net(self.latent(z), y)
+
+    def features(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        return self.net.features(self.latent(z), y)
+
+
 # ------------------------------------------------------------------------------ discriminator
 
 class MinibatchDiscrimination(nn.Module):

@@ -582,3 +582,98 @@ def test_instance_noise_falls_linearly_to_zero():
         eng.train_step(batch(seed=i))
     assert stds == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
     assert build().noise_std() == 0.0
+
+
+# ----------------------------------------------------------------- DeLiGAN mixture latent
+
+def test_latent_mixture_draws_z_from_the_mixture():
+    """latent_mixture N (DeLiGAN): code (eps, u) of size d + 1 -> z = mu_i + sigma_i * eps with
+    i = min(floor(N Phi(u)), N - 1), uniform on 0..N-1; mu starts in [-1, 1), sigma at s0.
+    Per component the drawn z have mean mu_i and std |sigma_i| (per dimension)."""
+    from engines.gan_nets import MixtureLatent
+    eng = build(latent_mixture=4, latent_mixture_sigma=0.3)
+    assert eng.noise_shape == (3,) and build().noise_shape == (2,)
+    mix = eng.G.latent
+    assert isinstance(mix, MixtureLatent) and mix.mu.shape == (4, 2)
+    assert mix.mu.abs().max() <= 1 and torch.equal(mix.sigma, torch.full((4, 2), 0.3))
+    with torch.no_grad():
+        mix.sigma.copy_(torch.tensor([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.8]]))
+        code = eng.noise(20000, generator=torch.Generator().manual_seed(1))
+        i = mix.component(code[:, 2])
+        assert torch.equal(i, (torch.special.ndtr(code[:, 2]) * 4).long().clamp(0, 3))
+        z = mix(code)
+        assert torch.allclose(z, mix.mu[i] + mix.sigma[i] * code[:, :2])
+        counts = torch.bincount(i, minlength=4).float() / len(i)
+        assert torch.allclose(counts, torch.full((4,), 0.25), atol=0.01)
+        for k in range(4):
+            zk = z[i == k]
+            assert torch.allclose(zk.mean(0), mix.mu[k], atol=0.03)
+            assert torch.allclose(zk.std(0), mix.sigma[k], rtol=0.05)
+
+
+def test_latent_mixture_is_trained_and_regularised():
+    """G's loss gains lambda * mean_{i,k} (1 - sigma_ik)^2; the adversarial gradient reaches mu
+    and sigma through z = mu_i + sigma_i * eps, and a train step moves both."""
+    eng = build(latent_mixture=3, latent_mixture_reg=0.5)
+    mix = eng.G.latent
+    with torch.no_grad():
+        mix.sigma.copy_(torch.tensor([[0.2, 1.0], [1.5, 0.5], [0.0, 2.0]]))
+    expected = 0.5 * ((1 - 0.2) ** 2 + 0 + 0.5 ** 2 + 0.5 ** 2 + 1 + 1) / 6
+    assert float(0.5 * mix.regulariser().detach()) == pytest.approx(expected)
+    xr = eng.to_net(batch().x)
+    z = eng.noise(8, generator=torch.Generator().manual_seed(0))
+    eng.G.train()
+    state = torch.get_rng_state()
+    with_reg = eng.generator_objective(xr, None, z)
+    eng.config.latent_mixture_reg = 0.0
+    torch.set_rng_state(state)
+    without = eng.generator_objective(xr, None, z)
+    assert float((with_reg - without).detach()) == pytest.approx(expected, rel=1e-5)
+    gmu, gsig = torch.autograd.grad(without, [mix.mu, mix.sigma])
+    used = mix.component(z[:, 2]).unique()
+    assert gmu[used].abs().sum() > 0 and gsig[used].abs().sum() > 0
+    eng.config.latent_mixture_reg = 0.5
+    mu0, sig0 = mix.mu.detach().clone(), mix.sigma.detach().clone()
+    out = eng.train_step(batch(n=16))
+    assert not torch.equal(mu0, mix.mu) and not torch.equal(sig0, mix.sigma)
+    assert "gan/latent_sigma" in out
+    with pytest.raises(ValueError, match="latent_mixture"):
+        build(latent_mixture_sigma=0.0)
+
+
+def test_latent_mixture_sampling_fields_and_resume():
+    """With latent_mixture, sample(z=code) is the EMA generator's net at mu_i + sigma_i * eps
+    (the EMA copy holds its own mu, sigma); generator_features / generator_field / critic_field /
+    evaluate take the same codes; resume is bit-exact (mu, sigma, their Adam moments, EMA)."""
+    kw = dict(latent_mixture=5, ema=0.9, pack=2)
+    batches = [batch(n=16, seed=i) for i in range(4)]
+    a = build(seed=3, **kw)
+    for b in batches[:2]:
+        a.train_step(b)
+    saved = ({k: v.clone() for k, v in a.state_dict().items()}, copy.deepcopy(a.optim_state_dict()),
+             torch.get_rng_state())
+    for b in batches[2:]:
+        a.train_step(b)
+    fresh = build(seed=99, **kw)
+    fresh.load_state_dict(saved[0])
+    fresh.load_optim_state_dict(saved[1])
+    torch.set_rng_state(saved[2])
+    for b in batches[2:]:
+        fresh.train_step(b)
+    keys = a.state_dict().keys()
+    assert any("latent.mu" in k for k in keys) and any("ema.latent.sigma" in k for k in keys)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, fresh.state_dict()[k]), k
+    code = a.noise(6, generator=torch.Generator().manual_seed(2))
+    g = a.ema_G.eval()
+    with torch.no_grad():
+        zmix = g.latent.mu[g.latent.component(code[:, 2])] + \
+            g.latent.sigma[g.latent.component(code[:, 2])] * code[:, :2]
+        x = a.sample(6, z=code)
+        assert torch.allclose(x, a.to_data(g.net(zmix)), atol=1e-6)
+        assert torch.allclose(x, a.sample(6, z=code))
+        assert a.generator_features(code).shape == (6, SMALL["g_hidden"])
+        assert a.critic_field(torch.randn(5, 2)).shape == (5,)
+    xf, push = a.generator_field(code)
+    assert torch.allclose(xf, x, atol=1e-6) and push.shape == (6, 2)
+    assert set(a.evaluate([batch(n=8)])) == {"gan/d_real_test", "gan/d_fake_test"}
