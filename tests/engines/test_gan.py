@@ -477,6 +477,23 @@ def test_ema_generator_is_used_for_sampling():
         assert torch.allclose(eng.sample(4, z=z), eng.to_data(eng.ema_G(z)))
 
 
+def _save_point(eng):
+    """Weights, optimizer state and the global RNG: what a checkpoint restores."""
+    return ({k: v.clone() for k, v in eng.state_dict().items()}, copy.deepcopy(eng.optim_state_dict()),
+            torch.get_rng_state())
+
+
+def _resumed(saved, batches, **kw):
+    """A fresh engine (another seed) loaded from `saved`, trained on `batches`."""
+    fresh = build(seed=99, **kw)
+    fresh.load_state_dict(saved[0])
+    fresh.load_optim_state_dict(saved[1])
+    torch.set_rng_state(saved[2])
+    for b in batches:
+        fresh.train_step(b)
+    return fresh
+
+
 def test_deterministic_and_resume_is_exact():
     """Same seed, same batches -> identical weights. Train 2 steps, save weights + optimizer
     state + global RNG, train 2 more; a fresh engine that loads the save and trains the same
@@ -486,8 +503,7 @@ def test_deterministic_and_resume_is_exact():
     a = build(seed=5, **kw)
     for b in batches[:2]:
         a.train_step(b)
-    saved = ({k: v.clone() for k, v in a.state_dict().items()}, copy.deepcopy(a.optim_state_dict()),
-             torch.get_rng_state())
+    saved = _save_point(a)
     for b in batches[2:]:
         a.train_step(b)
     c = build(seed=5, **kw)
@@ -495,12 +511,7 @@ def test_deterministic_and_resume_is_exact():
         c.train_step(b)
     for k, v in a.state_dict().items():
         assert torch.equal(v, c.state_dict()[k]), k
-    fresh = build(seed=99, **kw)
-    fresh.load_state_dict(saved[0])
-    fresh.load_optim_state_dict(saved[1])
-    torch.set_rng_state(saved[2])
-    for b in batches[2:]:
-        fresh.train_step(b)
+    fresh = _resumed(saved, batches[2:], **kw)
     for k, v in a.state_dict().items():
         assert torch.equal(v, fresh.state_dict()[k]), k
 
@@ -650,16 +661,10 @@ def test_latent_mixture_sampling_fields_and_resume():
     a = build(seed=3, **kw)
     for b in batches[:2]:
         a.train_step(b)
-    saved = ({k: v.clone() for k, v in a.state_dict().items()}, copy.deepcopy(a.optim_state_dict()),
-             torch.get_rng_state())
+    saved = _save_point(a)
     for b in batches[2:]:
         a.train_step(b)
-    fresh = build(seed=99, **kw)
-    fresh.load_state_dict(saved[0])
-    fresh.load_optim_state_dict(saved[1])
-    torch.set_rng_state(saved[2])
-    for b in batches[2:]:
-        fresh.train_step(b)
+    fresh = _resumed(saved, batches[2:], **kw)
     keys = a.state_dict().keys()
     assert any("latent.mu" in k for k in keys) and any("ema.latent.sigma" in k for k in keys)
     for k, v in a.state_dict().items():
