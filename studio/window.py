@@ -36,6 +36,7 @@ from .bus import TelemetryBus
 from .config import ConfigError, config_from_dict, structural_changes
 from .data import DataError, load_dataset
 from .device import keep_this_thread_serial
+from .gui_gc import gui_thread_collector
 from .export import export_gif, export_grid, export_individual, export_latents, provenance
 from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
@@ -62,6 +63,9 @@ class MainWindow(QMainWindow):
                  host: Optional[EngineHost] = None):
         super().__init__()
         keep_this_thread_serial()            # before any torch op on the GUI thread
+        # Before any thread starts: from here on Qt garbage dies on this thread only.
+        gui_thread_collector().acquire()
+        self._holds_collector = True
         self.setObjectName("MainWindow")
         self.setWindowTitle("Generative Studio")
         self.settings = settings or QSettings("GenerativeStudio", "GenerativeStudio")
@@ -848,6 +852,10 @@ class MainWindow(QMainWindow):
         joined = self.host.shutdown(3.0)
         if not joined:
             self.statusBar().showMessage("The training thread did not stop in time", 2000)
+        elif self._holds_collector:
+            # A host that did not stop may still allocate: keep collection off its thread.
+            gui_thread_collector().release()
+            self._holds_collector = False
         super().closeEvent(event)
 
 
