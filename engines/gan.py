@@ -87,6 +87,17 @@ Options on top of any loss:
   continuous G of a unimodal z must put mass between disjoint modes; a mixture lets G map
   separate components to separate modes. Metric gan/latent_sigma = mean |sigma|. 0 (the
   default): z ~ N(0, I_d) as usual.
+- `latent_mixture_weights` (with latent_mixture; off by default, DeLiGAN's weights are fixed
+  and uniform): the weights are learned too, pi = softmax(logits), logits starting at 0, and
+  u picks the component through the cumulative weights (P(i) = pi_i). Each component settles
+  on one mode, so with uniform weights a mode's share is (its components) / N, fixed by
+  where the components happened to land; learned weights let G even the shares out. The
+  gradient w.r.t. the logits is the score-function (REINFORCE) estimate of
+  d E_{i ~ pi}[L_G] / d logits: G's loss gains mean_j (l_j - b)(log pi_(i_j) -
+  stop(log pi_(i_j))), l_j the loss of the D output sample j went into, b the batch mean
+  (`mixture_weight_surrogate`; value 0, so loss/g is unchanged). The logits learn at G's rate
+  times `latent_mixture_weights_lr`. Metric gan/latent_weights_perplexity = exp(entropy of
+  pi) / N (1 while uniform).
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
 (= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
@@ -214,6 +225,14 @@ class GANConfig:
                                            "regulariser lambda * mean (1 - sigma)^2 in G's loss, "
                                            "which keeps the scales from collapsing to 0.",
                                       min=0.0, max=1e4, structural=False)
+    latent_mixture_weights: bool = param(False, "latent_mixture: G also learns the mixture "
+                                                "weights (softmax of logits, starting uniform) "
+                                                "through a score-function term in its loss, so "
+                                                "modes need not get shares fixed by how many "
+                                                "components land on them.")
+    latent_mixture_weights_lr: float = param(1.0, "latent_mixture_weights: the weights' logits "
+                                                  "learn at G's learning rate times this.",
+                                             min=1e-3, max=1e4)
 
     def validate(self) -> None:
         if self.loss not in LOSSES:
@@ -365,7 +384,7 @@ def warmup_critic_steps(g_steps: int, n_critic: int) -> int:
     return n_critic
 
 
-def _make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
+def _make_optimizer(params: list, cfg: OptimConfig) -> torch.optim.Optimizer:
     """`base.make_optimizer`, but Adam / AdamW use the fused kernel where torch has one (the
     same update rule; on a CPU it is ~2x faster than the default per-tensor loop, which
     matters for the small networks of the 2D toys)."""
@@ -441,7 +460,8 @@ class GANEngine(Engine):
                              config.g_act, config.g_norm, k, tanh_out=spec.is_images)
         if config.latent_mixture > 0:     # after the base G, so its initialisation is unchanged
             g = MixtureLatentGenerator(g, config.latent_mixture, self.latent_dim,
-                                       config.latent_mixture_sigma)
+                                       config.latent_mixture_sigma,
+                                       config.latent_mixture_weights)
         self.G = g.to(self.device)
         # the standard-normal code G takes: z, plus the coordinate that picks the component
         self.code_dim = self.latent_dim + (1 if config.latent_mixture > 0 else 0)
@@ -467,7 +487,15 @@ class GANEngine(Engine):
         self._g_params = list(self.G.parameters())
         self._d_params = list(self.D.parameters())
         self.opt_d = _make_optimizer(self._d_params, optim)
-        self.opt_g = _make_optimizer(self._g_params,
+        g_groups: list = [{"params": self._g_params}]
+        if config.latent_mixture > 0 and config.latent_mixture_weights:
+            # the logits get their own rate: a score-function gradient is weak and noisy
+            logits = self.G.latent.logits
+            mult = config.latent_mixture_weights_lr
+            g_groups = [{"params": [p for p in self._g_params if p is not logits]},
+                        {"params": [logits], "lr_mult": mult,
+                         "lr": optim.lr * config.g_lr_mult * mult}]
+        self.opt_g = _make_optimizer(g_groups,
                                      dataclasses.replace(optim, lr=optim.lr * config.g_lr_mult))
         self.ema_G: Optional[nn.Module] = None
         self._ema_n = 0
@@ -699,10 +727,26 @@ class GANEngine(Engine):
             out = functional_call(self.D, (params, buffers), (self._noisy(fake), y))
         else:
             out = self.D(self._noisy(fake), y)
-        loss = generator_loss(self.kind, out)
+        per = generator_loss(self.kind, out, reduce=False)
+        loss = per.mean()
         if self.config.latent_mixture > 0 and self.config.latent_mixture_reg > 0:
             loss = loss + self.config.latent_mixture_reg * self.G.latent.regulariser()
+        if self.config.latent_mixture > 0 and self.config.latent_mixture_weights:
+            loss = loss + self.mixture_weight_surrogate(per, z)
         return loss
+
+    def mixture_weight_surrogate(self, per_output: Tensor, z: Tensor) -> Tensor:
+        """The score-function (REINFORCE) term whose gradient w.r.t. the mixture logits is an
+        unbiased estimate of d E_{i ~ pi}[L_G] / d logits = E[(l - b) d log pi_i / d logits]:
+        mean_j (l_j - b) log pi_(i_j), l_j the loss of the D output sample j went into (a pack's
+        loss counts for each of its m samples), b = the batch mean (a baseline: lowers the
+        variance, keeps the estimate unbiased since E[d log pi_i] = 0). Written with
+        log pi - detach(log pi), so its value is exactly 0 (loss/g stays the GAN loss) and it
+        moves no other parameter."""
+        m = self.config.pack
+        l = per_output.detach().repeat_interleave(m)[: z.shape[0]]
+        logp = self.G.latent.log_weight(z)
+        return ((l - l.mean()) * (logp - logp.detach())).mean()
 
     def _g_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
         """One generator step; x (data units) gives the batch size, the labels and the real
@@ -723,6 +767,11 @@ class GANEngine(Engine):
         out = {"loss/g": loss.detach()}
         if self.config.latent_mixture > 0:
             out["gan/latent_sigma"] = self.G.latent.sigma.detach().abs().mean()
+            if self.config.latent_mixture_weights:
+                # exp(entropy) / N: 1 while the weights are uniform
+                p = self.G.latent.weights().detach()
+                out["gan/latent_weights_perplexity"] = (
+                    torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum()) / p.numel())
         return out
 
     @torch.no_grad()
@@ -754,7 +803,7 @@ class GANEngine(Engine):
         for group in self.opt_d.param_groups:
             group["lr"] = lr * f
         for group in self.opt_g.param_groups:
-            group["lr"] = lr * self.config.g_lr_mult * f
+            group["lr"] = lr * self.config.g_lr_mult * f * group.get("lr_mult", 1.0)
 
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         self._apply_lr_schedule()

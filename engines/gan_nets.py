@@ -162,16 +162,37 @@ class MixtureLatent(nn.Module):
     `regulariser()` = mean over i, k of (1 - sigma_ik)^2 (the authors' code:
     reduce_mean(square(zsig - 1)); the paper's lambda / N sum_i (1 - sigma_i)^2 per dimension)."""
 
-    def __init__(self, components: int, dim: int, sigma0: float = 0.2):
+    def __init__(self, components: int, dim: int, sigma0: float = 0.2,
+                 learn_weights: bool = False):
         super().__init__()
         self.components, self.dim = components, dim
         self.mu = nn.Parameter(torch.rand(components, dim) * 2.0 - 1.0)
         self.sigma = nn.Parameter(torch.full((components, dim), float(sigma0)))
+        # pi = softmax(logits), starting uniform; only with learn_weights (older checkpoints
+        # and the uniform mixture have no logits)
+        self.logits = nn.Parameter(torch.zeros(components)) if learn_weights else None
+
+    def weights(self) -> Tensor:
+        """The mixture weights pi (N,)."""
+        if self.logits is None:
+            return torch.full((self.components,), 1.0 / self.components, device=self.mu.device)
+        return torch.softmax(self.logits, 0)
 
     def component(self, u: Tensor) -> Tensor:
-        """(B,) standard-normal u -> (B,) component indices, uniform on 0..N-1."""
+        """(B,) standard-normal u -> (B,) component indices: i = min(floor(N Phi(u)), N - 1),
+        uniform on 0..N-1; with learned weights the i with C_(i-1) <= Phi(u) < C_i, C the
+        cumulative weights, so P(i) = pi_i."""
         n = self.components
-        return (torch.special.ndtr(u) * n).long().clamp_(0, n - 1)
+        if self.logits is None:
+            return (torch.special.ndtr(u) * n).long().clamp_(0, n - 1)
+        cdf = torch.cumsum(self.weights().detach(), 0)
+        return torch.searchsorted(cdf, torch.special.ndtr(u).contiguous(),
+                                  right=True).clamp_(0, n - 1)
+
+    def log_weight(self, code: Tensor) -> Tensor:
+        """(B,) log pi_i of each code's component, differentiable w.r.t. the logits."""
+        i = self.component(code[:, self.dim])
+        return torch.log_softmax(self.logits, 0)[i]
 
     def forward(self, code: Tensor) -> Tensor:
         i = self.component(code[:, self.dim])
@@ -186,10 +207,11 @@ class MixtureLatentGenerator(nn.Module):
     (DeLiGAN). `latent` holds mu and sigma, so they are G's parameters (trained, averaged by
     the EMA, saved with G's weights)."""
 
-    def __init__(self, net: nn.Module, components: int, dim: int, sigma0: float = 0.2):
+    def __init__(self, net: nn.Module, components: int, dim: int, sigma0: float = 0.2,
+                 learn_weights: bool = False):
         super().__init__()
         self.net = net
-        self.latent = MixtureLatent(components, dim, sigma0)
+        self.latent = MixtureLatent(components, dim, sigma0, learn_weights)
 
     def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
         return self.net(self.latent(z), y)

@@ -682,3 +682,82 @@ def test_latent_mixture_sampling_fields_and_resume():
     xf, push = a.generator_field(code)
     assert torch.allclose(xf, x, atol=1e-6) and push.shape == (6, 2)
     assert set(a.evaluate([batch(n=8)])) == {"gan/d_real_test", "gan/d_fake_test"}
+
+
+def test_learned_mixture_weights_pick_components_with_probability_pi():
+    """latent_mixture_weights: pi = softmax(logits), starting uniform; the component of a
+    code is the i with C_(i-1) <= Phi(u) < C_i (C the cumulative weights), so P(i) = pi_i and
+    z = mu_i + sigma_i * eps as before."""
+    eng = build(latent_mixture=4, latent_mixture_weights=True)
+    mix = eng.G.latent
+    assert torch.equal(mix.logits, torch.zeros(4))
+    assert torch.allclose(mix.weights(), torch.full((4,), 0.25))
+    pi = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    with torch.no_grad():
+        mix.logits.copy_(pi.log())
+        code = eng.noise(40000, generator=torch.Generator().manual_seed(4))
+        i = mix.component(code[:, 2])
+        freq = torch.bincount(i, minlength=4).float() / len(i)
+        assert torch.allclose(freq, pi, atol=0.008)
+        c = torch.special.ndtr(code[:, 2])
+        cdf = torch.cumsum(pi, 0)
+        lower = torch.cat([torch.zeros(1), cdf])[i]
+        assert bool(((lower <= c + 1e-6) & (c < cdf[i] + 1e-6)).all())
+        assert torch.allclose(mix(code), mix.mu[i] + mix.sigma[i] * code[:, :2])
+    assert build(latent_mixture=4).G.latent.logits is None
+
+
+def test_mixture_weight_surrogate_is_an_unbiased_score_function_gradient():
+    """The term added to L_G for the weights, mean_j (l_j - b)(log pi_(i_j) - stop(log pi_(i_j))),
+    has value 0, moves nothing but the logits, and its gradient estimates
+    d/d logits E_{i ~ pi}[l_i] = pi_i (c_i - sum_k pi_k c_k) when the loss of a component-i
+    sample is c_i (REINFORCE with a baseline; here with 200,000 codes)."""
+    eng = build(latent_mixture=3, latent_mixture_weights=True)
+    mix = eng.G.latent
+    with torch.no_grad():
+        mix.logits.copy_(torch.tensor([0.5, -0.2, 0.1]))
+    c = torch.tensor([1.0, 3.0, -2.0])
+    z = eng.noise(200_000, generator=torch.Generator().manual_seed(5))
+    per = c[mix.component(z[:, 2])]
+    term = eng.mixture_weight_surrogate(per, z)
+    assert float(term.detach()) == 0.0
+    others = [p for n, p in eng.G.named_parameters() if not n.endswith("logits")]
+    assert all(g is None for g in torch.autograd.grad(term, others, allow_unused=True,
+                                                      retain_graph=True))
+    (grad,) = torch.autograd.grad(term, [mix.logits])
+    pi = mix.weights().detach()
+    exact = pi * (c - (pi * c).sum())
+    assert torch.allclose(grad, exact, atol=0.01), (grad, exact)
+
+
+def test_learned_mixture_weights_train_resume_and_sample():
+    """A train step moves the logits (the score-function term reaches them through G's
+    optimizer, in their own group at latent_mixture_weights_lr times G's rate); the weights are in the EMA copy and the checkpoint, resume is bit-exact, and
+    sample(z=code) uses the EMA copy's weights to pick the component."""
+    kw = dict(latent_mixture=4, latent_mixture_weights=True, latent_mixture_weights_lr=5.0,
+              ema=0.9, pack=2)
+    a = build(seed=1, **kw)
+    out = a.train_step(batch(n=16))
+    assert not torch.equal(a.G.latent.logits, torch.zeros(4))
+    assert 0.0 < float(out["gan/latent_weights_perplexity"]) <= 1.0
+    lrs = [g["lr"] for g in a.opt_g.param_groups]
+    assert lrs == pytest.approx([1e-3, 1e-3 * 5])     # build's lr; latent_mixture_weights_lr 5
+    a.set_lr(2e-3)
+    assert [g["lr"] for g in a.opt_g.param_groups] == pytest.approx([2e-3, 2e-3 * 5])
+    batches = [batch(n=16, seed=i) for i in range(4)]
+    for b in batches[:2]:
+        a.train_step(b)
+    saved = _save_point(a)
+    for b in batches[2:]:
+        a.train_step(b)
+    fresh = _resumed(saved, batches[2:], **kw)
+    assert any(k.endswith("ema.latent.logits") for k in a.state_dict())
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, fresh.state_dict()[k]), k
+    g = a.ema_G.eval()
+    code = a.noise(6, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        i = g.latent.component(code[:, 2])
+        x = a.sample(6, z=code)
+        assert torch.allclose(x, a.to_data(g.net(g.latent.mu[i] + g.latent.sigma[i] * code[:, :2])),
+                              atol=1e-6)
