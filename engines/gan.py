@@ -96,7 +96,8 @@ Options on top of any loss:
   d E_{i ~ pi}[L_G] / d logits: G's loss gains mean_j (l_j - b)(log pi_(i_j) -
   stop(log pi_(i_j))), l_j the loss of the D output sample j went into, b the batch mean
   (`mixture_weight_surrogate`; value 0, so loss/g is unchanged). The logits learn at G's rate
-  times `latent_mixture_weights_lr`. Metric gan/latent_weights_perplexity = exp(entropy of
+  times `latent_mixture_weights_lr`, and lr_decay leaves them alone (shares can only be
+  evened out once the components have settled, late in a run). Metric gan/latent_weights_perplexity = exp(entropy of
   pi) / N (1 while uniform).
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
@@ -231,7 +232,8 @@ class GANConfig:
                                                 "modes need not get shares fixed by how many "
                                                 "components land on them.")
     latent_mixture_weights_lr: float = param(1.0, "latent_mixture_weights: the weights' logits "
-                                                  "learn at G's learning rate times this.",
+                                                  "learn at G's learning rate times this "
+                                                  "(not decayed by lr_decay).",
                                              min=1e-3, max=1e4)
 
     def validate(self) -> None:
@@ -803,7 +805,10 @@ class GANEngine(Engine):
         for group in self.opt_d.param_groups:
             group["lr"] = lr * f
         for group in self.opt_g.param_groups:
-            group["lr"] = lr * self.config.g_lr_mult * f * group.get("lr_mult", 1.0)
+            # the mixture weights keep their rate: they even out mode shares that only show
+            # once the components have settled, late in a run
+            mult = group.get("lr_mult")
+            group["lr"] = lr * self.config.g_lr_mult * (f if mult is None else mult)
 
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         self._apply_lr_schedule()

@@ -761,3 +761,14 @@ def test_learned_mixture_weights_train_resume_and_sample():
         x = a.sample(6, z=code)
         assert torch.allclose(x, a.to_data(g.net(g.latent.mu[i] + g.latent.sigma[i] * code[:, :2])),
                               atol=1e-6)
+
+
+def test_learned_mixture_weights_keep_their_rate_through_the_lr_decay():
+    """lr_decay scales G's and D's rates; the weights' logits keep lr * g_lr_mult *
+    latent_mixture_weights_lr, so they can still even out the modes' shares late in a run."""
+    eng = build(latent_mixture=4, latent_mixture_weights=True, latent_mixture_weights_lr=3.0,
+                lr_decay=0.5, decay_steps=1, g_lr_mult=2.0)
+    eng.train_step(batch(n=16))
+    eng.train_step(batch(n=16, seed=1))
+    assert [g["lr"] for g in eng.opt_g.param_groups] == pytest.approx([1e-3 * 2 * 0.5, 1e-3 * 2 * 3])
+    assert [g["lr"] for g in eng.opt_d.param_groups] == pytest.approx([1e-3 * 0.5])
