@@ -97,8 +97,8 @@ Options on top of any loss:
   stop(log pi_(i_j))), l_j the loss of the D output sample j went into, b the batch mean
   (`mixture_weight_surrogate`; value 0, so loss/g is unchanged). The logits learn at G's rate
   times `latent_mixture_weights_lr`, and lr_decay leaves them alone (shares can only be
-  evened out once the components have settled, late in a run). Metric gan/latent_weights_perplexity = exp(entropy of
-  pi) / N (1 while uniform).
+  evened out once the components have settled, late in a run). Metric
+  gan/latent_weights_perplexity = exp(entropy of pi) / N (1 while uniform).
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
 (= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
