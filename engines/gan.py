@@ -746,7 +746,7 @@ class GANEngine(Engine):
         log pi - detach(log pi), so its value is exactly 0 (loss/g stays the GAN loss) and it
         moves no other parameter."""
         m = self.config.pack
-        l = per_output.detach().repeat_interleave(m)[: z.shape[0]]
+        l = per_output.detach().repeat_interleave(m)     # (B,): B is a multiple of m
         logp = self.G.latent.log_weight(z)
         return ((l - l.mean()) * (logp - logp.detach())).mean()
 

@@ -33,7 +33,7 @@ class GuiThreadCollector(QObject):
         super().__init__()
         self._holders = 0
         self._was_enabled = True
-        self._threshold = gc.get_threshold()
+        self._threshold: tuple[int, int, int] = gc.get_threshold()   # re-read in acquire()
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_INTERVAL_MS)
         self._timer.timeout.connect(self.check)

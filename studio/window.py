@@ -36,8 +36,8 @@ from .bus import TelemetryBus
 from .config import ConfigError, config_from_dict, structural_changes
 from .data import DataError, load_dataset
 from .device import keep_this_thread_serial
-from .gui_gc import gui_thread_collector
 from .export import export_gif, export_grid, export_individual, export_latents, provenance
+from .gui_gc import gui_thread_collector
 from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
 from .runs import Run
@@ -852,8 +852,8 @@ class MainWindow(QMainWindow):
         joined = self.host.shutdown(3.0)
         if not joined:
             self.statusBar().showMessage("The training thread did not stop in time", 2000)
-        elif self._holds_collector:
-            # A host that did not stop may still allocate: keep collection off its thread.
+        # Only a joined host lets automatic collection back on: one still running may allocate.
+        if joined and self._holds_collector:
             gui_thread_collector().release()
             self._holds_collector = False
         super().closeEvent(event)

@@ -1,4 +1,7 @@
+import gc
 import os
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -7,11 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # thread allocates, so Qt garbage left by one test could be destroyed on a later test's
 # engine thread (see studio/gui_gc.py). Each Qt test's garbage therefore dies right after the
 # test, here on the main thread; freezing what exists after collection keeps that cheap.
-import gc  # noqa: E402
-
-import pytest  # noqa: E402
-
-
 def pytest_collection_finish(session):
     gc.collect()
     gc.freeze()

@@ -494,6 +494,23 @@ def _resumed(saved, batches, **kw):
     return fresh
 
 
+def _train_and_resume(eng, batches, **kw):
+    """Train `eng` on `batches`, saving after the first half; return a fresh engine (built
+    with `kw`) resumed from that save and trained on the second half."""
+    half = len(batches) // 2
+    for b in batches[:half]:
+        eng.train_step(b)
+    saved = _save_point(eng)
+    for b in batches[half:]:
+        eng.train_step(b)
+    return _resumed(saved, batches[half:], **kw)
+
+
+def _assert_same_state(a, b):
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+
+
 def test_deterministic_and_resume_is_exact():
     """Same seed, same batches -> identical weights. Train 2 steps, save weights + optimizer
     state + global RNG, train 2 more; a fresh engine that loads the save and trains the same
@@ -501,19 +518,12 @@ def test_deterministic_and_resume_is_exact():
     kw = dict(pack=2, minibatch_disc=3, n_critic=2, ema=0.9)
     batches = [batch(n=16, seed=i) for i in range(4)]
     a = build(seed=5, **kw)
-    for b in batches[:2]:
-        a.train_step(b)
-    saved = _save_point(a)
-    for b in batches[2:]:
-        a.train_step(b)
+    fresh = _train_and_resume(a, batches, **kw)
     c = build(seed=5, **kw)
     for b in batches:
         c.train_step(b)
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, c.state_dict()[k]), k
-    fresh = _resumed(saved, batches[2:], **kw)
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, fresh.state_dict()[k]), k
+    _assert_same_state(a, c)
+    _assert_same_state(a, fresh)
 
 
 def test_spectral_norm_and_bad_configs():
@@ -659,16 +669,10 @@ def test_latent_mixture_sampling_fields_and_resume():
     kw = dict(latent_mixture=5, ema=0.9, pack=2)
     batches = [batch(n=16, seed=i) for i in range(4)]
     a = build(seed=3, **kw)
-    for b in batches[:2]:
-        a.train_step(b)
-    saved = _save_point(a)
-    for b in batches[2:]:
-        a.train_step(b)
-    fresh = _resumed(saved, batches[2:], **kw)
+    fresh = _train_and_resume(a, batches, **kw)
     keys = a.state_dict().keys()
     assert any("latent.mu" in k for k in keys) and any("ema.latent.sigma" in k for k in keys)
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, fresh.state_dict()[k]), k
+    _assert_same_state(a, fresh)
     code = a.noise(6, generator=torch.Generator().manual_seed(2))
     g = a.ema_G.eval()
     with torch.no_grad():
@@ -744,16 +748,9 @@ def test_learned_mixture_weights_train_resume_and_sample():
     assert lrs == pytest.approx([1e-3, 1e-3 * 5])     # build's lr; latent_mixture_weights_lr 5
     a.set_lr(2e-3)
     assert [g["lr"] for g in a.opt_g.param_groups] == pytest.approx([2e-3, 2e-3 * 5])
-    batches = [batch(n=16, seed=i) for i in range(4)]
-    for b in batches[:2]:
-        a.train_step(b)
-    saved = _save_point(a)
-    for b in batches[2:]:
-        a.train_step(b)
-    fresh = _resumed(saved, batches[2:], **kw)
+    fresh = _train_and_resume(a, [batch(n=16, seed=i) for i in range(4)], **kw)
     assert any(k.endswith("ema.latent.logits") for k in a.state_dict())
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, fresh.state_dict()[k]), k
+    _assert_same_state(a, fresh)
     g = a.ema_G.eval()
     code = a.noise(6, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
