@@ -99,6 +99,15 @@ Options on top of any loss:
   times `latent_mixture_weights_lr`, and lr_decay leaves them alone (shares can only be
   evened out once the components have settled, late in a run). Metric
   gan/latent_weights_perplexity = exp(entropy of pi) / N (1 while uniform).
+- `mmd_weight` w, `mmd_bandwidth` s, `mmd_steps` T (off by default): G's loss gains
+  w(n) MMD^2_u(G(z), x_real), the unbiased squared maximum mean discrepancy (Gretton et al.
+  2012, eq. 3; `mmd2_unbiased`) with the Gaussian kernel exp(-||a - b||^2 / (2 s^2)) between
+  the generated batch and the G step's real batch in network units (GMMN's loss, Li et al.
+  2015, here as a regulariser beside the adversarial loss; the kernel ignores labels). With
+  s about the spacing of the modes its gradient moves samples from crowded regions towards
+  empty ones, which D's gradient does not do once a mode has no generated sample near it.
+  w(n) = w (1 - min(n, T) / T) after n generator steps (T = 0: constant). Metric gan/mmd =
+  the estimate, also after w(n) has reached 0.
 
 Metrics (0-d detached tensors, means over the step's D steps): loss/d, loss/g, loss/total
 (= loss/d + loss/g, only a health signal), gan/d_real and gan/d_fake (mean D output on real
@@ -235,6 +244,17 @@ class GANConfig:
                                                   "learn at G's learning rate times this "
                                                   "(not decayed by lr_decay).",
                                              min=1e-3, max=1e4)
+    mmd_weight: float = param(0.0, "G's loss gains this times the squared maximum mean "
+                                   "discrepancy between its batch and the real batch (GMMN's "
+                                   "loss, Gaussian kernel): a pull from crowded regions to "
+                                   "empty ones; 0 turns it off.", min=0.0, max=1e4,
+                              structural=False)
+    mmd_bandwidth: float = param(0.5, "mmd_weight: the Gaussian kernel's bandwidth (network "
+                                      "units): about the spacing of the modes it should "
+                                      "balance, well above their width.", min=1e-4, max=1e4,
+                                 structural=False)
+    mmd_steps: int = param(0, "mmd_weight falls linearly to 0 over this many generator steps "
+                              "(0: constant).", min=0, max=10_000_000)
 
     def validate(self) -> None:
         if self.loss not in LOSSES:
@@ -343,6 +363,27 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     (grad,) = torch.autograd.grad(out.sum(), xhat, create_graph=True)
     norms = (grad.reshape(out.shape[0], -1).pow(2).sum(1) + 1e-12).sqrt()
     return (norms - 1.0).pow(2).mean(), norms
+
+
+def mmd2_unbiased(x: Tensor, y: Tensor, bandwidth: float) -> Tensor:
+    """The unbiased estimate of the squared maximum mean discrepancy (Gretton et al. 2012,
+    eq. 3) between samples x (n, ...) and y (m, ...) with the Gaussian kernel
+    k(a, b) = exp(-||a - b||^2 / (2 s^2)), s = bandwidth, over all non-batch dimensions:
+    MMD^2_u = sum_{i != j} k(x_i, x_j) / (n (n - 1)) + sum_{i != j} k(y_i, y_j) / (m (m - 1))
+              - 2 sum_{i, j} k(x_i, y_j) / (n m).
+    Its expectation is 0 when x and y come from one distribution (it can be negative)."""
+    x, y = x.flatten(1), y.flatten(1)
+    n, m = x.shape[0], y.shape[0]
+    if n < 2 or m < 2:
+        raise ValueError(f"MMD needs at least 2 samples on each side, got {n} and {m}")
+    c = -0.5 / (bandwidth * bandwidth)
+
+    def off_diagonal_mean(a: Tensor) -> Tensor:
+        k = torch.exp(c * torch.cdist(a, a).pow(2))
+        return (k.sum() - k.diagonal().sum()) / (a.shape[0] * (a.shape[0] - 1))
+
+    cross = torch.exp(c * torch.cdist(x, y).pow(2)).mean()
+    return off_diagonal_mean(x) + off_diagonal_mean(y) - 2.0 * cross
 
 
 def _input_scaler(c: float):
@@ -719,10 +760,18 @@ class GANEngine(Engine):
         return dict(zip(names, params)), buffers
 
     # -- the generator's loss ------------------------------------------------------------------
+    def mmd_weight(self) -> float:
+        """mmd_weight after the generator steps taken so far (falling to 0 over mmd_steps)."""
+        w, t = self.config.mmd_weight, self.config.mmd_steps
+        if w <= 0 or t <= 0:
+            return w
+        return w * (1.0 - min(self._g_steps, t) / t)
+
     def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor) -> Tensor:
         """L_G for noise z (and labels y for a conditional model), with D unrolled on x_real
         (network units) when unroll_steps > 0, plus latent_mixture_reg * mean (1 - sigma)^2
-        with latent_mixture. Differentiable w.r.t. G's parameters (mu, sigma included)."""
+        with latent_mixture, plus `mmd_weight()` * MMD^2_u(G(z), x_real) with mmd_weight.
+        Differentiable w.r.t. G's parameters (mu, sigma included)."""
         fake = self.G(z, y)
         if self.config.unroll_steps > 0:
             params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
@@ -731,6 +780,14 @@ class GANEngine(Engine):
             out = self.D(self._noisy(fake), y)
         per = generator_loss(self.kind, out, reduce=False)
         loss = per.mean()
+        if self.config.mmd_weight > 0:
+            w = self.mmd_weight()
+            # measured even after its weight has fallen to 0: the curve stays honest
+            with torch.set_grad_enabled(w > 0 and torch.is_grad_enabled()):
+                mmd = mmd2_unbiased(fake, x_real, self.config.mmd_bandwidth)
+            self._last_mmd = mmd.detach()
+            if w > 0:
+                loss = loss + w * mmd
         if self.config.latent_mixture > 0 and self.config.latent_mixture_reg > 0:
             loss = loss + self.config.latent_mixture_reg * self.G.latent.regulariser()
         if self.config.latent_mixture > 0 and self.config.latent_mixture_weights:
@@ -756,7 +813,8 @@ class GANEngine(Engine):
         b = x.shape[0]
         self._check_pack(b)
         y = self._labels(y, b)
-        xr = self.to_net(x) if self.config.unroll_steps > 0 else x
+        needs_real = self.config.unroll_steps > 0 or self.config.mmd_weight > 0
+        xr = self.to_net(x) if needs_real else x
         z = torch.randn(b, self.code_dim, device=self.device)
         loss = self.generator_objective(xr, y, z)
         grads = torch.autograd.grad(loss, self._g_params)
@@ -767,6 +825,8 @@ class GANEngine(Engine):
         self._g_steps += 1
         self.g_steps.add_(1)
         out = {"loss/g": loss.detach()}
+        if self.config.mmd_weight > 0:
+            out["gan/mmd"] = self._last_mmd
         if self.config.latent_mixture > 0:
             out["gan/latent_sigma"] = self.G.latent.sigma.detach().abs().mean()
             if self.config.latent_mixture_weights:
