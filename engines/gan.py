@@ -412,11 +412,17 @@ def _fourier_features(module: nn.Module, args: tuple, kwargs: dict):
     return args, {**kwargs, "x": feats(kwargs["x"])}
 
 
+def linear_fade(g_steps: int, steps: int) -> float:
+    """1 - min(g_steps, steps) / steps: from 1 to 0 over `steps` generator steps, then 0 (the
+    shape of the instance noise, lr decay and MMD schedules)."""
+    return 1.0 - min(g_steps, steps) / steps
+
+
 def lr_factor(g_steps: int, lr_decay: float, decay_steps: int) -> float:
     """The `lr_decay` schedule: 1 - (1 - lr_decay) * min(g_steps, decay_steps) / decay_steps."""
     if lr_decay >= 1.0:
         return 1.0
-    return 1.0 - (1.0 - lr_decay) * min(g_steps, decay_steps) / decay_steps
+    return lr_decay + (1.0 - lr_decay) * linear_fade(g_steps, decay_steps)
 
 
 def warmup_critic_steps(g_steps: int, n_critic: int) -> int:
@@ -642,7 +648,7 @@ class GANEngine(Engine):
         s0 = self.config.instance_noise
         if s0 <= 0:
             return 0.0
-        return s0 * (1.0 - min(self._g_steps, self.config.noise_steps) / self.config.noise_steps)
+        return s0 * linear_fade(self._g_steps, self.config.noise_steps)
 
     def _noisy(self, t: Tensor) -> Tensor:
         s = self.noise_std()
@@ -765,7 +771,7 @@ class GANEngine(Engine):
         w, t = self.config.mmd_weight, self.config.mmd_steps
         if w <= 0 or t <= 0:
             return w
-        return w * (1.0 - min(self._g_steps, t) / t)
+        return w * linear_fade(self._g_steps, t)
 
     def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor) -> Tensor:
         """L_G for noise z (and labels y for a conditional model), with D unrolled on x_real

@@ -159,15 +159,17 @@ def test_a_pending_slider_decode_lets_the_gui_take_renders_first(host, tmp_path)
     assert not host.interactive_render_pending(10.0)
     host.mailbox.put(lambda u: u.metrics.append({"step": 1, "loss/total": 1.0}))
     host.pause()                        # the host idles; the decode is served on its wake-up
+    arrived = threading.Event()         # renders are posted as urgent: wait on that signal
+    host.mailbox.on_urgent = arrived.set
     stamp = host.request_render("decode", z=np.zeros(2, np.float32))
-    deadline = time.monotonic() + 30
     got = None
-    while time.monotonic() < deadline and got is None:
+    while got is None:
+        assert arrived.wait(30), "the decode never arrived"
+        arrived.clear()
         u = host.mailbox.drain_renders()
         assert not u.metrics and u.samples is None        # only renders come out this way
         got = u.renders.get("decode")
-        time.sleep(0.005)
-    assert got is not None and got[0] == stamp
+    assert got[0] == stamp
     assert not host.interactive_render_pending(10.0)      # served: nothing pending any more
     rest = host.mailbox.drain()
     assert rest.metrics == [{"step": 1, "loss/total": 1.0}]
@@ -188,16 +190,20 @@ def test_mode_records_are_scored_off_the_host_thread_and_in_before_the_state(tmp
         real = h._monitor_job
         h._monitor_job = lambda *a: (threads.append(threading.current_thread().name), real(*a))
         records = []
+        posted = threading.Event()      # set after every post to the mailbox: wait on that
+        put = h.mailbox.put
+        h.mailbox.put = lambda fn, urgent=False: (put(fn, urgent), posted.set())
         h.new_run(tiny_mnist_config(steps=20), tmp_path / "run")
         deadline = time.monotonic() + 120
         state = None
         while time.monotonic() < deadline and state != "finished":
+            posted.wait(max(0.0, deadline - time.monotonic()))
+            posted.clear()
             u = h.mailbox.drain()
             records += [r for r, _x, _n in u.mode_records]
             if u.state == "idle" and h.trainer is not None:
                 h.train()
             state = u.state or state
-            time.sleep(0.01)
         assert state == "finished"
         assert [r.step for r in records] == [10, 20]
         assert threads and all(n.startswith("mode-monitor") for n in threads)
