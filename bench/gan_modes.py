@@ -13,6 +13,7 @@ default 180 CPU s: issue #5's "3 CPU minutes") and seeds (`--best-seeds`).
 
 Run: python bench/gan_modes.py [--seeds 5] [--budget 60] [--presets a,b] [--jobs 2] [--quick]
                                [--best] [--best-budget 180] [--best-seeds 5] [--best-only]
+                               [--first-seed 0]
 """
 from __future__ import annotations
 
@@ -161,6 +162,8 @@ def main() -> int:
     ap.add_argument("--best-only", action="store_true", help="run only the best preset")
     ap.add_argument("--best-budget", type=float, default=180.0, help="CPU s per best run")
     ap.add_argument("--best-seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds run from here (e.g. 5 for held-out seeds 5-9)")
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.budget = 2, 5.0
@@ -174,9 +177,11 @@ def main() -> int:
     jobs = []
     if args.best or args.best_only:   # the long runs first, so the pool ends evenly
         jobs += [(stem_for(BEST, data), data, seed, args.best_budget, args.n)
-                 for data in datasets for seed in range(args.best_seeds)]
+                 for data in datasets
+                 for seed in range(args.first_seed, args.first_seed + args.best_seeds)]
     jobs += [(stem_for(v, data), data, seed, args.budget, args.n) for v in variants
-             for data in datasets for seed in range(args.seeds)]
+             for data in datasets
+             for seed in range(args.first_seed, args.first_seed + args.seeds)]
     import torch
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -190,7 +195,7 @@ def main() -> int:
     print()
 
     def table(rows: list[tuple], budget: float, seeds: int) -> None:
-        print(f"{seeds} seeds per cell, budget {budget:g} CPU s per run (one thread, "
+        print(f"{seeds} seeds per cell ({args.first_seed}-{args.first_seed + seeds - 1}), budget {budget:g} CPU s per run (one thread, "
               f"{args.jobs} runs at a time); mean +- s.e. over seeds")
         print()
         print("| variant (preset) | data | modes | % high quality | reverse KL | mode spread "

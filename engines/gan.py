@@ -70,6 +70,11 @@ Options on top of any loss:
   `lr_factor(n) = 1 - (1 - f) * min(n, T) / T`, n = generator steps taken (`g_steps`, saved
   with the weights, so a resumed run continues the schedule), set before every step: linear
   from 1 to f over T generator steps, then f. f = 1 (the default) leaves the rates alone.
+- `reuse_fake` (off by default): the G step reuses the batch the last D step generated (the
+  same codes z, forward pass kept with its graph) instead of drawing a new one, as PyTorch's
+  DCGAN example does; G's weights do not change in between, so this is G's usual loss on
+  codes D has just been trained against, for one forward pass of G fewer per step (~15% of
+  a step of the grid25 preset, whose G is its biggest net).
 - `latent_mixture` N, `latent_mixture_sigma` s0, `latent_mixture_reg` lambda (DeLiGAN,
   Gurumurthy et al. 2017): G's input is a mixture of N Gaussians with learnable means and
   scales, z = mu_i + sigma_i * eps, eps ~ N(0, I_d), i uniform on 0..N-1; mu (N, d) starts
@@ -99,6 +104,18 @@ Options on top of any loss:
   times `latent_mixture_weights_lr`, and lr_decay leaves them alone (shares can only be
   evened out once the components have settled, late in a run). Metric
   gan/latent_weights_perplexity = exp(entropy of pi) / N (1 while uniform).
+- `latent_mixture_restart` R with `latent_mixture_restart_start` / `_stop` and
+  `latent_mixture_restart_gap` k (with latent_mixture; off by default): after every R-th
+  generator step n with start <= n < stop, `restart_component` compares the G step's real
+  batch with 1,000 samples of G; if some real sample is farther from every generated sample
+  than k times the real batch's median nearest-neighbour distance (an empty mode), the least
+  useful component (lowest learned weight; with uniform weights, one of the two whose
+  G(mu) are closest) restarts with its mean at the latent point G maps nearest that real
+  sample (best of 4,096 uniform in the means' box), sigma = latent_mixture_sigma and the
+  mean logit, in G and its EMA copy. The mixture's version of the codebook restarts of
+  Dhariwal et al. 2020 (Jukebox): D's gradient is local, so a component rarely crosses the
+  empty space between modes by itself, and a mode no component reaches stays empty. Metric
+  gan/latent_restarts = restarts so far (saved with the weights).
 - `mmd_weight` w, `mmd_bandwidth` s, `mmd_steps` T (off by default): G's loss gains
   w(n) MMD^2_u(G(z), x_real), the unbiased squared maximum mean discrepancy (Gretton et al.
   2012, eq. 3; `mmd2_unbiased`) with the Gaussian kernel exp(-||a - b||^2 / (2 s^2)) between
@@ -223,6 +240,10 @@ class GANConfig:
                             min=0.0, max=1.0)
     decay_steps: int = param(10000, "Generator steps over which lr_decay takes the learning "
                                     "rates from 1x to lr_decay x.", min=1, max=10_000_000)
+    reuse_fake: bool = param(False, "The generator step reuses the batch G generated for the "
+                                    "last discriminator step (same codes, its graph kept), as "
+                                    "PyTorch's DCGAN example does: one forward pass of G "
+                                    "fewer per step.", structural=False)
     latent_mixture: int = param(0, "DeLiGAN (Gurumurthy et al. 2017): z is drawn from a mixture "
                                    "of this many Gaussians whose means and scales G learns "
                                    "(z = mu_i + sigma_i eps, i uniform); the noise code gets one "
@@ -244,6 +265,23 @@ class GANConfig:
                                                   "learn at G's learning rate times this "
                                                   "(not decayed by lr_decay).",
                                              min=1e-3, max=1e4)
+    latent_mixture_restart: int = param(0, "latent_mixture: every this many generator steps "
+                                           "(inside the restart window), move the least "
+                                           "useful component to the real point farthest from "
+                                           "every generated sample, if that gap is large "
+                                           "(Jukebox's codebook restarts); 0 turns it off.",
+                                        min=0, max=10_000_000)
+    latent_mixture_restart_start: int = param(0, "latent_mixture_restart: first generator step "
+                                                 "of the restart window.",
+                                              min=0, max=10_000_000, structural=False)
+    latent_mixture_restart_stop: int = param(10_000, "latent_mixture_restart: the window ends "
+                                                     "before this generator step.",
+                                             min=0, max=10_000_000, structural=False)
+    latent_mixture_restart_gap: float = param(10.0, "latent_mixture_restart: restart only when "
+                                                    "the largest real-to-generated gap exceeds "
+                                                    "this times the real batch's median "
+                                                    "nearest-neighbour distance.",
+                                              min=0.0, max=1e6, structural=False)
     mmd_weight: float = param(0.0, "G's loss gains this times the squared maximum mean "
                                    "discrepancy between its batch and the real batch (GMMN's "
                                    "loss, Gaussian kernel): a pull from crowded regions to "
@@ -294,6 +332,9 @@ class GANConfig:
             raise ValueError(f"latent_mixture_sigma must be > 0, got {self.latent_mixture_sigma}")
         if self.latent_mixture_reg < 0:
             raise ValueError(f"latent_mixture_reg must be >= 0, got {self.latent_mixture_reg}")
+        if self.latent_mixture_restart > 0 and self.latent_mixture == 0:
+            raise ValueError("latent_mixture_restart moves mixture components: it needs "
+                             "latent_mixture > 0")
 
 
 # ---------------------------------------------------------------------------------- losses
@@ -554,6 +595,7 @@ class GANEngine(Engine):
             self.ema_G.requires_grad_(False)
         self._g_steps = 0
         self.g_steps = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.latent_restarts = torch.zeros((), dtype=torch.int64, device=self.device)
 
     # -- units -------------------------------------------------------------------------------
     def to_net(self, x: Tensor) -> Tensor:
@@ -660,14 +702,22 @@ class GANEngine(Engine):
             raise ValueError(f"pack = {m}: a batch (chunk) of {b} samples is not divisible by "
                              f"{m}; choose a batch size that is a multiple of {m}")
 
-    def _d_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
-        """One discriminator step on real data x (data units)."""
+    def _d_step(self, x: Tensor, y: Optional[Tensor],
+                keep: Optional[list] = None) -> dict[str, Tensor]:
+        """One discriminator step on real data x (data units). With `keep` (a list), G's
+        batch is generated with its graph and (z, fake) appended to it for the G step."""
         xr = self.to_net(x)
         b = xr.shape[0]
         self._check_pack(b)
         y = self._labels(y, b)
-        with torch.no_grad():
-            fake = self._generate(b, y)
+        if keep is None:
+            with torch.no_grad():
+                fake = self._generate(b, y)
+        else:
+            z = torch.randn(b, self.code_dim, device=self.device)
+            kept = self.G(z, y)
+            keep.append((z, kept))
+            fake = kept.detach()
         xr, fake = self._noisy(xr), self._noisy(fake)
         y_wrong = self._wrong_labels(y) if self.conditional else None
         loss, r, f, w = self._d_terms(self.D, xr, y, fake, y_wrong)
@@ -773,12 +823,15 @@ class GANEngine(Engine):
             return w
         return w * linear_fade(self._g_steps, t)
 
-    def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor) -> Tensor:
+    def generator_objective(self, x_real: Tensor, y: Optional[Tensor], z: Tensor,
+                            fake: Optional[Tensor] = None) -> Tensor:
         """L_G for noise z (and labels y for a conditional model), with D unrolled on x_real
         (network units) when unroll_steps > 0, plus latent_mixture_reg * mean (1 - sigma)^2
         with latent_mixture, plus `mmd_weight()` * MMD^2_u(G(z), x_real) with mmd_weight.
-        Differentiable w.r.t. G's parameters (mu, sigma included)."""
-        fake = self.G(z, y)
+        Differentiable w.r.t. G's parameters (mu, sigma included). `fake`: G(z, y) already
+        computed with its graph (reuse_fake), else computed here."""
+        if fake is None:
+            fake = self.G(z, y)
         if self.config.unroll_steps > 0:
             params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
             out = functional_call(self.D, (params, buffers), (self._noisy(fake), y))
@@ -813,16 +866,20 @@ class GANEngine(Engine):
         logp = self.G.latent.log_weight(z)
         return ((l - l.mean()) * (logp - logp.detach())).mean()
 
-    def _g_step(self, x: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+    def _g_step(self, x: Tensor, y: Optional[Tensor],
+                kept: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, Tensor]:
         """One generator step; x (data units) gives the batch size, the labels and the real
-        data of the unrolled steps."""
+        data of the unrolled steps. `kept`: (z, G(z, y)) from the last D step (reuse_fake)."""
         b = x.shape[0]
         self._check_pack(b)
         y = self._labels(y, b)
         needs_real = self.config.unroll_steps > 0 or self.config.mmd_weight > 0
         xr = self.to_net(x) if needs_real else x
-        z = torch.randn(b, self.code_dim, device=self.device)
-        loss = self.generator_objective(xr, y, z)
+        if kept is None:
+            z, fake = torch.randn(b, self.code_dim, device=self.device), None
+        else:
+            z, fake = kept
+        loss = self.generator_objective(xr, y, z, fake)
         grads = torch.autograd.grad(loss, self._g_params)
         for p, g in zip(self._g_params, grads):
             p.grad = g
@@ -831,6 +888,10 @@ class GANEngine(Engine):
         self._g_steps += 1
         self.g_steps.add_(1)
         out = {"loss/g": loss.detach()}
+        if self.config.latent_mixture_restart > 0:
+            if self._restart_due():
+                self.restart_component(self.to_net(x), y)
+            out["gan/latent_restarts"] = self.latent_restarts.float()
         if self.config.mmd_weight > 0:
             out["gan/mmd"] = self._last_mmd
         if self.config.latent_mixture > 0:
@@ -841,6 +902,66 @@ class GANEngine(Engine):
                 out["gan/latent_weights_perplexity"] = (
                     torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum()) / p.numel())
         return out
+
+    def _restart_due(self) -> bool:
+        c = self.config
+        n = self._g_steps
+        return (c.latent_mixture_restart_start <= n < c.latent_mixture_restart_stop
+                and n % c.latent_mixture_restart == 0)
+
+    def restart_component(self, x_real: Tensor, y: Optional[Tensor] = None,
+                          candidates: int = 4096, probes: int = 1000) -> int:
+        """One component restart (see `latent_mixture_restart`) against real samples x_real
+        (network units, labels y for a conditional model); returns the restarted component,
+        or -1 when the gap is too small. Conditional models probe with every class in turn
+        and search the new mean with the target's label.
+
+        gap_j = min_i ||x_j - G(c_i)|| over `probes` random codes c_i (G in eval mode);
+        scale = median_j of x_j's nearest-neighbour distance in x_real. When max_j gap_j >
+        latent_mixture_restart_gap * scale, the target is x_* = argmax_j gap_j (the real
+        sample worst covered by G: an empty mode), and component k, the one with the lowest
+        weight (learned weights: a crowded mode's components lose weight) or, with uniform
+        weights, the first of the two components whose G(mu) are closest together (a
+        duplicate), restarts at mu_k = argmin_v ||G_net(v) - x_*|| over `candidates` points v
+        uniform in the box of the current means widened by 0.5, sigma_k = latent_mixture_sigma
+        and (learned weights) logit_k = the mean logit. Both G and its EMA copy get the new
+        row, so the sampled mixture moves at once. Like Jukebox's codebook restarts (Dhariwal
+        et al. 2020), a unit that is not pulling its weight is moved to where the data is not
+        covered; adversarial training alone rarely moves a component across the empty space
+        between modes (D's gradient is local)."""
+        lat = self.G.latent
+        real = x_real.flatten(1)
+        if real.shape[0] < 2:
+            return -1
+        with inference({"g": self.G}):
+            labels = (lambda n: self.default_labels(n)) if self.conditional else (lambda n: None)
+            fake = self.G(torch.randn(probes, self.code_dim, device=self.device), labels(probes))
+            gap = torch.cdist(real, fake.flatten(1)).min(1).values
+            rr = torch.cdist(real, real)
+            rr.fill_diagonal_(float("inf"))
+            scale = rr.min(1).values.median()
+            j = int(gap.argmax())
+            if not gap[j] > self.config.latent_mixture_restart_gap * scale:
+                return -1
+            if lat.logits is not None:
+                k = int(lat.weights().argmin())
+            else:
+                heads = self.G.net(lat.mu, labels(lat.components)).flatten(1)
+                hh = torch.cdist(heads, heads)
+                hh.fill_diagonal_(float("inf"))
+                k = int(hh.min(1).values.argmin())
+            lo = lat.mu.min(0).values - 0.5
+            hi = lat.mu.max(0).values + 0.5
+            v = lo + (hi - lo) * torch.rand(candidates, lat.dim, device=self.device)
+            out = self.G.net(v, None if y is None else y[j].expand(candidates)).flatten(1)
+            best = v[int(torch.cdist(real[j:j + 1], out)[0].argmin())]
+            for m in [lat] + ([self.ema_G.latent] if self.ema_G is not None else []):
+                m.mu[k] = best
+                m.sigma[k] = self.config.latent_mixture_sigma
+                if m.logits is not None:
+                    m.logits[k] = m.logits.mean()
+        self.latent_restarts.add_(1)
+        return k
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -882,12 +1003,14 @@ class GANEngine(Engine):
         xs = batch.x.chunk(k)
         ys = batch.y.chunk(k) if batch.y is not None else [None] * len(xs)
         acc: dict[str, Tensor] = {}
-        for x, y in zip(xs, ys):
-            for key, v in self._d_step(x, y).items():
+        kept: list = []
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            last = self.config.reuse_fake and i == len(xs) - 1
+            for key, v in self._d_step(x, y, kept if last else None).items():
                 acc[key] = v if key not in acc else acc[key] + v
         if len(xs) > 1:
             acc = {key: v / len(xs) for key, v in acc.items()}
-        acc.update(self._g_step(xs[-1], ys[-1]))
+        acc.update(self._g_step(xs[-1], ys[-1], kept[0] if kept else None))
         acc["loss/total"] = acc["loss/d"] + acc["loss/g"]
         return acc
 
@@ -1034,6 +1157,8 @@ class GANEngine(Engine):
 
     def extra_tensors(self) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {"g_steps": self.g_steps}
+        if self.config.latent_mixture_restart > 0:
+            out["latent_restarts"] = self.latent_restarts
         if self.ema_G is not None:
             out.update({f"ema.{k}": v for k, v in self.ema_G.state_dict().items()})
             out["ema_updates"] = self.ema_updates

@@ -771,6 +771,142 @@ def test_learned_mixture_weights_keep_their_rate_through_the_lr_decay():
     assert [g["lr"] for g in eng.opt_d.param_groups] == pytest.approx([1e-3 * 0.5])
 
 
+def test_reuse_fake_is_the_g_step_on_the_last_d_steps_codes():
+    """reuse_fake: the G step takes (z, G(z)) from the last D step instead of new codes. G
+    runs once per step instead of twice (n_critic 1), and the weights after a step equal those
+    of a copy that does the D step, then the G step with G(z) recomputed on those same codes
+    (G is unchanged in between, so the reused forward pass is exact)."""
+    kw = dict(reuse_fake=True, pack=2, ema=0.9, instance_noise=0.1, noise_steps=10,
+              latent_mixture=3, latent_mixture_weights=True)
+    eng = build(**kw)
+    ref = copy.deepcopy(eng)
+    calls = []
+    eng.G.register_forward_hook(lambda m, args, out: calls.append(args[0]))
+    x = batch(n=16)
+    torch.manual_seed(7)
+    eng.train_step(x)
+    assert len(calls) == 1
+    torch.manual_seed(7)
+    ref._d_step(x.x, x.y)
+    z = calls[0]
+    ref._g_step(x.x, x.y, (z, ref.G(z, None)))
+    for (name, p), q in zip(eng.G.named_parameters(), ref.G.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+    for p, q in zip(eng.D.parameters(), ref.D.parameters()):
+        assert torch.equal(p, q)
+    plain = build(**{**kw, "reuse_fake": False})
+    n = []
+    plain.G.register_forward_hook(lambda m, args, out: n.append(1))
+    plain.train_step(x)
+    assert len(n) == 2
+    two = build(**{**kw, "n_critic": 2})
+    seen = []
+    two.G.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    two._g_step = lambda xx, yy, kept=None: seen.append(("g", kept[0])) or {"loss/g": torch.zeros(())}
+    two.train_step(batch(n=32))
+    assert len(seen) == 3 and seen[2][0] == "g" and seen[2][1] is seen[1]
+
+
+# ------------------------------------------------------------ mixture component restarts
+
+class _IdentityNet(torch.nn.Module):
+    """G's body replaced by the identity, so a component's samples sit exactly at mu +-
+    sigma in network units and the restart's choices can be checked by hand."""
+
+    def forward(self, z, y=None):
+        return z
+
+
+def _restart_setup(learn_weights=True, **kw):
+    eng = build(latent_mixture=4, latent_mixture_weights=learn_weights, latent_mixture_sigma=0.01,
+                latent_mixture_restart=1, ema=0.9, **kw)
+    eng.G.net = _IdentityNet()
+    with torch.no_grad():
+        # 0 and 1 duplicate each other on cluster A, 2 and 3 cover nothing; cluster B is empty
+        for lat in (eng.G.latent, eng.ema_G.latent):
+            lat.mu.copy_(torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, -3.0], [-1.0, 1.0]]))
+            lat.sigma.fill_(0.01)
+            if lat.logits is not None:
+                lat.logits.copy_(torch.tensor([0.3, -0.9, 0.1, 0.2]))
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(60, 2, generator=g) * 0.01
+    b = torch.randn(60, 2, generator=g) * 0.01 + torch.tensor([2.0, -2.0])
+    return eng, a, b
+
+
+def test_restart_moves_the_lowest_weight_component_to_the_worst_covered_real_point():
+    """latent_mixture_restart: x_* = argmax_j min_i ||x_j - G(c_i)|| (a point of the empty
+    cluster B, 1.4 from the nearest generated sample, far above 10 x the real nearest-neighbour
+    median); the lowest-weight component k = 1 restarts at the candidate mean whose G output
+    is nearest x_* (G is the identity here, so mu_1 lands within the candidate grid's
+    spacing of x_*), with sigma_1 = latent_mixture_sigma and logit_1 = the mean logit, in G
+    and in its EMA copy; every other row is unchanged."""
+    eng, a, b = _restart_setup()
+    lat = eng.G.latent
+    before = {n: t.detach().clone() for n, t in lat.named_parameters()}
+    mean_logit = float(lat.logits.detach().mean())
+    real = torch.cat([a, b])
+    torch.manual_seed(0)
+    k = eng.restart_component(real)
+    assert k == 1
+    assert float((lat.mu[1].detach() - torch.tensor([2.0, -2.0])).norm()) < 0.15
+    assert torch.allclose(lat.sigma[1], torch.full((2,), 0.01))
+    assert float(lat.logits[1]) == pytest.approx(mean_logit)
+    for name, old in before.items():
+        new = getattr(lat, name)
+        assert torch.equal(new[[0, 2, 3]], old[[0, 2, 3]]), name
+        assert torch.equal(getattr(eng.ema_G.latent, name)[1], new[1]), name
+    assert int(eng.latent_restarts) == 1
+
+
+def test_restart_leaves_a_covered_distribution_alone_and_picks_a_duplicate_without_weights():
+    """No restart (-1, nothing changes) when no real point is farther from G's samples than
+    latent_mixture_restart_gap x the real nearest-neighbour median: with cluster B covered
+    (component 2 moved onto it), or with the gap factor set huge. With uniform weights the
+    restarted component is the first of the closest pair of G(mu_i): here 0 (0 and 1
+    coincide)."""
+    eng, a, b = _restart_setup()
+    with torch.no_grad():
+        for lat in (eng.G.latent, eng.ema_G.latent):
+            lat.mu[2] = torch.tensor([2.0, -2.0])
+            lat.mu[3] = torch.tensor([0.0, 0.0])
+    before = eng.G.latent.mu.detach().clone()
+    assert eng.restart_component(torch.cat([a, b])) == -1
+    assert torch.equal(eng.G.latent.mu, before) and int(eng.latent_restarts) == 0
+    eng, a, b = _restart_setup(latent_mixture_restart_gap=1e5)
+    assert eng.restart_component(torch.cat([a, b])) == -1
+    eng, a, b = _restart_setup(learn_weights=False)
+    assert eng.restart_component(torch.cat([a, b])) == 0
+    assert float((eng.G.latent.mu[0].detach() - torch.tensor([2.0, -2.0])).norm()) < 0.15
+
+
+def test_restart_schedule_metric_resume_and_conditional():
+    """Restarts are tried at generator steps n (counted after the step) with start <= n <
+    stop and n % latent_mixture_restart == 0; the metric gan/latent_restarts is the running
+    count, saved with the weights (resume is bit-exact). A conditional model restarts too.
+    Without latent_mixture the option is refused."""
+    kw = dict(latent_mixture=4, latent_mixture_weights=True, latent_mixture_restart=2,
+              latent_mixture_restart_start=2, latent_mixture_restart_stop=6, pack=2,
+              latent_mixture_restart_gap=0.0, ema=0.9)
+    eng = build(**kw)
+    seen = []
+    real_restart = eng.restart_component
+    eng.restart_component = lambda x, y=None: seen.append(eng._g_steps) or real_restart(x, y)
+    counts = [float(eng.train_step(batch(n=16, seed=i))["gan/latent_restarts"]) for i in range(7)]
+    assert seen == [2, 4]
+    assert counts == [0, 1, 1, 2, 2, 2, 2]       # gap factor 0: every try restarts
+    a = build(seed=2, **kw)
+    fresh = _train_and_resume(a, [batch(n=16, seed=i) for i in range(6)], **kw)
+    assert "extra.latent_restarts" in a.state_dict()
+    _assert_same_state(a, fresh)
+    cond = build(conditional=True, **kw)
+    for i in range(3):
+        cond.train_step(batch(n=16, seed=i))
+    assert int(cond.latent_restarts) == 1
+    with pytest.raises(ValueError, match="latent_mixture > 0"):
+        build(latent_mixture_restart=5)
+
+
 # ------------------------------------------------------------------ MMD term in G's loss
 
 def _mmd2_by_loops(x, y, s):
