@@ -73,8 +73,8 @@ Options on top of any loss:
 - `reuse_fake` (off by default): the G step reuses the batch the last D step generated (the
   same codes z, forward pass kept with its graph) instead of drawing a new one, as PyTorch's
   DCGAN example does; G's weights do not change in between, so this is G's usual loss on
-  codes D has just been trained against, for one forward pass of G fewer per step (~15% of
-  a step of the grid25 preset, whose G is its biggest net).
+  codes D has just been trained against, for one forward pass of G fewer per step (1.23x
+  the steps per CPU second on the grid25 preset with the paper's G, bench/gan_step_speed.py).
 - `latent_mixture` N, `latent_mixture_sigma` s0, `latent_mixture_reg` lambda (DeLiGAN,
   Gurumurthy et al. 2017): G's input is a mixture of N Gaussians with learnable means and
   scales, z = mu_i + sigma_i * eps, eps ~ N(0, I_d), i uniform on 0..N-1; mu (N, d) starts
