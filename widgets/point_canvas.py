@@ -912,7 +912,13 @@ class PointCanvasPanel(QWidget):
         top = float(finite.max()) if finite.size else 1.0
         self._kl_vb.setYRange(0, max(top, 0.05) * 1.05, padding=0)
         x0, x1 = float(h[0, 0]), float(h[-1, 0])
-        self._curves_plot.getPlotItem().setXRange(x0, x1 if x1 > x0 else x0 + 1, padding=0.02)
+        if x1 > x0:
+            self._curves_plot.getPlotItem().setXRange(x0, x1, padding=0.02)
+        else:           # one evaluation (e.g. an opened run): a dot amid a readable range
+            span = max(1.0, 0.1 * abs(x0))
+            self._curves_plot.getPlotItem().setXRange(x0 - span, x0 + span, padding=0)
+        for c in self._curves.values():
+            c.setSymbol("o" if len(h) == 1 else None)
 
         xs = np.arange(1, len(counts) + 1, dtype=np.float64)
         self._bars.setOpts(x=xs, height=counts, width=0.7)
@@ -1111,6 +1117,9 @@ class PointCanvasPanel(QWidget):
         colours = {k: QColor(v[i]) for k, v in CURVE_COLOURS.items()}
         for key, c in self._curves.items():
             c.setPen(pg.mkPen(colours[key], width=1.5))
+            c.setSymbolPen(pg.mkPen(colours[key]))
+            c.setSymbolBrush(pg.mkBrush(colours[key]))
+            c.setSymbolSize(7)
         self._curves_plot.getPlotItem().getAxis("right").setTextPen(pg.mkPen(colours["rkl"]))
         self._curves_title.setText(
             " &nbsp;".join(f"<span style='color:{colours[k].name()}'>\u25a0</span>&nbsp;"

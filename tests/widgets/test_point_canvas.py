@@ -415,6 +415,10 @@ def test_mode_metrics_bars_curves_and_readout(qtbot, panel):
     assert not panel._metrics.isVisible() and panel.readout_text() == ""
     counts1 = np.array([100, 0, 50, 0, 0, 0, 0, 0])
     panel.append_mode_metrics(100, 2, 8, 0.3, 1.2, counts1)
+    # one evaluation (an opened run): dots, and a step axis wider than one step
+    (lo, hi), _ = panel._curves_plot.getPlotItem().viewRange()
+    assert lo < 100 < hi and hi - lo >= 2
+    assert panel._curves["hq"].opts["symbol"] == "o"
     counts = np.array([300, 280, 310, 0, 290, 305, 320, 296])
     panel.append_mode_metrics(200, 7, 8, 0.961, 0.0312, counts)
     assert panel._metrics.isVisible()
@@ -430,6 +434,7 @@ def test_mode_metrics_bars_curves_and_readout(qtbot, panel):
     np.testing.assert_allclose(y, [25.0, 87.5])
     np.testing.assert_allclose(panel._curves["hq"].getData()[1], [30.0, 96.1])
     np.testing.assert_allclose(panel._curves["rkl"].getData()[1], [1.2, 0.0312])
+    assert panel._curves["hq"].opts["symbol"] is None           # lines once there are two
     # the bars are drawn in the generated-points colour
     QApplication.processEvents()
     shot = to_array(panel._bars_plot.grab().toImage()).astype(int)
