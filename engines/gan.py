@@ -703,7 +703,7 @@ class GANEngine(Engine):
                              f"{m}; choose a batch size that is a multiple of {m}")
 
     def _d_step(self, x: Tensor, y: Optional[Tensor],
-                keep: Optional[list] = None) -> dict[str, Tensor]:
+                keep: Optional[list[tuple[Tensor, Tensor]]] = None) -> dict[str, Tensor]:
         """One discriminator step on real data x (data units). With `keep` (a list), G's
         batch is generated with its graph and (z, fake) appended to it for the G step."""
         xr = self.to_net(x)
@@ -934,7 +934,9 @@ class GANEngine(Engine):
         if real.shape[0] < 2:
             return -1
         with inference({"g": self.G}):
-            labels = (lambda n: self.default_labels(n)) if self.conditional else (lambda n: None)
+            def labels(n: int) -> Optional[Tensor]:
+                return self.default_labels(n) if self.conditional else None
+
             fake = self.G(torch.randn(probes, self.code_dim, device=self.device), labels(probes))
             gap = torch.cdist(real, fake.flatten(1)).min(1).values
             rr = torch.cdist(real, real)
@@ -1003,7 +1005,7 @@ class GANEngine(Engine):
         xs = batch.x.chunk(k)
         ys = batch.y.chunk(k) if batch.y is not None else [None] * len(xs)
         acc: dict[str, Tensor] = {}
-        kept: list = []
+        kept: list[tuple[Tensor, Tensor]] = []
         for i, (x, y) in enumerate(zip(xs, ys)):
             last = self.config.reuse_fake and i == len(xs) - 1
             for key, v in self._d_step(x, y, kept if last else None).items():
