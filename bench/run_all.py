@@ -55,6 +55,8 @@ def main() -> int:
          [py, "bench/diffusion_speed.py"] + (["--quick"] if q else [])),
         ("GAN mode collapse on ring8 and grid25 (PacGAN protocol)", True,
          [py, "bench/gan_modes.py"] + (["--quick"] if q else [])),
+        ("GAN step speed: reuse_fake and the generator's width", True,
+         [py, "bench/gan_step_speed.py"] + (["--rounds", "1", "--steps", "10"] if q else [])),
     ]
     flags = " ".join(a for a in sys.argv[1:] if not a.startswith("--out"))
     head = (f"# Benchmarks\n\nMade by `python bench/run_all.py{' ' + flags if flags else ''}` on "
