@@ -115,7 +115,7 @@ Options on top of any loss:
   mean logit, in G and its EMA copy. The mixture's version of the codebook restarts of
   Dhariwal et al. 2020 (Jukebox): D's gradient is local, so a component rarely crosses the
   empty space between modes by itself, and a mode no component reaches stays empty. Metric
-  gan/latent_restarts = restarts so far (saved with the weights).
+  mixture/restarts = restarts so far (saved with the weights; its own plot, a count).
 - `mmd_weight` w, `mmd_bandwidth` s, `mmd_steps` T (off by default): G's loss gains
   w(n) MMD^2_u(G(z), x_real), the unbiased squared maximum mean discrepancy (Gretton et al.
   2012, eq. 3; `mmd2_unbiased`) with the Gaussian kernel exp(-||a - b||^2 / (2 s^2)) between
@@ -891,7 +891,7 @@ class GANEngine(Engine):
         if self.config.latent_mixture_restart > 0:
             if self._restart_due():
                 self.restart_component(self.to_net(x), y)
-            out["gan/latent_restarts"] = self.latent_restarts.float()
+            out["mixture/restarts"] = self.latent_restarts.float()
         if self.config.mmd_weight > 0:
             out["gan/mmd"] = self._last_mmd
         if self.config.latent_mixture > 0:

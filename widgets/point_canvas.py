@@ -92,6 +92,13 @@ CURVE_COLOURS = {"captured": ("#1f77b4", "#5aa9e6"), "hq": ("#d9730d", "#ffa64d"
                  "rkl": ("#d62728", "#ff6b6b")}
 
 
+def _nice_step(span: float) -> float:
+    """The smallest 1, 2 or 5 x 10^k >= span (> 0): a round tick spacing."""
+    span = max(float(span), 1e-12)
+    base = 10.0 ** math.floor(math.log10(span))
+    return next(m * base for m in (1.0, 2.0, 5.0, 10.0) if m * base >= span * (1 - 1e-9))
+
+
 # --------------------------------------------------------------------------------------------
 # the frame
 
@@ -912,11 +919,13 @@ class PointCanvasPanel(QWidget):
         top = float(finite.max()) if finite.size else 1.0
         self._kl_vb.setYRange(0, max(top, 0.05) * 1.05, padding=0)
         x0, x1 = float(h[0, 0]), float(h[-1, 0])
-        if x1 > x0:
-            self._curves_plot.getPlotItem().setXRange(x0, x1, padding=0.02)
-        else:           # one evaluation (e.g. an opened run): a dot amid a readable range
-            span = max(1.0, 0.1 * abs(x0))
-            self._curves_plot.getPlotItem().setXRange(x0 - span, x0 + span, padding=0)
+        cpi = self._curves_plot.getPlotItem()
+        if x1 <= x0:    # one evaluation (e.g. an opened run): a dot on the run's step axis
+            x0, x1 = 0.0, max(x0, 1.0) * 1.1
+        cpi.setXRange(x0, x1, padding=0.02)
+        # the plot is narrow: at most ~3 step labels, or "1000" "2000" "3000" run together
+        step = _nice_step((x1 - x0) / 2.5)
+        cpi.getAxis("bottom").setTickSpacing(step, step)
         for c in self._curves.values():
             c.setSymbol("o" if len(h) == 1 else None)
 

@@ -882,7 +882,7 @@ def test_restart_leaves_a_covered_distribution_alone_and_picks_a_duplicate_witho
 
 def test_restart_schedule_metric_resume_and_conditional():
     """Restarts are tried at generator steps n (counted after the step) with start <= n <
-    stop and n % latent_mixture_restart == 0; the metric gan/latent_restarts is the running
+    stop and n % latent_mixture_restart == 0; the metric mixture/restarts is the running
     count, saved with the weights (resume is bit-exact). A conditional model restarts too.
     Without latent_mixture the option is refused."""
     kw = dict(latent_mixture=4, latent_mixture_weights=True, latent_mixture_restart=2,
@@ -892,7 +892,7 @@ def test_restart_schedule_metric_resume_and_conditional():
     seen = []
     real_restart = eng.restart_component
     eng.restart_component = lambda x, y=None: seen.append(eng._g_steps) or real_restart(x, y)
-    counts = [float(eng.train_step(batch(n=16, seed=i))["gan/latent_restarts"]) for i in range(7)]
+    counts = [float(eng.train_step(batch(n=16, seed=i))["mixture/restarts"]) for i in range(7)]
     assert seen == [2, 4]
     assert counts == [0, 1, 1, 2, 2, 2, 2]       # gap factor 0: every try restarts
     a = build(seed=2, **kw)

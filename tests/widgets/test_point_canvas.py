@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 from widgets.palettes import dark_palette
 from widgets.point_canvas import (
     ARROW_CAP, EMPTY_TEXT, LAYERS, MIN_DRAWN, REAL_COLOURS, CanvasFrame,
-    PointCanvasPanel, arrow_segments, field_rect, grid_polylines, mode_readout, ring_polylines,
+    PointCanvasPanel, _nice_step, arrow_segments, field_rect, grid_polylines, mode_readout,
+    ring_polylines,
 )
 from .imaging import to_array
 
@@ -419,6 +420,10 @@ def test_mode_metrics_bars_curves_and_readout(qtbot, panel):
     (lo, hi), _ = panel._curves_plot.getPlotItem().viewRange()
     assert lo < 100 < hi and hi - lo >= 2
     assert panel._curves["hq"].opts["symbol"] == "o"
+    # the narrow plot labels its step axis at a round spacing, ~3 labels at most
+    assert [_nice_step(v) for v in (0.3, 1.0, 1700.0, 4400 / 2.5)] == [0.5, 1.0, 2000.0, 2000.0]
+    levels = panel._curves_plot.getPlotItem().getAxis("bottom").tickValues(0.0, 110.0, 100)
+    assert levels[0][0] == 50.0 and list(levels[0][1]) == [0.0, 50.0, 100.0]
     counts = np.array([300, 280, 310, 0, 290, 305, 320, 296])
     panel.append_mode_metrics(200, 7, 8, 0.961, 0.0312, counts)
     assert panel._metrics.isVisible()
