@@ -175,13 +175,17 @@ def main() -> int:
             if p not in {s for v in VARIANTS for s in v[1:] if s}]
     datasets = args.data.split(",")
     jobs = []
+
+    def seeds_of(n: int) -> range:
+        return range(args.first_seed, args.first_seed + n)
+
     if args.best or args.best_only:   # the long runs first, so the pool ends evenly
         jobs += [(stem_for(BEST, data), data, seed, args.best_budget, args.n)
                  for data in datasets
-                 for seed in range(args.first_seed, args.first_seed + args.best_seeds)]
+                 for seed in seeds_of(args.best_seeds)]
     jobs += [(stem_for(v, data), data, seed, args.budget, args.n) for v in variants
              for data in datasets
-             for seed in range(args.first_seed, args.first_seed + args.seeds)]
+             for seed in seeds_of(args.seeds)]
     import torch
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -195,7 +199,7 @@ def main() -> int:
     print()
 
     def table(rows: list[tuple], budget: float, seeds: int) -> None:
-        print(f"{seeds} seeds per cell ({args.first_seed}-{args.first_seed + seeds - 1}), budget {budget:g} CPU s per run (one thread, "
+        print(f"{seeds} seeds per cell ({seeds_of(seeds)[0]}-{seeds_of(seeds)[-1]}), budget {budget:g} CPU s per run (one thread, "
               f"{args.jobs} runs at a time); mean +- s.e. over seeds")
         print()
         print("| variant (preset) | data | modes | % high quality | reverse KL | mode spread "

@@ -453,6 +453,13 @@ def _fourier_features(module: nn.Module, args: tuple, kwargs: dict):
     return args, {**kwargs, "x": feats(kwargs["x"])}
 
 
+def nearest_other_distance(a: Tensor) -> Tensor:
+    """(n,) Euclidean distance from each row of a (n, d) to its nearest OTHER row."""
+    d = torch.cdist(a, a)
+    d.fill_diagonal_(float("inf"))
+    return d.min(1).values
+
+
 def linear_fade(g_steps: int, steps: int) -> float:
     """1 - min(g_steps, steps) / steps: from 1 to 0 over `steps` generator steps, then 0 (the
     shape of the instance noise, lr decay and MMD schedules)."""
@@ -890,7 +897,7 @@ class GANEngine(Engine):
         out = {"loss/g": loss.detach()}
         if self.config.latent_mixture_restart > 0:
             if self._restart_due():
-                self.restart_component(self.to_net(x), y)
+                self.restart_component(xr if needs_real else self.to_net(x), y)
             out["mixture/restarts"] = self.latent_restarts.float()
         if self.config.mmd_weight > 0:
             out["gan/mmd"] = self._last_mmd
@@ -939,9 +946,7 @@ class GANEngine(Engine):
 
             fake = self.G(torch.randn(probes, self.code_dim, device=self.device), labels(probes))
             gap = torch.cdist(real, fake.flatten(1)).min(1).values
-            rr = torch.cdist(real, real)
-            rr.fill_diagonal_(float("inf"))
-            scale = rr.min(1).values.median()
+            scale = nearest_other_distance(real).median()
             j = int(gap.argmax())
             if not gap[j] > self.config.latent_mixture_restart_gap * scale:
                 return -1
@@ -949,9 +954,7 @@ class GANEngine(Engine):
                 k = int(lat.weights().argmin())
             else:
                 heads = self.G.net(lat.mu, labels(lat.components)).flatten(1)
-                hh = torch.cdist(heads, heads)
-                hh.fill_diagonal_(float("inf"))
-                k = int(hh.min(1).values.argmin())
+                k = int(nearest_other_distance(heads).argmin())
             lo = lat.mu.min(0).values - 0.5
             hi = lat.mu.max(0).values + 0.5
             v = lo + (hi - lo) * torch.rand(candidates, lat.dim, device=self.device)
