@@ -15,24 +15,40 @@ import tomli_w
 
 from engines import OptimConfig, get_engine, engine_names, param
 from .device import DEVICE_CHOICES
-from .options import build_options
+from .options import build_options, show, show_key
 
 
 class ConfigError(ValueError):
     """A config cannot be used; the message names the key and the valid choices."""
 
 
+# The Qt form's int spin box stops at 2**31 - 1, so any larger seed could not be shown or
+# re-entered there; torch, numpy and the preview's seed + EVAL_Z_SEED_OFFSET (studio/
+# training.py) all take far larger values, so this leaves every consumer room to spare.
+SEED_MAX = 2 ** 31 - 1
+STEPS_MAX = 10 ** 9             # ~forever at any speed; keeps step arithmetic in int64
+MAX_CONFIG_BYTES = 1 << 20      # real configs are ~1 kB; refuse before reading a huge file
+
+
 @dataclass
 class RunSection:
-    seed: int = param(0, "Seed for weights, batches and noise: the same seed gives the same run.")
+    seed: int = param(0, "Seed for weights, batches and noise: the same seed gives the same run.",
+                      min=0, max=SEED_MAX)
     device: str = param("auto", "Where to train: auto picks CUDA, then MPS, then the CPU.",
                         choices=DEVICE_CHOICES)
-    steps: int = param(2000, "Training steps (optimizer updates) to run.", min=1, structural=False)
+    steps: int = param(2000, "Training steps (optimizer updates) to run.", min=1, max=STEPS_MAX,
+                       structural=False)
     batch_size: int = param(128, "Examples per training step.", min=1, max=65536)
     threads: int = param(0, "CPU threads for PyTorch; 0 chooses from the usable cores.", min=0, max=256)
-    log_every: int = param(50, "Steps between metric read-backs (one device sync each).", min=1, structural=False)
-    sample_every: int = param(500, "Steps between fixed-z sample snapshots.", min=1, structural=False)
-    checkpoint_every: int = param(1000, "Steps between checkpoints.", min=1, structural=False)
+    log_every: int = param(50, "Steps between metric read-backs (one device sync each).", min=1,
+                           max=STEPS_MAX, structural=False)
+    sample_every: int = param(500, "Steps between fixed-z sample snapshots.", min=1,
+                              max=STEPS_MAX, structural=False)
+    checkpoint_every: int = param(1000, "Steps between checkpoints.", min=1, max=STEPS_MAX,
+                                  structural=False)
+    keep_checkpoints: int = param(2, "Checkpoints kept on disk (the newest); older ones are removed "
+                                  "only after a newer one is complete.", min=1, max=1000,
+                                  structural=False)
     preview_samples: int = param(64, "Fixed-z samples in each snapshot grid.", min=1, max=1024)
 
 
@@ -64,7 +80,7 @@ class RunConfig:
         """A new config with some keys changed, e.g. replace(run={"steps": 10})."""
         d = self.to_dict()
         for name, changes in sections.items():
-            d[name] = {**d[name], **changes}
+            d[name] = {**d.get(name, {}), **changes}
         return config_from_dict(d)
 
 
@@ -75,11 +91,22 @@ def default_config(engine: str = "vae", data: str = "mnist") -> RunConfig:
 def load_config(path: str | Path) -> RunConfig:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read config ({e})") from None
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder, not a config file")
+        if not path.exists():
+            raise ConfigError(f"{path}: no such config file")
+        if not path.is_file():      # a FIFO or device would block or never end
+            raise ConfigError(f"{path}: not a regular file")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config ({e.strerror or e})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: too large for a config file (over {MAX_CONFIG_BYTES} bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})") from None
     return parse_config(text, source=str(path))
 
 
@@ -88,6 +115,10 @@ def parse_config(text: str, source: str = "config") -> RunConfig:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError as e:         # e.g. an integer past Python's 4300-digit limit
+        raise ConfigError(f"{source}: not valid TOML: {str(e).split(':')[0]}") from None
     try:
         return config_from_dict(d)
     except ConfigError as e:
@@ -97,10 +128,12 @@ def parse_config(text: str, source: str = "config") -> RunConfig:
 def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
     from .data import DATA_SOURCES  # late: keeps `import studio.config` light
 
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"a config must be a table of sections, got {type(d).__name__}")
     sections = ("run", "data", "model", "optim")
-    unknown = sorted(set(d) - set(sections))
+    unknown = [k for k in d if k not in sections]
     if unknown:
-        raise ConfigError(f"unknown section [{unknown[0]}]; valid sections: "
+        raise ConfigError(f"unknown section [{show_key(unknown[0])}]; valid sections: "
                           + ", ".join(f"[{s}]" for s in sections))
     for s in sections:
         if s in d and not isinstance(d[s], Mapping):
@@ -110,8 +143,11 @@ def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
 
     data = dict(d.get("data", {}))
     data_name = data.pop("name", "mnist")
+    if not isinstance(data_name, str):
+        raise ConfigError(f"data.name: expected text, got {show(data_name)}; choose one of "
+                          + ", ".join(sorted(DATA_SOURCES)))
     if data_name not in DATA_SOURCES:
-        raise ConfigError(f"data.name: unknown data set {data_name!r}; choose one of "
+        raise ConfigError(f"data.name: unknown data set {show(data_name)}; choose one of "
                           + ", ".join(sorted(DATA_SOURCES)))
     data_opts = build_section(DATA_SOURCES[data_name].options, data, "data")
 
@@ -119,11 +155,22 @@ def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
     engine = model.pop("engine", None)
     if engine is None:
         raise ConfigError("model.engine is missing; choose one of " + ", ".join(engine_names()))
-    try:
-        engine_cls = get_engine(engine)
-    except ValueError as e:
-        raise ConfigError(f"model.engine: {e}") from None
+    if not isinstance(engine, str):
+        raise ConfigError(f"model.engine: expected text, got {show(engine)}; choose one of "
+                          + ", ".join(engine_names()))
+    if engine not in engine_names():
+        raise ConfigError(f"model.engine: unknown engine {show(engine)}; choose one of "
+                          + ", ".join(engine_names()))
+    engine_cls = get_engine(engine)
     model_cfg = build_section(engine_cls.Config, model, "model")
+    # checks that need [run] as well as [model] (e.g. GAN packs must divide the batch);
+    # here, so a bad pairing fails when the config is read, not steps into a run
+    check_batch = getattr(model_cfg, "validate_batch", None)
+    if callable(check_batch):
+        try:
+            check_batch(run.batch_size)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
 
     optim = build_section(OptimConfig, d.get("optim", {}), "optim")
     return RunConfig(run=run, data_name=data_name, data=data_opts, engine=engine,

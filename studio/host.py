@@ -368,8 +368,11 @@ class EngineHost:
         status = self.trainer.run.status() if self.trainer.run is not None else {}
         done = step >= self.trainer.config.run.steps
         # the state comes last: whoever waits for it finds the run and its samples already in
-        self._set_state(self.FINISHED if done else (self.PAUSED if step else self.IDLE),
-                        status.get("message", ""))
+        message = status.get("message", "")
+        if self.trainer.checkpoint_notes:      # a newer checkpoint was damaged: say which and why
+            message = (f"opened at the checkpoint of step {step}; "
+                       + "; ".join(self.trainer.checkpoint_notes))
+        self._set_state(self.FINISHED if done else (self.PAUSED if step else self.IDLE), message)
         return True
 
     def _cmd_new_run(self, config: RunConfig, run_dir: Path) -> bool:

@@ -10,6 +10,7 @@ Habits that keep it fast and honest:
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from .config import ConfigError, RunConfig, structural_changes
 from .data import Dataset, load_dataset
 from .device import configure_threads, pick_device
 from .images import samples_picture, save_png
-from .runs import CheckpointError, Run
+from .runs import Checkpoint, CheckpointError, NoCheckpointError, Run
 
 EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart from training
 
@@ -57,6 +58,10 @@ class TrainResult:
 
 class NonFiniteLoss(RuntimeError):
     pass
+
+
+class CheckpointSaveError(CheckpointError):
+    """Writing a checkpoint failed (disk full, folder gone); the previous one is intact."""
 
 
 class BatchSampler:
@@ -147,30 +152,46 @@ class Trainer:
         self._acc_steps = 0
         self._acc_t0 = time.perf_counter()
         self.latest: dict[str, float] = {}
+        # Losses of steps 1..n are known finite, so the parameters of steps < n are good; a
+        # checkpoint is trusted as "last good" only once the loss computed from it was finite.
+        self._finite_through = 0
+        self._confirm_at: Optional[int] = None    # a forced read-back right after a checkpoint
+        # why newer checkpoints were passed over when this trainer loaded one (shown to the user)
+        self.checkpoint_notes: list[str] = []
 
     # -- construction from a run folder --------------------------------------------------------
     @classmethod
     def create(cls, config: RunConfig, run_dir: str | Path, **kw: Any) -> "Trainer":
-        run = Run.create(run_dir, config)
-        trainer = cls(config, run, **kw)
-        trainer.save_checkpoint()     # step 0: there is always a last good checkpoint
+        """Build everything first, then the run folder: a start that fails (bad data, a model
+        that cannot be built, an unwritable folder) leaves no half-made run behind."""
+        run_dir = Path(run_dir)
+        if Run(run_dir).config_path.exists():
+            raise FileExistsError(f"{run_dir} already holds a run; resume it or choose another folder")
+        trainer = cls(config, None, **kw)
+        existed = run_dir.exists()
+        try:
+            trainer.run = Run.create(run_dir, config)
+            trainer.save_checkpoint()     # step 0: there is always a last good checkpoint
+        except BaseException:
+            _remove_failed_start(run_dir, existed)
+            raise
         return trainer
 
     @classmethod
     def load(cls, run_dir: str | Path, **kw: Any) -> "Trainer":
-        """Open a run at its latest checkpoint without changing anything in its folder
-        (for sampling, evaluation, and the GUI's 'open run')."""
+        """Open a run at its latest complete checkpoint without changing anything in its
+        folder (for sampling, evaluation, and viewing)."""
         run = Run.open(run_dir)
-        if not run.has_checkpoint():
-            raise CheckpointError(f"{run.path}: no checkpoint yet (weights.safetensors and state.pt)")
         trainer = cls(run.config(), run, **kw)
         trainer.load_checkpoint()
         return trainer
 
     @classmethod
-    def resume(cls, run_dir: str | Path, config: Optional[RunConfig] = None, **kw: Any) -> "Trainer":
+    def resume(cls, run_dir: str | Path, config: Optional[RunConfig] = None, *,
+               restart: bool = False, **kw: Any) -> "Trainer":
         """Continue a run. A given config may change live values (learning rate, steps,
-        intervals) but nothing structural."""
+        intervals) but nothing structural. Without a usable checkpoint this refuses and
+        changes nothing, unless `restart` asks to train the run again from step 0."""
         run = Run.open(run_dir)
         saved = run.config()
         if config is not None:
@@ -178,14 +199,32 @@ class Trainer:
             if changed:
                 raise ConfigError(f"cannot resume {run.path} with this config: "
                                   f"{', '.join(changed)} differ from the run's; start a new run")
-            config.save(run.config_path)
         else:
             config = saved
         trainer = cls(config, run, **kw)
-        if run.has_checkpoint():
-            trainer.load_checkpoint()
-        else:
+        try:
+            ckpt = trainer.load_checkpoint()
+        except NoCheckpointError as e:
+            if not restart:
+                raise NoCheckpointError(
+                    f"cannot resume: {e}. Nothing was changed. To train this run again from "
+                    f"step 0 (replacing its metrics and snapshots): genstudio train --resume "
+                    f"{run.path} --restart") from None
+            ckpt = None
+        # from here on this trainer owns the folder: now it may write
+        run.clean_stale_temps()
+        if ckpt is None:
+            run.truncate_metrics(-1)
+            for stale in (run.samples_dir, run.path / "mode_monitor.jsonl"):
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
             trainer.save_checkpoint()
+        elif ckpt.skipped and ckpt.path is not None:
+            trainer.checkpoint_notes += [f"set aside: {m}" for m in run.set_aside_unusable(ckpt.path)]
+        if config is not saved:
+            config.save(run.config_path)
         run.truncate_metrics(trainer.step)
         return trainer
 
@@ -203,14 +242,28 @@ class Trainer:
         return state
 
     def save_checkpoint(self) -> None:
+        """Refuses parameters that are not finite (NonFiniteLoss): a checkpoint must be a
+        state training can go on from."""
         if self.run is None:
             return
-        self.run.save_checkpoint(self.step, self.engine.name, self.engine.state_dict(),
-                                 self.training_state(), self.config.to_toml())
+        weights = self.engine.state_dict()
+        bad = [k for k, v in weights.items()
+               if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad:
+            raise NonFiniteLoss(f"parameters became non-finite at step {self.step} "
+                                f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
+        try:
+            self.run.save_checkpoint(self.step, self.engine.name, weights, self.training_state(),
+                                     self.config.to_toml(), keep=self.config.run.keep_checkpoints)
+        except OSError as e:
+            raise CheckpointSaveError(
+                f"could not save the checkpoint of step {self.step} in {self.run.path}: "
+                f"{e.strerror or e}; the previous checkpoint is kept") from None
+        self._confirm_at = self.step + 1
 
-    def load_checkpoint(self) -> None:
+    def load_checkpoint(self, max_step: Optional[int] = None) -> Checkpoint:
         assert self.run is not None
-        ckpt = self.run.load_checkpoint(expected_engine=self.engine.name)
+        ckpt = self.run.load_checkpoint(expected_engine=self.engine.name, max_step=max_step)
         try:
             self.engine.load_state_dict({k: v.to(self.device) for k, v in ckpt.weights.items()})
             self.engine.load_optim_state_dict(ckpt.state["optim"])
@@ -218,14 +271,20 @@ class Trainer:
             torch.set_rng_state(ckpt.state["torch_rng"])
             if "cuda_rng" in ckpt.state and self.device.type == "cuda":
                 torch.cuda.set_rng_state(ckpt.state["cuda_rng"], self.device)
-        except (ValueError, KeyError, RuntimeError) as e:
-            raise CheckpointError(f"{self.run.path}: checkpoint does not fit this model ({e})") from None
+            elapsed = float(ckpt.state.get("elapsed_s", 0.0))
+        except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError) as e:
+            raise CheckpointError(f"{self.run.path}: checkpoint does not fit this model "
+                                  f"({str(e)[:300]})") from None
         self.step = ckpt.step
-        self.elapsed_s = float(ckpt.state.get("elapsed_s", 0.0))
+        self.elapsed_s = elapsed if math.isfinite(elapsed) and elapsed >= 0 else 0.0
         # the learning rate may have been changed mid-run; the config is the source of truth
         self.engine.set_lr(self.config.optim.lr)
         self._acc.clear()
         self._acc_steps = 0
+        self._finite_through = ckpt.step + 1     # a saved checkpoint is trusted
+        self._confirm_at = None
+        self.checkpoint_notes = [f"skipped {m}" for m in ckpt.skipped]
+        return ckpt
 
     # -- training --------------------------------------------------------------------------------
     def training_time(self) -> float:
@@ -284,6 +343,8 @@ class Trainer:
                 s = self.step
                 if s % rc.log_every == 0 or s % rc.checkpoint_every == 0 or s == target:
                     self.flush_metrics(cb)
+                elif s == self._confirm_at:
+                    self.confirm_finite()
                 if s % rc.sample_every == 0 or s == target:
                     self.snapshot(cb)
                 if s % rc.checkpoint_every == 0:
@@ -294,27 +355,45 @@ class Trainer:
                     rate = (s - start_step) / max(now - t_start, 1e-9)
                     cb.progress(Progress(s, target, rate, (target - s) / rate if rate > 0 else math.inf,
                                          dict(self.latest)))
+            self.flush_metrics(cb)
+            self.elapsed_s, self._session_t0 = self.training_time(), None
+            if self.run is not None and self.step > start_step:
+                if self.step % rc.checkpoint_every != 0:
+                    self.save_checkpoint()
+                if self.step % rc.sample_every != 0 and reason == "aborted":
+                    self.snapshot(cb)
         except NonFiniteLoss as e:
             bad_step = self.step
             self.elapsed_s, self._session_t0 = self.training_time(), None
             restored = self._restore_last_good()
-            message = (f"non-finite loss ({e}) by step {bad_step}; {restored}. Lower the learning "
-                       f"rate or change the model, then resume.")
+            message = (f"non-finite values ({e}) by step {bad_step}; {restored}. Lower the "
+                       f"learning rate or change the model, then resume.")
             if self.run is not None:
                 self.run.write_status("paused", message, self.step)
             return TrainResult("nonfinite", self.step, message)
-        self.flush_metrics(cb)
-        self.elapsed_s, self._session_t0 = self.training_time(), None
-        if self.run is not None and self.step > start_step:
-            if self.step % rc.checkpoint_every != 0:
-                self.save_checkpoint()
-            if self.step % rc.sample_every != 0 and reason == "aborted":
-                self.snapshot(cb)
+        except BaseException as e:
+            # status.json must never stay "running": interrupted or failed, say so
+            self._session_t0 = None
+            interrupted = isinstance(e, KeyboardInterrupt)
+            self._final_status("stopped" if interrupted else "failed",
+                               "interrupted" if interrupted else f"{type(e).__name__}: {e}")
+            raise
         if self.run is not None:
             done = self.step >= rc.steps
             state = "finished" if done else ("stopped" if reason == "aborted" else "paused")
             self.run.write_status(state, message, self.step)
         return TrainResult(reason, self.step, message)
+
+    def _final_status(self, state: str, message: str) -> None:
+        """Best effort (the disk may be full): the error being raised matters more."""
+        if self.run is None:
+            return
+        try:
+            last = self.run.checkpoint_slots()
+            where = f"; the last checkpoint is step {last[-1].step}" if last else ""
+            self.run.write_status(state, message[:1000] + where, self.step)
+        except Exception:
+            pass
 
     def flush_metrics(self, cb: Optional[Callbacks] = None) -> dict[str, float]:
         """Read the accumulated metrics back from the device (the only sync) and log them."""
@@ -331,6 +410,7 @@ class Trainer:
         dt, self._acc_t0 = now - self._acc_t0, now
         if bad:
             raise NonFiniteLoss(", ".join(f"{k} = {means[k]}" for k in bad))
+        self._finite_through = self.step
         means["perf/step_ms"] = 1000.0 * dt / n
         record = {"step": self.step, "time": round(self.training_time(), 3), **means}
         self.latest = means
@@ -340,14 +420,32 @@ class Trainer:
             cb.metrics(record)
         return means
 
+    def confirm_finite(self) -> None:
+        """One read-back, nothing logged: the step after a checkpoint proves (or not) that
+        the checkpoint's parameters give a finite loss."""
+        if self._acc_steps and not bool(torch.isfinite(
+                torch.stack([v.float().sum() for v in self._acc.values()])).all()):
+            raise NonFiniteLoss(f"loss at step {self.step}")
+        self._finite_through = self.step
+
     def _restore_last_good(self) -> str:
+        """Back to the newest checkpoint whose parameters gave a finite loss; newer ones
+        hold the state that went bad and are removed."""
         self._acc.clear()
         self._acc_steps = 0
         if self.run is None or not self.run.has_checkpoint():
             return "no checkpoint to restore (run has no folder)"
-        self.load_checkpoint()
+        good_before = self._finite_through - 1
+        try:
+            ckpt = self.load_checkpoint(max_step=good_before)
+            note = "the last good checkpoint"
+        except NoCheckpointError:
+            ckpt = self.load_checkpoint()
+            note = "the only checkpoint left (its parameters were not confirmed finite)"
+        dropped = self.run.discard_checkpoints_after(ckpt.path) if ckpt.path is not None else []
         self.run.truncate_metrics(self.step)
-        return f"restored the last good checkpoint (step {self.step})"
+        extra = f"; removed {len(dropped)} newer checkpoint(s) saved after the bad update" if dropped else ""
+        return f"restored {note} (step {self.step}){extra}"
 
     # -- samples and evaluation ---------------------------------------------------------------
     @torch.no_grad()
@@ -382,6 +480,21 @@ class Trainer:
         self.config.optim.lr = lr
         if self.run is not None:
             self.config.save(self.run.config_path)
+
+
+def _remove_failed_start(run_dir: Path, existed: bool) -> None:
+    """Undo what a failed Trainer.create wrote: the folder if it made it, else its files."""
+    try:
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return
+        r = Run(run_dir)
+        for p in (r.config_path, r.status_path, r.metrics_path):
+            p.unlink(missing_ok=True)
+        if r.checkpoints_dir.is_dir():
+            shutil.rmtree(r.checkpoints_dir, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,

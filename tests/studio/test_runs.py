@@ -1,6 +1,9 @@
 """Run folders: atomic checkpoints, refusal of unsafe or foreign files."""
+import hashlib
+import json
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,20 @@ def _weights_equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def _tamper(run, name, data: bytes):
+    """Replace a file of the newest checkpoint and fix its manifest, as a deliberate attacker
+    would: the hash check passes, so the deeper checks are what must refuse it."""
+    folder = run.checkpoint_slots()[-1].folder
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _newest(run):
+    return run.checkpoint_slots()[-1].folder
+
+
 def test_interrupted_save_keeps_previous_checkpoint_and_leaves_no_temp(tmp_path, monkeypatch):
     trainer = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
     trainer.train()
@@ -25,23 +42,22 @@ def test_interrupted_save_keeps_previous_checkpoint_and_leaves_no_temp(tmp_path,
     for _ in range(5):        # weights now differ from the saved checkpoint
         trainer.train_one_step()
 
-    real_replace = os.replace
-    calls = {"n": 0}
+    seen = []
 
-    def dying_replace(src, dst):
-        # the weights file is written in full to its temp, then the process "dies"
-        calls["n"] += 1
-        raise KeyboardInterrupt("power cut")
+    def power_cut(point):
+        seen.append(point)
+        if point.startswith("publish:"):     # every file written, not yet published
+            raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(atomic.os, "replace", dying_replace)
+    monkeypatch.setattr(atomic, "FAULT_HOOK", power_cut)
     with pytest.raises(KeyboardInterrupt):
         trainer.save_checkpoint()
-    monkeypatch.setattr(atomic.os, "replace", real_replace)
-    assert calls["n"] == 1
-    leftovers = [p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".tmp")]
+    monkeypatch.setattr(atomic, "FAULT_HOOK", None)
+    assert seen[-1].startswith("publish:")
+    leftovers = [p.name for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.startswith(".tmp")]
     assert leftovers == []
     again = Run.open(tmp_path / "run").load_checkpoint()
-    assert again.step == 20
+    assert again.step == 20 and again.skipped == []
     assert _weights_equal(again.weights, before)
 
 
@@ -63,11 +79,14 @@ def test_interrupt_while_writing_bytes(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
 
 
-def test_stale_temp_from_a_hard_kill_is_removed_on_open(tmp_path):
+def test_stale_temp_from_a_hard_kill_is_removed_by_the_next_writer_not_by_viewers(tmp_path):
     trainer = Trainer.create(tiny_points_config(steps=5), tmp_path / "run")
-    stale = tmp_path / "run" / ".tmp-weights.safetensors.abc123"
-    stale.write_bytes(b"half a file")
-    Run.open(tmp_path / "run")
+    stale = tmp_path / "run" / "checkpoints" / ".tmp-ckpt-000002-step_000000005.abc123"
+    stale.mkdir()
+    (stale / "weights.safetensors").write_bytes(b"half a file")
+    Trainer.load(tmp_path / "run")            # viewing changes nothing
+    assert stale.exists()
+    Trainer.resume(tmp_path / "run")          # the writer that takes the run over cleans up
     assert not stale.exists()
     assert trainer.run.has_checkpoint()
 
@@ -86,25 +105,29 @@ def test_code_executing_pickle_in_state_is_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "pwned"
     state = trainer.training_state()
     state.update(format="genstudio-checkpoint-1", step=0, payload=_RunsCode(str(marker)))
-    torch.save(state, trainer.run.state_path)   # writing is fine; loading must refuse
+    buf = tmp_path / "evil.pt"
+    torch.save(state, buf)                     # writing is fine; loading must refuse
+    _tamper(trainer.run, "state.pt", buf.read_bytes())
     assert not marker.exists()
     with pytest.raises(CheckpointError) as err:
         Trainer.resume(tmp_path / "run")
     assert "refused" in str(err.value) and "Nothing was executed" in str(err.value)
     assert not marker.exists()
     # and a plain pickle file pretending to be state.pt
-    with open(trainer.run.state_path, "wb") as f:
-        pickle.dump(_RunsCode(str(marker)), f)
+    _tamper(trainer.run, "state.pt", pickle.dumps(_RunsCode(str(marker))))
     with pytest.raises(CheckpointError):
         read_state(trainer.run.state_path)
+    with pytest.raises(CheckpointError):
+        Trainer.load(tmp_path / "run")
     assert not marker.exists()
 
 
 def test_checkpoint_from_another_engine_is_refused(tmp_path):
     ae = Trainer.create(tiny_points_config("ae", steps=5), tmp_path / "ae")
     Trainer.create(tiny_points_config("vae", steps=5), tmp_path / "vae")
-    # drop the AE's weights into the VAE run
-    (tmp_path / "vae" / "weights.safetensors").write_bytes(ae.run.weights_path.read_bytes())
+    # drop the AE's checkpoint into the VAE run
+    shutil.rmtree(tmp_path / "vae" / "checkpoints")
+    shutil.copytree(tmp_path / "ae" / "checkpoints", tmp_path / "vae" / "checkpoints")
     with pytest.raises(CheckpointError) as err:
         Trainer.resume(tmp_path / "vae")
     assert "'ae'" in str(err.value) and "'vae'" in str(err.value)
@@ -113,8 +136,8 @@ def test_checkpoint_from_another_engine_is_refused(tmp_path):
 def test_weights_of_another_shape_are_refused(tmp_path):
     small = Trainer.create(tiny_points_config("vae", steps=5, latent_dim=2), tmp_path / "a")
     Trainer.create(tiny_points_config("vae", steps=5, latent_dim=3), tmp_path / "b")
-    (tmp_path / "b" / "weights.safetensors").write_bytes(small.run.weights_path.read_bytes())
-    (tmp_path / "b" / "state.pt").write_bytes(small.run.state_path.read_bytes())
+    shutil.rmtree(tmp_path / "b" / "checkpoints")
+    shutil.copytree(tmp_path / "a" / "checkpoints", tmp_path / "b" / "checkpoints")
     with pytest.raises(CheckpointError) as err:
         Trainer.resume(tmp_path / "b")
     assert "does not fit" in str(err.value) and "shape" in str(err.value)
@@ -122,10 +145,11 @@ def test_weights_of_another_shape_are_refused(tmp_path):
 
 def test_foreign_and_corrupt_weight_files_are_refused(tmp_path):
     trainer = Trainer.create(tiny_points_config(steps=5), tmp_path / "run")
-    save_file({"x": torch.zeros(2)}, str(trainer.run.weights_path))   # not ours: no metadata
+    save_file({"x": torch.zeros(2)}, str(tmp_path / "foreign.safetensors"))  # no metadata
+    _tamper(trainer.run, "weights.safetensors", (tmp_path / "foreign.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="not a Generative Studio checkpoint"):
         trainer.run.load_checkpoint()
-    trainer.run.weights_path.write_bytes(b"\x00" * 50)
+    _tamper(trainer.run, "weights.safetensors", b"\x00" * 50)
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
         trainer.run.load_checkpoint()
 
@@ -134,6 +158,7 @@ def test_mismatched_weights_and_state_steps_are_detected(tmp_path):
     trainer = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
     old_state = trainer.run.state_path.read_bytes()
     trainer.train()
-    trainer.run.state_path.write_bytes(old_state)   # as if the 2nd rename never happened
-    with pytest.raises(CheckpointError, match="interrupted"):
-        trainer.run.load_checkpoint()
+    _tamper(trainer.run, "state.pt", old_state)     # a state of another step, hashes fixed
+    ckpt = trainer.run.load_checkpoint()            # falls back to the previous complete one
+    assert ckpt.step == 0 and len(ckpt.skipped) == 1
+    assert "step 20" in ckpt.skipped[0] and "interrupted" in ckpt.skipped[0]
