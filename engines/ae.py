@@ -73,7 +73,8 @@ class AEConfig:
                                min=0.0, max=10.0, structural=False)
     contractive: float = param(0.0, "Contractive AE: weight of the squared Frobenius norm of "
                                     "the encoder's Jacobian; 0 turns it off (it costs about "
-                                    "latent_dim extra encoder passes per step).", min=0.0)
+                                    "latent_dim extra encoder passes per step).", min=0.0,
+                               max=1e4)
     latent_decay: float = param(0.99, "Decay of the moving mean/covariance of the latent codes "
                                       "that sampling draws from.", min=0.0, max=0.99999,
                                 structural=False)

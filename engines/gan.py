@@ -161,6 +161,8 @@ WARMUP_CRITIC_STEPS = 100     # Arjovsky et al.'s main.py: Diters = 100 ...
 WARMUP_G_STEPS = 25           # ... for the first 25 generator iterations ...
 WARMUP_EVERY = 500            # ... and every 500th
 PHASES = ("discriminator", "generator")
+# the trainer stacks every D step's batch into one tensor; 2**20 MNIST images are 3 GB of floats
+MAX_SAMPLES_PER_STEP = 1 << 20
 
 
 @dataclass
@@ -335,6 +337,29 @@ class GANConfig:
         if self.latent_mixture_restart > 0 and self.latent_mixture == 0:
             raise ValueError("latent_mixture_restart moves mixture components: it needs "
                              "latent_mixture > 0")
+
+    def validate_batch(self, batch_size: int) -> None:
+        """What [run] batch_size must satisfy with this config; studio.config calls it when a
+        config is read, so a bad pairing never starts a run that fails at its first step."""
+        b, m = batch_size, self.pack
+        if b % m:
+            raise ValueError(f"run.batch_size = {b} is not a multiple of model.pack = {m} "
+                             "(D judges packs of that many samples); choose a batch size "
+                             f"that is a multiple of {m}")
+        # BatchNorm1d refuses a batch of one sample; MMD compares pairs within a batch
+        if self.g_norm == "batch" and b < 2:
+            raise ValueError(f"model.g_norm = 'batch' needs run.batch_size >= 2, got {b}")
+        if self.d_norm == "batch" and b < 2 * m:
+            raise ValueError(f"model.d_norm = 'batch' needs at least 2 packs per batch: "
+                             f"run.batch_size >= {2 * m} with model.pack = {m}, got {b}")
+        if self.mmd_weight > 0 and b < 2:
+            raise ValueError(f"model.mmd_weight > 0 needs run.batch_size >= 2, got {b}")
+        k = max(self.n_critic, WARMUP_CRITIC_STEPS if self.wgan_warmup else 1)
+        if k * b > MAX_SAMPLES_PER_STEP:
+            why = "model.wgan_warmup's 100" if k > self.n_critic else f"model.n_critic = {k}"
+            raise ValueError(f"run.batch_size = {b} times {why} discriminator steps draws "
+                             f"{k * b} samples per step; at most {MAX_SAMPLES_PER_STEP} fit "
+                             "in memory, so lower one of them")
 
 
 # ---------------------------------------------------------------------------------- losses

@@ -33,15 +33,21 @@ def field_info(cls_or_obj: Any) -> list[dataclasses.Field]:
     return list(dataclasses.fields(cls_or_obj))
 
 
+BETA_MAX = 0.99999
+
+
 @dataclasses.dataclass
 class OptimConfig:
     """The [optim] section: one optimizer family for the engine's networks."""
 
     name: str = param("adam", "Optimizer.", choices=("adam", "adamw", "sgd", "rmsprop"))
-    lr: float = param(1e-3, "Learning rate: the step size of every update.", min=0.0, max=10.0,
+    lr: float = param(1e-3, "Learning rate: the step size of every update.", min=1e-8, max=10.0,
                       structural=False)
-    beta1: float = param(0.9, "Adam/AdamW first-moment decay (momentum for SGD).", min=0.0, max=1.0)
-    beta2: float = param(0.999, "Adam/AdamW second-moment decay (alpha for RMSProp).", min=0.0, max=1.0)
+    # decays below 1: Adam refuses beta = 1, and RMSProp's alpha = 1 never updates its average
+    beta1: float = param(0.9, "Adam/AdamW first-moment decay (momentum for SGD).", min=0.0,
+                         max=BETA_MAX)
+    beta2: float = param(0.999, "Adam/AdamW second-moment decay (alpha for RMSProp).", min=0.0,
+                         max=BETA_MAX)
     weight_decay: float = param(0.0, "L2 weight decay (decoupled for AdamW).", min=0.0, max=1.0)
     grad_clip: float = param(0.0, "Clip the global gradient norm to this value; 0 turns clipping off.",
-                             min=0.0)
+                             min=0.0, max=1e6)

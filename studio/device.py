@@ -19,20 +19,27 @@ def available_devices() -> list[str]:
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """"auto" prefers CUDA, then Apple's MPS, then the CPU; an explicit choice must exist."""
+    """"auto" prefers CUDA, then Apple's MPS, then the CPU; an explicit choice must exist.
+    A config names its device without checking it (a run trained on a GPU still opens on a
+    CPU-only machine for viewing), so this is where an absent device is refused."""
+    from .config import ConfigError     # late: studio.config imports this module
     avail = available_devices()
     if requested == "auto":
         for name in ("cuda", "mps", "cpu"):
             if name in avail:
                 return torch.device(name)
-    base = requested.split(":")[0]
-    if base not in DEVICE_CHOICES[1:]:
-        raise ValueError(f"run.device: unknown device {requested!r}; choose one of "
-                         f"{', '.join(DEVICE_CHOICES)}")
-    if base not in avail:
-        raise ValueError(f"run.device: {requested!r} is not available on this machine; "
-                         f"available: {', '.join(avail)} (or 'auto')")
-    return torch.device(requested)
+    text = str(requested)
+    base, colon, index = text.partition(":")
+    # only CUDA numbers its devices; torch.device("cuda:abc") would raise a RuntimeError
+    numbered = base == "cuda" and index.isascii() and index.isdigit()
+    if base not in DEVICE_CHOICES[1:] or (colon and not numbered):
+        raise ConfigError(f"run.device: unknown device {text[:40]!r}; choose one of "
+                          f"{', '.join(DEVICE_CHOICES)}")
+    if base not in avail or (numbered and int(index) >= torch.cuda.device_count()):
+        present = avail + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        raise ConfigError(f"run.device: {text!r} is not available on this machine; "
+                          f"available: {', '.join(present)} (or 'auto')")
+    return torch.device(text)
 
 
 def usable_cpus() -> int:
