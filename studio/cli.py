@@ -6,6 +6,7 @@ and never import Qt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import math
@@ -21,54 +22,112 @@ import numpy as np
 from . import __version__
 
 
+EXIT_BAD_INPUT, EXIT_NONFINITE, EXIT_INTERRUPTED, EXIT_BUG = 2, 3, 130, 1
+MAX_SEED = 2**63 - 1
+MAX_SAMPLE_BYTES = 1 << 30          # what `sample` may hold in memory (float32 output)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0].startswith("--screenshot") or argv[0] in ("gui", "--demo"):
         return _gui(argv)
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BaseException as e:
+        if debug or isinstance(e, SystemExit):
+            raise
+        return _report(e)
+
+
+def _report(e: BaseException) -> int:
+    """Everything that reaches the top becomes one line (and an exit code); --debug shows the
+    traceback instead."""
     from .config import ConfigError
     from .data import DataError
     from .runs import CheckpointError
+    if isinstance(e, KeyboardInterrupt):
+        print("genstudio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if isinstance(e, (ConfigError, DataError, CheckpointError, FileExistsError)):
+        msg, code = str(e), EXIT_BAD_INPUT
+    elif isinstance(e, OSError):
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        msg, code = f"cannot use{where}: {e.strerror or e}", EXIT_BAD_INPUT
+    elif isinstance(e, MemoryError):
+        msg, code = "not enough memory for this (try fewer samples or a smaller batch)", EXIT_BAD_INPUT
+    else:
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        msg, code = f"unexpected {type(e).__name__}: {first}", EXIT_BUG
+    print(f"genstudio: error: {msg}", file=sys.stderr)
+    if code == EXIT_BUG:
+        print("genstudio: run again with --debug for the traceback", file=sys.stderr)
+    return code
+
+
+def _seed(text: str) -> int:
     try:
-        return args.func(args)
-    except (ConfigError, DataError, CheckpointError, FileExistsError) as e:
-        print(f"genstudio: error: {e}", file=sys.stderr)
-        return 2
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{v} is out of range; seeds are 0..{MAX_SEED}")
+    return v
+
+
+def _count(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is out of range; allowed {lo:,}..{hi:,}")
+        return v
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genstudio", description=(
         "Generative Studio. With no command, opens the studio window."))
     p.add_argument("--version", action="version", version=f"genstudio {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="show the Python traceback of an error instead of one line")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a run from a TOML config (or resume one)")
     t.add_argument("config", nargs="?", help="config file (optional with --resume)")
     t.add_argument("--out", help="run folder to create (default runs/<config>-<time>)")
-    t.add_argument("--steps", type=int, help="total steps to reach (overrides run.steps)")
+    t.add_argument("--steps", type=_count(1, 10**12),
+                   help="total steps to reach (overrides run.steps)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder")
+    t.add_argument("--restart", action="store_true",
+                   help="with --resume: train from step 0 when the run has no usable checkpoint")
     t.add_argument("--device", help="auto, cpu, cuda or mps (overrides run.device)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=_count(1, 10**6), default=64)
     s.add_argument("--out", required=True, help="writes OUT.npy (float32) and OUT.png (a grid)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--label", type=int, help="class label, for conditional models")
+    s.add_argument("--seed", type=_seed, default=0)
+    s.add_argument("--label", type=_count(0, 10**6), help="class label, for conditional models")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="print the metrics of a trained run as JSON")
     e.add_argument("run_dir")
-    e.add_argument("--n", type=int, default=10000,
+    e.add_argument("--n", type=_count(1, 10**6), default=10000,
                    help="samples to score (default 10,000; 2D mixtures use 2,500 as in PacGAN)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the samples and subsets")
-    e.add_argument("--iwae-k", type=int, default=64,
+    e.add_argument("--seed", type=_seed, default=0, help="seed of the samples and subsets")
+    e.add_argument("--iwae-k", type=_count(0, 100_000), default=64,
                    help="importance samples of the IWAE bound (engines with an ELBO; 0 = skip)")
-    e.add_argument("--iwae-n", type=int, default=1000, help="test examples for the IWAE bound")
+    e.add_argument("--iwae-n", type=_count(1, 10**7), default=1000,
+                   help="test examples for the IWAE bound")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_eval)
@@ -95,10 +154,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.config is None and args.resume is None:
         raise ConfigError("give a config file, or --resume RUN_DIR")
+    if args.restart and not args.resume:
+        raise ConfigError("--restart goes with --resume RUN_DIR")
     overrides = {}
     if args.steps is not None:
-        if args.steps < 1:
-            raise ConfigError("--steps must be at least 1")
         overrides["steps"] = args.steps
     if args.device is not None:
         overrides["device"] = args.device
@@ -108,7 +167,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else Run.open(args.resume).config()
         if overrides:
             config = config.replace(run=overrides)
-        trainer = Trainer.resume(args.resume, config)
+        trainer = Trainer.resume(args.resume, config, restart=args.restart)
     else:
         config = load_config(args.config)
         if overrides:
@@ -122,18 +181,15 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"({len(trainer.dataset)} examples), {trainer.engine.num_parameters():,} parameters, "
           f"device {trainer.device}, {trainer.threads} threads; run folder {trainer.run.path}",
           file=sys.stderr)
+    for note in trainer.checkpoint_notes:
+        print(f"genstudio: warning: {note}", file=sys.stderr)
+    _print_scan_report(trainer)
     if trainer.step >= rc.steps:
         print(f"genstudio: run is already at step {trainer.step} of {rc.steps}; "
               f"pass --steps to train further", file=sys.stderr)
         return 0
 
     stop = threading.Event()
-
-    def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly and save; second: hard stop
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     bar = ProgressBar(enabled=not args.quiet)
     monitor = None
     if trainer.dataset.spec.is_images:
@@ -148,20 +204,70 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.message(f"mode-collapse alert at step {step}: {out[0].alert} ({out[1]})")
 
     try:
-        result = trainer.train(callbacks=Callbacks(progress=bar.update, should_abort=stop.is_set,
-                                                   samples=on_samples))
+        with _stop_on_signals(stop):
+            result = trainer.train(callbacks=Callbacks(
+                progress=bar.update, should_abort=stop.is_set, samples=on_samples))
+    except KeyboardInterrupt:
+        # a second signal while the first one's save ran: the save was abandoned whole
+        bar.close()
+        slots = trainer.run.checkpoint_slots()
+        last = f"the last complete checkpoint is step {slots[-1].step}" if slots else "no checkpoint"
+        print(f"genstudio: interrupted again; not saved ({last}). Resume with "
+              f"`genstudio train --resume {trainer.run.path}`", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGINT, previous)
         bar.close()
     if result.reason == "aborted":
         print(f"genstudio: interrupted; saved at step {result.step}. Resume with "
               f"`genstudio train --resume {trainer.run.path}`", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     if result.reason == "nonfinite":
         print(f"genstudio: paused: {result.message}", file=sys.stderr)
-        return 3
+        return EXIT_NONFINITE
     print(f"genstudio: finished step {result.step}; run folder {trainer.run.path}", file=sys.stderr)
     return 0
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """Ctrl-C, SIGTERM (a scheduler, a shutdown) and SIGHUP (a closed terminal or laptop
+    session) all stop cleanly: finish the step, save, exit. A second signal abandons the
+    save (KeyboardInterrupt; the atomic save leaves the previous checkpoint whole)."""
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield                       # signal handlers can only be set from the main thread
+        return
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _print_scan_report(trainer) -> None:
+    """A folder's skipped files never pass in silence: one line here, the full list in the
+    run folder."""
+    report = getattr(trainer.dataset, "report", None)
+    if report is None or not report.skipped or trainer.run is None:
+        return
+    path = trainer.run.path / "data_report.txt"
+    try:
+        from .atomic import write_text
+        write_text(path, report.summary() + "\n")
+        where = f"; full list in {path}"
+    except OSError:
+        where = ""
+    print(f"genstudio: data: {report.loaded} images loaded, {len(report.skipped)} files "
+          f"skipped{where}", file=sys.stderr)
 
 
 class ProgressBar:
@@ -220,13 +326,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from .export import export_grid, provenance
     from .training import samples_from_run
 
-    if args.n < 1:
-        raise ConfigError("--n must be at least 1")
     labels = None
     if args.label is not None:
         labels = np.full(args.n, args.label, np.int64)
     samples, trainer = samples_from_run(args.run_dir, args.n, seed=args.seed, labels=labels,
-                                        device=args.device)
+                                        device=args.device, max_bytes=MAX_SAMPLE_BYTES)
     base = Path(args.out)
     if base.suffix.lower() in (".npy", ".png"):
         base = base.with_suffix("")
@@ -250,8 +354,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
     from .training import Trainer
 
-    if args.n < 1:
-        raise ConfigError("--n must be at least 1")
     trainer = Trainer.load(args.run_dir, device=args.device)
     say = (lambda s: None) if args.quiet else (lambda s: print(f"genstudio: {s}", file=sys.stderr))
     metrics = evaluate(trainer, n=args.n, seed=args.seed, iwae_k=args.iwae_k, iwae_n=args.iwae_n,

@@ -128,7 +128,10 @@ class Trainer:
         self.config = config
         self.run = run
         rc = config.run
-        self.device = pick_device(device or rc.device)
+        try:
+            self.device = pick_device(device or rc.device)
+        except ValueError as e:       # a device this machine does not have: a config matter
+            raise ConfigError(str(e)) from None
         self.dataset = dataset if dataset is not None else load_dataset(
             config.data_name, config.data, seed=rc.seed)
         self.threads = configure_threads(
@@ -498,10 +501,17 @@ def _remove_failed_start(run_dir: Path, existed: bool) -> None:
 
 
 def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,
-                     device: str = "cpu") -> tuple[np.ndarray, Trainer]:
+                     device: str = "cpu", max_bytes: Optional[int] = None
+                     ) -> tuple[np.ndarray, Trainer]:
     """Load a run's latest checkpoint and draw n samples with a seeded generator. `labels`
-    (n,) ask a class-conditional model for those classes; other models refuse them."""
+    (n,) ask a class-conditional model for those classes; other models refuse them.
+    `max_bytes` refuses an n whose float32 samples would not fit, before drawing any."""
     trainer = Trainer.load(run_dir, device=device)
+    need = 4 * n * trainer.dataset.spec.numel
+    if max_bytes is not None and need > max_bytes:
+        raise ConfigError(f"--n {n:,}: that many samples need {need / 2**30:.1f} GiB; at most "
+                          f"{max_bytes // (4 * trainer.dataset.spec.numel):,} at a time (draw "
+                          f"more with another --seed)")
     y = None
     if labels is not None:
         engine = trainer.engine
