@@ -246,9 +246,13 @@ class MnistEvaluator:
     def _load_uncached(cls, path: Path, device) -> "MnistEvaluator":
         tensors, raw = _read_file(path)
         meta = _parse_metadata(path, raw)
-        model = MnistCNN(meta["architecture"])
+        # Built on the meta device: a CPU build would initialise its weights from torch's
+        # global RNG, which is the training run's, so loading the evaluator mid-run (the
+        # mode monitor, Evaluate) would make resumed runs differ from uninterrupted ones.
+        with torch.device("meta"):
+            model = MnistCNN(meta["architecture"])
         _check_tensors(path, tensors, model)
-        model.load_state_dict(tensors)
+        model.load_state_dict(tensors, assign=True)
         return cls(model, meta, device, path)
 
     @classmethod

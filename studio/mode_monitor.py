@@ -665,7 +665,10 @@ class RunMonitor:
     """The monitor of one run, as the GUI's engine host and `genstudio train` use it: built
     for image runs, its history in RUN/mode_monitor.jsonl cut back to the run's step (a resumed
     run forgets records past its checkpoint), every snapshot scored and appended, and the
-    samples saved when an alert fires. `reason` says why a run is not monitored (points)."""
+    samples saved when an alert fires. `reason` says why a run is not monitored (points).
+    It never draws from torch's global RNG: that is the training run's stream (checkpointed,
+    restored on resume), and the monitor starts after a resume and scores beside training
+    (tests/studio/test_exact_resume.py)."""
 
     def __init__(self, trainer, **kw: Any) -> None:
         self.trainer = trainer

@@ -20,11 +20,20 @@ def render(trainer: Optional[Trainer], req: Any) -> Any:
     fn = RENDERERS.get(req.kind)
     if fn is None:
         raise ValueError(f"unknown render kind {req.kind!r}")
-    with torch.no_grad():
+    with torch.no_grad(), _training_rng_kept(trainer):
         try:
             return fn(trainer, **req.payload)
         finally:
             trainer.engine.train(True)
+
+
+def _training_rng_kept(trainer: Trainer):
+    """Renders run between training steps on the training thread, so anything an engine
+    draws from torch's global RNG there would shift the run's random stream and break exact
+    resume (the diffusion decode's DDIM loop draws its unused per-step seeds from it). What
+    users see never depends on that RNG: every render draws its noise from seeded generators."""
+    dev = trainer.device
+    return torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else [], device_type="cuda")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
