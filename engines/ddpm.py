@@ -366,8 +366,11 @@ class DDPMEngine(Engine):
         with this, so "Pick from data set" then shows the picked image itself."""
         z = z.to(self.device)
         with self._inference():
+            # eta 0 draws no noise, but the loop still takes a generator: give it its own so
+            # a decode between training steps never moves the training RNG
             x = self.schedule.sample(self.eps_fn(labels), z.shape, sampler="ddim",
-                                     steps=self._steps(steps), eta=0.0, x_T=z, clip_x0=None)
+                                     steps=self._steps(steps), eta=0.0, x_T=z, clip_x0=None,
+                                     generator=torch.Generator(device=z.device).manual_seed(0))
             return self.to_data(x)
 
     def eps_field(self, t: int, grid_points: Tensor | np.ndarray,

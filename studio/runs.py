@@ -283,7 +283,7 @@ class Run:
                 f"uses {expected_engine!r}; open it with a matching config")
         state = read_state(slot.state_path)
         step = _int_field(meta.get("step"), f"{slot.weights_path} metadata 'step'")
-        if state.get("step") != step:
+        if not _is_int(state.get("step")) or state["step"] != step:
             raise CheckpointError(
                 f"weights are from step {step} but state.pt is from step {state.get('step')!r} "
                 f"(a save was interrupted between the two files)")

@@ -92,10 +92,16 @@ class BatchSampler:
                 "generator": self.generator.get_state()}
 
     def load(self, s: dict[str, Any]) -> None:
-        self.perm = s["perm"].clone()
-        self.pos = int(s["pos"])
-        self.epoch = int(s["epoch"])
+        """Checked: a permutation of the training set and a position inside it (a damaged or
+        foreign state would otherwise index out of range mid-run)."""
+        perm, pos, epoch = s["perm"], int(s["pos"]), int(s["epoch"])
+        if (not isinstance(perm, torch.Tensor) or perm.dtype != torch.int64 or perm.shape != (self.n,)
+                or not torch.equal(perm.sort().values, torch.arange(self.n))):
+            raise ValueError(f"the data order is not a permutation of the {self.n} training examples")
+        if not 0 <= pos <= self.n or epoch < 0:
+            raise ValueError(f"data position {pos} (epoch {epoch}) is outside 0..{self.n}")
         self.generator.set_state(s["generator"])
+        self.perm, self.pos, self.epoch = perm.clone(), pos, epoch
 
 
 class DeviceData:

@@ -352,7 +352,10 @@ class MainWindow(QMainWindow):
         self.data_choice = (name, data)         # Train continues this run, on its own data
         self.load_data(name, data)
         self.plots_panel.clear()
-        self.plots_panel.append(run.read_metrics())
+        records, skipped = run.read_metrics_report()
+        self.plots_panel.append(records)
+        if skipped:
+            self._warn("Some metrics were skipped", _skipped_lines_text(skipped))
         self.gallery_panel.clear()
         self.host.open_run(path)
 
@@ -772,10 +775,12 @@ class MainWindow(QMainWindow):
 
     def add_comparison(self, path: str | Path) -> None:
         try:
-            records = Run.open(path).read_metrics()
+            records, skipped = Run.open(path).read_metrics_report()
         except Exception as e:  # noqa: BLE001
             self._warn("Cannot compare", str(e))
             return
+        if skipped:
+            self._warn("Some metrics were skipped", _skipped_lines_text(skipped))
         self.plots_panel.add_overlay(Path(path).name, records)
 
     # -- misc ----------------------------------------------------------------------------------------
@@ -880,3 +885,9 @@ def _load_snapshot(path: Path) -> np.ndarray:
     from PIL import Image
     with Image.open(path) as im:
         return np.asarray(im.convert("L" if im.mode in ("L", "LA", "I", "I;16") else "RGB"))
+
+
+def _skipped_lines_text(skipped: list[str]) -> str:
+    shown = "\n".join(skipped[:8])
+    more = f"\n... and {len(skipped) - 8} more" if len(skipped) > 8 else ""
+    return f"{len(skipped)} line(s) of metrics.jsonl could not be used:\n{shown}{more}"
