@@ -162,3 +162,43 @@ def test_mismatched_weights_and_state_steps_are_detected(tmp_path):
     ckpt = trainer.run.load_checkpoint()            # falls back to the previous complete one
     assert ckpt.step == 0 and len(ckpt.skipped) == 1
     assert "step 20" in ckpt.skipped[0] and "interrupted" in ckpt.skipped[0]
+
+
+def test_runs_of_the_old_layout_open_resume_and_move_to_the_new_one(tmp_path):
+    """Before checkpoint folders, a run held weights.safetensors and state.pt at its top."""
+    t = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
+    t.train()
+    newest = t.run.checkpoint_slots()[-1].folder
+    for name in ("weights.safetensors", "state.pt"):
+        shutil.copy(newest / name, tmp_path / "run" / name)
+    shutil.rmtree(tmp_path / "run" / "checkpoints")
+    old = Trainer.load(tmp_path / "run")
+    assert old.step == 20 and _weights_equal(old.engine.state_dict(), t.engine.state_dict())
+    assert len(Run.open(tmp_path / "run").checkpoint_sha256()) == 64
+    again = Trainer.resume(tmp_path / "run", t.config.replace(run={"steps": 60}))
+    again.train()
+    run = Run.open(tmp_path / "run")
+    assert [s.step for s in run.checkpoint_slots()] == [40, 60]
+    assert not (tmp_path / "run" / "weights.safetensors").exists()   # pruned like any other
+
+
+def test_only_the_newest_k_checkpoints_stay(tmp_path):
+    cfg = tiny_points_config(steps=50).replace(run={"checkpoint_every": 10, "keep_checkpoints": 3})
+    t = Trainer.create(cfg, tmp_path / "run")
+    t.train()
+    assert [s.step for s in t.run.checkpoint_slots()] == [30, 40, 50]
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == \
+        [s.folder.name for s in t.run.checkpoint_slots()]
+
+
+def test_saved_files_follow_the_umask_not_0600(tmp_path):
+    t = Trainer.create(tiny_points_config(steps=5), tmp_path / "run")
+    old = os.umask(0o022)
+    try:
+        t.save_checkpoint()
+        atomic.write_text(tmp_path / "x.txt", "hello")
+    finally:
+        os.umask(old)
+    folder = t.run.checkpoint_slots()[-1].folder
+    for p in [tmp_path / "x.txt", t.run.config_path, *folder.iterdir()]:
+        assert p.stat().st_mode & 0o777 == 0o644, p
