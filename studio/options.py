@@ -109,8 +109,10 @@ def show(value: Any, limit: int = 60) -> str:
 
 
 def show_key(key: Any) -> str:
-    if isinstance(key, str):
-        return key if len(key) <= 60 else key[:57] + "..."
+    """A key as typed when it is plain text, else its repr (a newline must not split the
+    one-line message)."""
+    if isinstance(key, str) and key.isprintable() and len(key) <= 60:
+        return key
     return show(key)
 
 
