@@ -41,7 +41,7 @@ class OptimConfig:
     """The [optim] section: one optimizer family for the engine's networks."""
 
     name: str = param("adam", "Optimizer.", choices=("adam", "adamw", "sgd", "rmsprop"))
-    lr: float = param(1e-3, "Learning rate: the step size of every update.", min=1e-8, max=10.0,
+    lr: float = param(1e-3, "Learning rate: the step size of every update.", min=0.0, max=10.0,
                       structural=False)
     # decays below 1: Adam refuses beta = 1, and RMSProp's alpha = 1 never updates its average
     beta1: float = param(0.9, "Adam/AdamW first-moment decay (momentum for SGD).", min=0.0,
