@@ -362,7 +362,9 @@ class Trainer:
                 if cb.progress is not None and (now >= next_progress or s == target):
                     next_progress = now + cb.progress_interval_s
                     rate = (s - start_step) / max(now - t_start, 1e-9)
-                    cb.progress(Progress(s, target, rate, (target - s) / rate if rate > 0 else math.inf,
+                    # the run's total, not this call's target: a single Step is not the end
+                    total = max(rc.steps, target)
+                    cb.progress(Progress(s, total, rate, (total - s) / rate if rate > 0 else math.inf,
                                          dict(self.latest)))
             self.flush_metrics(cb)
             self.elapsed_s, self._session_t0 = self.training_time(), None

@@ -199,3 +199,12 @@ def test_keeping_the_gui_thread_serial_leaves_the_host_threads_setting_alone():
     h.join(10)
     torch.set_num_threads(before)
     assert seen == {"gui": 1, "host": 2}
+
+
+def test_progress_reports_the_runs_total_even_for_a_single_step(tmp_path):
+    """Step (F10) after Pause showed "step 645 / 645" with a full bar: the total is the run's."""
+    t = Trainer.create(tiny_points_config(steps=100), tmp_path / "run")
+    t.train(until=7)
+    seen = []
+    t.train(until=8, callbacks=Callbacks(progress=seen.append))
+    assert seen[-1].step == 8 and seen[-1].total == 100
