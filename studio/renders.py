@@ -183,7 +183,10 @@ def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", st
                eta: float = 0.0, seed: int = 0, n: int = 16, **_: Any) -> dict[str, Any]:
     """A diffusion model's denoising steps (mode "sample"), or the closed-form noising of real
     test images (mode "forward"), for the scrubber: frames "t", "index", "xt", "x0", "eps"
-    (display units) and "xt_net" (network units, to continue from)."""
+    (display units) and "xt_net" (network units, to continue from). "x0" and "eps" are always
+    the model's predictions at x_t; forward mode adds the truth it is judged against,
+    "x0_true" and "eps_true", and "eps_mse" (frames, n), the squared error of the noise guess
+    (NaN at t = 0)."""
     engine = trainer.engine
     if "trajectory" not in engine.capabilities:
         raise ValueError(f"the {engine.name} engine has no step-by-step trajectory")
@@ -194,13 +197,38 @@ def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", st
         out = engine.forward_trajectory(_data_tensor(trainer, data[idx]), steps=steps, seed=seed)
         frames = len(out["t"])
         x0 = out["xt"][-1]                       # the t = 0 frame is the data itself
-        out = {**out, "x0": np.broadcast_to(x0, out["xt"].shape).copy(),
-               "eps": np.broadcast_to(out["eps"], out["xt"].shape).copy(),
+        out = {**out, "x0_true": np.broadcast_to(x0, out["xt"].shape).copy(),
+               "eps_true": np.broadcast_to(out["eps"], out["xt"].shape).copy(),
                "index": np.arange(frames)}
+        out.update(_forward_predictions(trainer, out))
     else:
         out = engine.sample_trajectory(n, sampler=sampler, steps=steps, eta=eta, seed=seed)
     out.update(mode=mode, sampler=sampler, steps=steps, eta=eta, seed=seed, n=n)
     return _with_field(trainer, out)
+
+
+def _forward_predictions(trainer: Trainer, out: dict[str, Any]) -> dict[str, np.ndarray]:
+    """What the model guesses at each noised frame: eps_theta(x_t, t) and the x0 it implies,
+    with the sampler's clipping, so forward mode teaches what the model knows at each t
+    rather than showing the answer. Deterministic: no noise is drawn."""
+    engine = trainer.engine
+    x0s, epss = [], []
+    with engine._inference():
+        eps_fn = engine.eps_fn()
+        for t, xt in zip(out["t"], out["xt_net"]):
+            x = torch.as_tensor(xt, device=trainer.device)
+            if t == 0:                            # x_0 is the data: nothing left to guess
+                x0s.append(engine.to_data(x))
+                epss.append(torch.zeros_like(x))
+                continue
+            eps = eps_fn(x, torch.full((len(x),), int(t), dtype=torch.long, device=x.device))
+            x0s.append(engine.to_data(engine.schedule._x0_hat(x, int(t), eps, engine._clip())[0]))
+            epss.append(eps)
+    eps_pred = np.stack([_np(e) for e in epss])
+    err = (eps_pred - out["eps_true"]) ** 2
+    mse = err.reshape(len(err), err.shape[1], -1).mean(axis=2)
+    mse[np.asarray(out["t"]) == 0] = np.nan
+    return {"x0": np.stack([_np(x) for x in x0s]), "eps": eps_pred, "eps_mse": mse}
 
 
 def continue_trajectory(trainer: Trainer, x_start: np.ndarray, start_index: int,

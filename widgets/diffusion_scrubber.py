@@ -8,7 +8,10 @@ The engine runs on the host thread; this panel only shows numpy data and emits r
 - ``set_trajectory(traj)`` takes ``{"t": (S,), "xt": (S, N, C, H, W) | (S, N, 2), "x0": ...,
   "eps": ..., "mode": "sample" | "forward"}`` and shows, for the current step, three grids
   (x_t, predicted x0, predicted noise) or, for points, a scatter with particle paths, the x0
-  predictions and (``set_vector_field``) the predicted-noise field.
+  predictions and (``set_vector_field``) the predicted-noise field. "x0" and "eps" are the
+  model's guesses; a forward trajectory may add the truth, "x0_true" and "eps_true" (shown
+  beside the guesses, titled as the truth), and "eps_mse" ((S,) or (S, N): the noise
+  guess's squared error, read out per step).
 - The transport (slider, Play / Reverse / Pause at 5-60 fps) scrubs the steps; Run, the edit
   buttons, "Continue from here" and the Export menu emit ``trajectory_requested``,
   ``edit_requested``, ``continue_requested`` and ``export_requested``; the window answers
@@ -41,9 +44,24 @@ EMPTY_TEXT = "Train or open a diffusion run to scrub its denoising steps"
 READY_TEXT = ("Press Run to generate samples step by step, or choose "
               "\u201cForward (noise real images)\u201d to watch data being noised")
 NO_STEPS_TEXT = "no trajectory yet"
-GRID_KEYS = ("xt", "x0", "eps")
-GRID_TITLES = {"xt": "x_t", "x0": "predicted x0", "eps": "predicted noise"}
+GRID_KEYS = ("xt", "x0", "eps", "x0_true", "eps_true")
+TRUTH_KEYS = ("x0_true", "eps_true")
+NOISE_KEYS = ("eps", "eps_true")
+GRID_TITLES = {"xt": "x_t", "x0": "predicted x0", "eps": "predicted noise",
+               "x0_true": "true x0", "eps_true": "true noise"}
+GRID_TIPS = {"x0": "The model's guess of the clean image, from x_t alone",
+             "eps": "The model's guess of the noise in x_t: eps_theta(x_t, t)",
+             "x0_true": "The real image that was noised: the answer the model never sees",
+             "eps_true": "The noise that was actually added: the answer the model never sees"}
+# grid layouts: key -> (row, column); titles sit above their grid
+LAYOUTS = {"row": {"xt": (0, 0), "x0": (0, 1), "eps": (0, 2)},
+           "square": {"xt": (0, 0), "x0": (0, 1), "eps": (1, 0)},
+           "truth": {"xt": (0, 0), "x0": (0, 1), "x0_true": (0, 2), "eps": (1, 1), "eps_true": (1, 2)},
+           "truth_row": {"xt": (0, 0), "x0": (0, 1), "x0_true": (0, 2), "eps": (0, 3),
+                         "eps_true": (0, 4)}}
 NOISE_NOTE = "shown as 0.5 + 0.25\u00b7\u03b5, clipped (grey = 0)"
+TRUTH_NOTE = ("The model sees only x_t and t. Middle: its guesses. Right: the truth, "
+              "which it never sees.")
 MAX_TRAILS = 300              # particle paths drawn in points mode
 FPS_DEFAULT, FPS_MIN, FPS_MAX = 20, 5, 60
 SCHED_MIN, SCHED_MAX = 96, 220   # schedule plot height: what the grids leave, in this range
@@ -54,6 +72,7 @@ X0_COLOUR = (60, 140, 220)    # predicted x0
 ABAR_COLOUR = (60, 140, 220)
 SNR_COLOUR = (230, 110, 20)
 SELECT_COLOUR = (255, 190, 0)
+TRUE_COLOUR = (40, 170, 90)   # true x0 (points mode)
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,13 +141,20 @@ def _normalise_trajectory(traj: dict) -> dict:
     if len(t) != len(xt) or len(t) == 0:
         raise ValueError(f"set_trajectory: 't' has {len(t)} steps but 'xt' has {len(xt)}")
     out: dict[str, Any] = {"t": t, "xt": xt, "kind": kind}
-    for key in ("x0", "eps"):
+    for key in ("x0", "eps", *TRUTH_KEYS):
         a = traj.get(key)
         if a is not None:
             a = np.asarray(a)
             if a.shape != xt.shape:
                 raise ValueError(f"set_trajectory: '{key}' has shape {a.shape}, 'xt' {xt.shape}")
         out[key] = a
+    mse = traj.get("eps_mse")
+    if mse is not None:
+        mse = np.asarray(mse, np.float64)
+        mse = mse.reshape(len(mse), -1)
+        if len(mse) != len(t) or mse.shape[1] not in (1, xt.shape[1]):
+            raise ValueError(f"set_trajectory: 'eps_mse' must be (S,) or (S, N), got {mse.shape}")
+    out["eps_mse"] = mse
     mode = traj.get("mode")
     if mode not in ("sample", "forward"):
         mode = "forward" if len(t) > 1 and t[-1] > t[0] else "sample"
@@ -397,6 +423,7 @@ class DiffusionScrubberPanel(QWidget):
         for col, key in enumerate(GRID_KEYS):
             title = QLabel(GRID_TITLES[key])
             title.setObjectName(f"{key}Title")
+            title.setToolTip(GRID_TIPS.get(key, ""))
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             view, vb, item, rect = _image_view(f"{key}View")
@@ -411,8 +438,8 @@ class DiffusionScrubberPanel(QWidget):
         self._noise_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._noise_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._images_grid = ig
-        self._grid_rows = 0
-        self._arrange_grids(1)
+        self._layout = ""
+        self._arrange_grids("row")
         self._display.addWidget(self._images_page)
         self._display.installEventFilter(self)
 
@@ -426,11 +453,14 @@ class DiffusionScrubberPanel(QWidget):
         self._trails = pg.PlotCurveItem(connect="finite", pen=pg.mkPen(*XT_COLOUR, 40, width=1))
         self._field_item = pg.PlotCurveItem(connect="pairs")
         self._x0_scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*X0_COLOUR, 200))
+        self._x0_true_scatter = pg.ScatterPlotItem(size=6, brush=None,
+                                                   pen=pg.mkPen(*TRUE_COLOUR, 160, width=1))
         self._xt_scatter = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*XT_COLOUR))
         self._sel_trail = pg.PlotCurveItem(pen=pg.mkPen(*SELECT_COLOUR, width=2))
         self._sel_ring = pg.ScatterPlotItem(size=14, brush=None, pen=pg.mkPen(*SELECT_COLOUR, width=2))
-        for z, item in enumerate((self._field_item, self._trails, self._x0_scatter,
-                                  self._xt_scatter, self._sel_trail, self._sel_ring)):
+        for z, item in enumerate((self._field_item, self._trails, self._x0_true_scatter,
+                                  self._x0_scatter, self._xt_scatter, self._sel_trail,
+                                  self._sel_ring)):
             item.setZValue(z)
             self._plot.addItem(item)
         self._legend = pg.LegendItem(offset=(6, 6), verSpacing=-4, labelTextSize="8pt")
@@ -438,6 +468,7 @@ class DiffusionScrubberPanel(QWidget):
         self._legend.addItem(self._xt_scatter, "x_t")
         self._legend.addItem(self._x0_scatter, "predicted x0")
         self._legend_field = False
+        self._legend_truth = False
         self._plot.scene().sigMouseClicked.connect(self._on_plot_mouse_clicked)
         self._display.addWidget(self._plot)
         pv.addWidget(self._display, 1)
@@ -483,12 +514,22 @@ class DiffusionScrubberPanel(QWidget):
         self._fps.setSuffix(" fps")
         self._fps.setToolTip("Playback speed, steps per second")
         self._fps.valueChanged.connect(self._set_fps_interval)
+        self._error_label = QLabel()
+        self._error_label.setObjectName("errorReadout")
+        self._error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._error_label.setWordWrap(True)
+        self._error_label.setToolTip(
+            "How far the model's noise guess is from the noise actually added at this t: mean "
+            "squared error over the images (and of the selected one). 0 is perfect; guessing "
+            "zero noise scores about 1.")
+        self._error_label.hide()
         for b in (self._reverse_button, self._pause_button, self._play_button):
             play_row.addWidget(b)
         play_row.addStretch(1)
         play_row.addWidget(self._fps)
         transport.addLayout(scrub_row)
         transport.addLayout(play_row)
+        transport.addWidget(self._error_label)
         pv.addLayout(transport)
 
         # schedule plot
@@ -633,11 +674,12 @@ class DiffusionScrubberPanel(QWidget):
             e.setColumnStretch(0, 1)
             e.setColumnStretch(1, 1)
 
-    def _arrange_grids(self, rows: int) -> None:
-        """The three grids in one row (x_t | x0 | noise) or two (x_t | x0 over noise | note)."""
-        if rows == self._grid_rows:
+    def _arrange_grids(self, layout: str) -> None:
+        """Place the grids by LAYOUTS[layout]; the noise note goes under the noise grid in a
+        single row, else into the free cell left of it."""
+        if layout == self._layout:
             return
-        self._grid_rows = rows
+        self._layout = layout
         ig = self._images_grid
         widgets = [*self._grid_titles.values(), *self._grid_views.values(), self._noise_note]
         for w in widgets:
@@ -646,19 +688,28 @@ class DiffusionScrubberPanel(QWidget):
             ig.setRowStretch(r, 0)
         for c in range(ig.columnCount()):
             ig.setColumnStretch(c, 0)
-        cells = ([(0, 0), (0, 1), (0, 2)] if rows == 1 else [(0, 0), (0, 1), (2, 0)])
-        for key, (r, c) in zip(GRID_KEYS, cells):
-            ig.addWidget(self._grid_titles[key], r, c)
-            ig.addWidget(self._grid_views[key], r + 1, c)
-            ig.setRowStretch(r + 1, 1)
+        cells = LAYOUTS[layout]
+        for key in GRID_KEYS:
+            shown = key in cells
+            self._grid_titles[key].setVisible(shown)
+            self._grid_views[key].setVisible(shown)
+            if not shown:
+                continue
+            r, c = cells[key]
+            ig.addWidget(self._grid_titles[key], 2 * r, c)
+            ig.addWidget(self._grid_views[key], 2 * r + 1, c)
+            ig.setRowStretch(2 * r + 1, 1)
             ig.setColumnStretch(c, 1)
+        rows = 1 + max(r for r, _ in cells.values())
+        self._noise_note.setText(f"{TRUTH_NOTE}\n\n{NOISE_NOTE}" if layout == "truth" else NOISE_NOTE)
         if rows == 1:
-            ig.addWidget(self._noise_note, 2, 2)
-        else:
-            ig.addWidget(self._noise_note, 3, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            self._noise_note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        if rows == 1:
+            ig.addWidget(self._noise_note, 2, cells["eps"][1], 1, len(cells) - cells["eps"][1])
             self._noise_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        else:
+            cols = 1 + max(c for _, c in cells.values())
+            free = next(c for c in range(cols) if (1, c) not in cells.values())
+            ig.addWidget(self._noise_note, 3, free)
+            self._noise_note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
     def _fit_heights(self) -> None:
         """Share the height of the display and the schedule plot: the grids (or the points
@@ -680,12 +731,16 @@ class DiffusionScrubberPanel(QWidget):
                 title_h = self._grid_titles["xt"].sizeHint().height() + 2
                 note_h = self._noise_note.fontMetrics().height() + 2
                 best = None
-                for rows, cols in ((1, 3), (2, 2)):
+                truth = self._traj is not None and self._traj["x0_true"] is not None
+                for layout in (("truth", "truth_row") if truth else ("row", "square")):
+                    cells = LAYOUTS[layout].values()
+                    rows = 1 + max(r for r, _ in cells)
+                    cols = 1 + max(c for _, c in cells)
                     col_w = (width - 4 * (cols - 1)) / cols
                     avail = (room - rows * title_h - (note_h if rows == 1 else 0)) / rows
                     side = min(col_w * aspect, avail)
                     if best is None or side > best[1] * 1.15:
-                        best = (rows, side, rows * (title_h + side) + (note_h if rows == 1 else 0))
+                        best = (layout, side, rows * (title_h + side) + (note_h if rows == 1 else 0))
                 self._arrange_grids(best[0])
                 need = best[2]
             elif page is self._plot:
@@ -762,6 +817,9 @@ class DiffusionScrubberPanel(QWidget):
                 present = norm[key] is not None
                 self._grid_titles[key].setText(GRID_TITLES[key] if present
                                                else f"{GRID_TITLES[key]} (not given)")
+            truth = norm["x0_true"] is not None
+            if truth != (self._layout in ("truth", "truth_row")):
+                self._arrange_grids("truth" if truth else "row")
             self._display.setCurrentWidget(self._images_page)
         self._clear_status()
         self._set_slider(step, S - 1)
@@ -818,8 +876,10 @@ class DiffusionScrubberPanel(QWidget):
             self._grid_rects[key].setVisible(False)
         for item in (self._trails, self._sel_trail):
             item.setData([], [])
-        for item in (self._xt_scatter, self._x0_scatter, self._sel_ring):
+        for item in (self._xt_scatter, self._x0_scatter, self._x0_true_scatter, self._sel_ring):
             item.setData([], [])
+        self._set_truth_legend(False)
+        self._error_label.hide()
         self.set_vector_field(None, None)
         self.set_schedule(np.zeros(0), 0)
         self._set_slider(0, 0)
@@ -866,6 +926,7 @@ class DiffusionScrubberPanel(QWidget):
             return
         self._selected = new
         self._update_selection()
+        self._update_error()
         self._update_enabled()
         self.sample_selected.emit(-1 if new is None else new)
 
@@ -922,6 +983,10 @@ class DiffusionScrubberPanel(QWidget):
 
     def step_text(self) -> str:
         return self._step_label.text()
+
+    def error_text(self) -> str:
+        """The noise-error readout on screen ("" when the trajectory has no truth)."""
+        return "" if self._error_label.isHidden() else self._error_label.text()
 
     def status_text(self) -> str:
         return "" if self._status.isHidden() else self._status.text()
@@ -1024,6 +1089,7 @@ class DiffusionScrubberPanel(QWidget):
             self._show_points(i)
         t = int(traj["t"][i])
         self._step_label.setText(f"step {i} / {len(traj['t']) - 1}, t = {t}")
+        self._update_error()
         self._update_marker()
         self._update_selection()
         self.step_changed.emit(i, t)
@@ -1038,7 +1104,7 @@ class DiffusionScrubberPanel(QWidget):
                 item.clear()
                 continue
             frame = arr[i]
-            if key == "eps":
+            if key in NOISE_KEYS:
                 frame = noise_to_display(frame)
             grid, geometry = make_grid(_grid_channels(frame))
             self._geometry = geometry
@@ -1054,10 +1120,12 @@ class DiffusionScrubberPanel(QWidget):
         traj = self._traj
         xt = traj["xt"]
         self._xt_scatter.setData(pos=np.asarray(xt[i], np.float64))
-        if traj["x0"] is not None:
-            self._x0_scatter.setData(pos=np.asarray(traj["x0"][i], np.float64))
-        else:
-            self._x0_scatter.setData([], [])
+        for key, item in (("x0", self._x0_scatter), ("x0_true", self._x0_true_scatter)):
+            if traj[key] is not None:
+                item.setData(pos=np.asarray(traj[key][i], np.float64))
+            else:
+                item.setData([], [])
+        self._set_truth_legend(traj["x0_true"] is not None)
         idx = self._trail_idx
         if len(idx) and i > 0:
             path = np.asarray(xt[:i + 1, idx], np.float64).transpose(1, 0, 2)     # (P, i+1, 2)
@@ -1080,6 +1148,13 @@ class DiffusionScrubberPanel(QWidget):
         segs = _arrow_segments(self._field_xy, vec, self._field_scale).reshape(-1, 2)
         self._field_item.setData(segs[:, 0], segs[:, 1])
         self._set_field_legend(True)
+
+    def _set_truth_legend(self, shown: bool) -> None:
+        if shown and not self._legend_truth:
+            self._legend.addItem(self._x0_true_scatter, "true x0")
+        elif not shown and self._legend_truth:
+            self._legend.removeItem(self._x0_true_scatter)
+        self._legend_truth = shown
 
     def _set_field_legend(self, shown: bool) -> None:
         if shown and not self._legend_field:
@@ -1133,6 +1208,24 @@ class DiffusionScrubberPanel(QWidget):
             self._selection_label.setText("Click a sample to edit it")
         else:
             self._selection_label.setText(f"Selected: sample #{k}")
+
+    def _update_error(self) -> None:
+        """The noise guess's error at this step (forward mode, where the truth is known)."""
+        mse = None if self._traj is None else self._traj["eps_mse"]
+        self._error_label.setVisible(mse is not None)
+        if mse is None:
+            self._error_label.setText("")
+            return
+        row = mse[self._step]
+        t = int(self._traj["t"][self._step])
+        if not np.isfinite(row).any():
+            self._error_label.setText(f"t = {t}: the data itself, no noise to guess")
+            return
+        text = f"Noise guess error (MSE) at t = {t}: {np.nanmean(row):.3f}"
+        k = self._selected
+        if k is not None and len(row) > 1 and k < len(row):
+            text += f" · #{k}: {row[k]:.3f}"
+        self._error_label.setText(text)
 
     def _update_marker(self) -> None:
         t = self.current_t()
@@ -1388,6 +1481,10 @@ def fake_image_trajectory(n: int = 16, steps: int = 50, T: int = 1000, seed: int
     traj = {"t": t, "xt": np.clip((xt + 1) / 2, 0, 1).astype(np.float32),
             "x0": ((x0_hat + 1) / 2).astype(np.float32), "eps": eps_hat.astype(np.float32),
             "mode": mode}
+    if mode == "forward":           # the render adds the truth beside the guesses
+        traj["x0_true"] = np.broadcast_to((x0 + 1) / 2, xt.shape).astype(np.float32)
+        traj["eps_true"] = np.broadcast_to(eps, xt.shape).astype(np.float32)
+        traj["eps_mse"] = ((eps_hat - eps) ** 2).reshape(steps, n, -1).mean(axis=2)
     return traj, ab
 
 

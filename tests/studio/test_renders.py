@@ -208,13 +208,41 @@ def test_trajectory_forward_mode_noises_test_images(ddpm_mnist):
     F = len(out["t"])
     assert F == 11 and out["t"][-1] == 0
     np.testing.assert_array_equal(out["index"], np.arange(F))
-    # x0 is the data (the t = 0 frame) at every frame; eps the same noise at every frame
-    np.testing.assert_array_equal(out["x0"], np.broadcast_to(out["xt"][-1], out["xt"].shape))
-    np.testing.assert_array_equal(out["eps"][0], out["eps"][-1])
+    # the truth: the data (the t = 0 frame) and one noise draw, the same at every frame
+    np.testing.assert_array_equal(out["x0_true"], np.broadcast_to(out["xt"][-1], out["xt"].shape))
+    np.testing.assert_array_equal(out["eps_true"][0], out["eps_true"][-1])
     data = ddpm_mnist.dataset.test_x.astype(np.float32) / 255.0
     for img in out["xt"][-1]:
         assert np.abs(data - img).reshape(len(data), -1).max(1).min() < 1e-6   # a test image
     assert out["xt"][0].std() > 0.2                        # t = T: noise (clamped to [0, 1])
+
+
+def test_forward_mode_shows_the_models_guesses_beside_the_truth(ddpm_mnist):
+    """Forward mode once labelled the true x0 and noise "predicted": a barely trained model
+    showed perfect digits at t = T. "x0"/"eps" are now what the network says at each x_t."""
+    engine = ddpm_mnist.engine
+    before = torch.random.get_rng_state()
+    out = renders.trajectory(ddpm_mnist, mode="forward", steps=10, seed=1, n=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    F = len(out["t"])
+    for k in ("x0", "eps", "x0_true", "eps_true"):
+        assert out[k].shape == (F, 3, 1, 28, 28), k
+    assert out["eps_mse"].shape == (F, 3)
+    i = 4
+    t = int(out["t"][i])
+    x = torch.as_tensor(out["xt_net"][i])
+    with engine._inference():
+        eps = engine.eps_fn()(x, torch.full((3,), t, dtype=torch.long))
+    np.testing.assert_allclose(out["eps"][i], eps.numpy(), atol=1e-5)
+    x0 = engine.to_data(engine.schedule.x0_from_eps(x, t, eps)).numpy()
+    np.testing.assert_allclose(out["x0"][i], x0, atol=1e-5)
+    # at t = T the model sees almost pure noise: its x0 is far from the truth, and nearer at small t
+    err = np.abs(out["x0"] - out["x0_true"]).mean(axis=(1, 2, 3, 4))
+    assert err[0] > 0.1 and err[-2] < err[0] / 2, err
+    mse = ((out["eps"] - out["eps_true"]) ** 2).mean(axis=(2, 3, 4))
+    np.testing.assert_allclose(out["eps_mse"][:-1], mse[:-1], rtol=1e-5)
+    assert np.isnan(out["eps_mse"][-1]).all()             # t = 0: no noise to guess
+    np.testing.assert_array_equal(out["x0"][-1], out["x0_true"][-1])
 
 
 def test_continue_from_a_frame_reproduces_the_rest_of_the_trajectory(ddpm_mnist):

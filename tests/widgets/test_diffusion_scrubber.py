@@ -37,6 +37,19 @@ def checkerboard_trajectory(S=4, N=16, size=8):
             "eps": (xt * 2 - 1) * 2.0, "mode": "sample"}
 
 
+def forward_trajectory(S=6, N=4, size=8):
+    """As the forward render gives it: t from T to 0, the model's guesses in "x0"/"eps", the
+    truth in "x0_true"/"eps_true" (x0_true 1, eps_true 0 -> white, grey), "eps_mse" per
+    sample (NaN at t = 0)."""
+    t = np.round(np.linspace(1000, 0, S)).astype(np.int64)
+    shape = (S, N, 1, size, size)
+    mse = np.outer(np.linspace(0.9, 0.1, S), 1 + np.arange(N) / 10)
+    mse[-1] = np.nan
+    return {"t": t, "xt": np.full(shape, 0.5, np.float32), "x0": np.full(shape, 0.25, np.float32),
+            "eps": np.full(shape, 2.0, np.float32), "x0_true": np.ones(shape, np.float32),
+            "eps_true": np.zeros(shape, np.float32), "eps_mse": mse, "mode": "forward"}
+
+
 def point_trajectory(S=6, N=40):
     rng = np.random.default_rng(0)
     xt = np.cumsum(rng.normal(size=(S, N, 2)), axis=0).astype(np.float32)
@@ -94,6 +107,49 @@ def test_titles_and_noise_note(qtbot, panel):
     assert GRID_TITLES["eps"] == "predicted noise"
     assert panel._noise_note.isVisible() and "0.5 + 0.25" in panel._noise_note.text() == NOISE_NOTE
     assert panel.title() == "Sampling \u00b7 4 samples \u00b7 10 steps, t 1000 \u2192 1"
+
+
+def test_forward_mode_shows_the_guesses_beside_the_truth(qtbot, panel):
+    """Forward mode once showed the true x0 and noise titled "predicted": the truth now has
+    grids of its own, titled as the truth, and the noise guess's error is read out per t."""
+    show(qtbot, panel, (1000, 700))
+    traj = forward_trajectory()
+    panel.set_trajectory(traj, step=1)
+    QApplication.processEvents()
+    assert GRID_TITLES["x0_true"] == "true x0" and GRID_TITLES["eps_true"] == "true noise"
+    for key, title in GRID_TITLES.items():
+        assert panel._grid_titles[key].text() == title and panel._grid_views[key].isVisible(), key
+    grids = panel.current_grids()
+    assert set(grids) == {"xt", "x0", "eps", "x0_true", "eps_true"}
+    assert grids["x0"][PAD, PAD, 0] == round(0.25 * 255)        # the guess ...
+    assert grids["x0_true"][PAD, PAD, 0] == 255                 # ... beside the truth
+    assert grids["eps_true"][PAD, PAD, 0] == 128 and grids["eps"][PAD, PAD, 0] == 255
+    text = panel.error_text()
+    assert panel._error_label.isVisible()
+    assert f"{np.mean(traj['eps_mse'][1]):.3f}" in text and "Noise guess" in text
+    panel.select(2)
+    assert f"#2: {traj['eps_mse'][1, 2]:.3f}" in panel.error_text()
+    panel.set_step(5)                                          # t = 0: nothing to guess
+    assert "t = 0" in panel.error_text()
+    # a generated trajectory has no truth: its grids and the readout go away
+    panel.set_trajectory(image_trajectory())
+    QApplication.processEvents()
+    assert set(panel.current_grids()) == {"xt", "x0", "eps"}
+    assert not panel._grid_views["x0_true"].isVisible() and not panel._error_label.isVisible()
+    assert panel.error_text() == ""
+
+
+@pytest.mark.parametrize("size", [(1000, 700), (460, 760), (1280, 420)])
+def test_forward_grids_get_room_at_any_shape(qtbot, panel, size):
+    show(qtbot, panel, size)
+    panel.set_schedule(np.linspace(0.999, 0.001, 1000), 1000)
+    panel.set_trajectory(forward_trajectory(N=16))
+    for _ in range(3):
+        QApplication.processEvents()
+    sides = {k: min(panel._grid_views[k].width(), panel._grid_views[k].height())
+             for k in GRID_TITLES}
+    assert min(sides.values()) > 70, sides
+    assert panel._error_label.isVisible()
 
 
 # -- grids per step ---------------------------------------------------------------------------
