@@ -42,6 +42,8 @@ DROP_HINT = "Drop a folder of images, an IDX file or a .npz file"
 CANVAS_BG = "#202124"           # thumbnail grid and scatter background
 ERROR_COLOR = "#e0443e"
 MUTED_STYLE = "color: palette(placeholder-text);"
+MAX_STATUS_LINES = 8            # of an error message; the rest is in its tooltip
+MAX_TOOLTIP_LINES = 60
 
 # tab10: readable on a dark canvas, and the usual colours for class labels
 _TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -503,6 +505,7 @@ class DataBrowserPanel(QWidget):
         self.status_label = QLabel(self)
         self.status_label.setObjectName("status_label")
         self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)   # messages quote file contents
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.hide()
         status_row.addWidget(self.busy_bar, 0, Qt.AlignmentFlag.AlignVCenter)
@@ -810,6 +813,7 @@ class DataBrowserPanel(QWidget):
     # -- status --------------------------------------------------------------------------
     def _set_status(self, text: str, *, error: bool = False, busy: bool = False) -> None:
         self.status_label.setText(text)
+        self.status_label.setToolTip("")
         self.status_label.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
         self.status_label.setVisible(bool(text))
         self.busy_bar.setVisible(busy)
@@ -818,9 +822,21 @@ class DataBrowserPanel(QWidget):
         """Show that a data set is loading (cleared by show_dataset or set_error)."""
         self._set_status(message or "Loading…", busy=True)
 
-    def set_error(self, message: str) -> None:
-        """Show an error in red (e.g. a loader's message that names the bad option)."""
-        self._set_status(message, error=True)
+    def set_error(self, message: str, skipped: Sequence[tuple[str, str]] = ()) -> None:
+        """Show an error in red (e.g. a loader's message that names the bad option). Long
+        messages (a failed scan lists its files) show their first lines, the rest on hover;
+        `skipped` (path, reason) entries of a failed scan go to the skipped-files list."""
+        message = str(message).strip() or "Loading failed, and no reason was given."
+        lines = message.splitlines()
+        shown = lines[:MAX_STATUS_LINES]
+        more = len(lines) - len(shown)
+        if more:
+            shown.append(f"… {more:,} more line{'s' if more != 1 else ''} (hover to see them)")
+        self._set_status("\n".join(shown), error=True)
+        if more:
+            self.status_label.setToolTip("\n".join(lines[:MAX_TOOLTIP_LINES]))
+        if skipped:
+            self._show_skipped(skipped)
 
     def clear_status(self) -> None:
         self._set_status("")
@@ -893,6 +909,7 @@ class DataBrowserPanel(QWidget):
             self.scatter.clear()
             self.placeholder.setText(f"“{view.name}” holds no samples.")
             self.stack.setCurrentWidget(self.placeholder)
+            self.set_error(f"“{view.name}” holds no samples: there is nothing to train on.")
         self._update_count_label()
 
         # skipped files

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -9,7 +10,12 @@ from engines.spec import DataSpec
 
 
 class DataError(ValueError):
-    """A data set cannot be loaded; the message says why in words a user can act on."""
+    """A data set cannot be loaded; the message says why in words a user can act on.
+    `report` is the folder scan behind it, when there was one (to list every skipped file)."""
+
+    def __init__(self, message: str, report: Optional["ScanReport"] = None):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -20,8 +26,10 @@ class SkippedFile:
     kind: str = ""
 
 
-# Why a file can be skipped by a folder scan.
-SKIP_KINDS = ("empty", "not_image", "corrupt", "truncated", "bomb", "unreadable", "unsupported")
+# Why a folder scan skips a file. A hidden, unreadable, looping or duplicate folder is listed
+# as one entry (its files are not searched).
+SKIP_KINDS = ("empty", "not_image", "corrupt", "truncated", "bomb", "unreadable", "unsupported",
+              "hidden", "unreadable_folder", "symlink_loop", "duplicate_folder")
 
 
 @dataclass
@@ -31,15 +39,37 @@ class ScanReport:
     loaded: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self, limit: Optional[int] = None) -> str:
+        """Counts, then one skipped file per line (the first `limit` of them)."""
         s = f"{self.loaded} loaded, {len(self.skipped)} skipped"
-        return s + "".join(f"\n  {f.path}: {f.reason}" for f in self.skipped)
+        shown = self.skipped if limit is None else self.skipped[:limit]
+        s += "".join(f"\n  {f.path}: {f.reason}" for f in shown)
+        more = len(self.skipped) - len(shown)
+        return s + (f"\n  ... and {more:,} more" if more else "")
 
     def by_kind(self) -> dict[str, list[SkippedFile]]:
         out: dict[str, list[SkippedFile]] = {}
         for f in self.skipped:
             out.setdefault(f.kind, []).append(f)
         return out
+
+    def one_line(self, label: str = "folder") -> str:
+        """For a CLI status line: `folder: 1,204 loaded, 3 skipped (2 corrupt, 1 hidden)`."""
+        s = f"{label}: {self.loaded:,} loaded, {len(self.skipped):,} skipped"
+        kinds = sorted(self.by_kind().items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        counts = ", ".join(f"{len(files):,} {kind.replace('_', ' ')}" for kind, files in kinds)
+        return s + (f" ({counts})" if counts else "")
+
+    def write(self, path: str | os.PathLike) -> None:
+        """The whole report as plain text: the one-line summary, then one skipped file per
+        line as `kind<TAB>path<TAB>reason`."""
+        def cell(text: str) -> str:   # a file name may hold a tab or a newline
+            return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        lines = [self.one_line()] + [f"{f.kind}\t{cell(f.path)}\t{cell(f.reason)}"
+                                     for f in self.skipped]
+        # Undecodable file names (surrogate escapes) must not make the report unwritable.
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """A user's folder of images. Every file found is either loaded or reported with a reason;
-one bad file never stops the scan."""
+one bad file never stops the scan. Hidden entries, unreadable folders and symlink loops are
+reported too; symlinked folders are followed, each real folder once."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,13 +43,55 @@ class _Skip(Exception):
         self.kind, self.reason = kind, reason
 
 
-def list_files(root: Path) -> list[Path]:
-    """Every non-hidden file under root, in a deterministic (sorted) order."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
-    return sorted(out, key=lambda p: p.relative_to(root).parts)
+def list_files(root: Path, report: Optional[ScanReport] = None) -> list[Path]:
+    """Every file under root, in a deterministic (sorted) order. Symlinked folders are
+    followed, each real folder once. What is not searched goes to `report`: hidden entries,
+    unreadable folders, symlink loops and second links to a folder already scanned."""
+    out: list[Path] = []
+
+    def skip(p: Path, kind: str, reason: str) -> None:
+        if report is not None:
+            report.skipped.append(SkippedFile(str(p.relative_to(root)), reason, kind))
+
+    def walk(folder: Path, ancestors: tuple) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            skip(folder, "unreadable_folder", f"unreadable folder ({e.strerror or e})")
+            return
+        for e in entries:
+            p = Path(e.path)
+            try:
+                is_dir = e.is_dir()   # follows symlinks
+            except OSError as err:
+                loop = err.errno == errno.ELOOP
+                skip(p, "symlink_loop" if loop else "unreadable",
+                     "symlink loop" if loop else f"unreadable ({err.strerror or err})")
+                continue
+            if e.name.startswith("."):
+                skip(p, "hidden", "hidden folder (not searched)" if is_dir else "hidden file")
+            elif not is_dir:
+                out.append(p)
+            else:
+                try:
+                    st = p.stat()
+                except OSError as err:
+                    skip(p, "unreadable_folder", f"unreadable folder ({err.strerror or err})")
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    skip(p, "symlink_loop", "symlink loop (leads back to a folder above it)")
+                elif key in seen:
+                    skip(p, "duplicate_folder", f"same folder as {seen[key]} (scanned once)")
+                else:
+                    seen[key] = str(p.relative_to(root))
+                    walk(p, ancestors + (key,))
+
+    st = root.stat()
+    seen: dict[tuple, str] = {(st.st_dev, st.st_ino): "."}
+    walk(root, ((st.st_dev, st.st_ino),))
+    return out
 
 
 def _to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
@@ -118,7 +163,10 @@ def _square_resize(a: np.ndarray, resolution: int) -> np.ndarray:
 
 def _read_image(path: Path, resolution: int, limit: int) -> tuple[np.ndarray, bool]:
     try:
-        if path.stat().st_size == 0:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):   # opening a named pipe would wait forever
+            raise _Skip("not_image", "not a regular file")
+        if st.st_size == 0:
             raise _Skip("empty", "zero bytes")
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its limit; a skip is what we want for both.
@@ -183,8 +231,8 @@ def scan_folder(path: str | Path, resolution: int = 32, channels: str | int = "a
     if not root.is_dir():
         raise DataError(f"data.path: folder not found: {root}")
     limit = max_pixels or MAX_PIXELS or Image.MAX_IMAGE_PIXELS or (1 << 62)
-    files = list_files(root)
     report = ScanReport()
+    files = list_files(root, report)
     arrays, grays, groups = [], [], []
     for i, f in enumerate(files):
         rel = f.relative_to(root)
@@ -221,7 +269,9 @@ def load_folder(options: FolderOptions, seed: int = 0) -> Dataset:
     root = user_path(options.path, "path", "folder of images", folder=True)
     images, labels, names, report = scan_folder(root, options.resolution, options.channels)
     if not len(images):
+        # The message lists the first files only (it is shown in a status line); the whole
+        # report rides along for whoever wants to write it out.
         raise DataError(f"data.path: no image could be loaded from {root}\n"
-                        + report.summary())
-    tx, ty, vx, vy = split(images, labels, options.test_fraction, seed)
+                        + report.summary(limit=20), report=report)
+    tx, ty, vx, vy = split(images, labels, options.test_fraction, seed, "data.path")
     return image_dataset("folder", tx, ty, vx, vy, names, report=report)

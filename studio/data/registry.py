@@ -93,5 +93,11 @@ def load_dataset(name: str, options: Mapping[str, Any] | Any | None = None,
                  seed: int = 0) -> Dataset:
     """Load data set `name` with `options` (dict, Options instance or None = defaults)."""
     source = get_source(name)
-    return source.loader(make_options(name, options), int(seed))
+    options = make_options(name, options)
+    try:
+        return source.loader(options, int(seed))
+    except MemoryError as e:
+        # A bare MemoryError has no message; the GUI and CLI show str(error).
+        raise DataError(f"data: not enough memory to load the {name} data set"
+                        + (f" ({e})" if str(e) else "")) from None
 

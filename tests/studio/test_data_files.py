@@ -162,3 +162,131 @@ def test_npz_points_with_modes_are_scored_like_the_mixture_toys(tmp_path):
     np.savez(path, x=x, modes=modes[:, :1], mode_sigma=np.float32(0.1))
     with pytest.raises(DataError, match="modes"):
         load_dataset("npz", {"path": str(path)})
+
+
+# ---------------------------------------------------------------- bad input: one clean error
+
+def test_idx_sizes_whose_product_overflows_are_refused(tmp_path):
+    # 2^22 * 2^22 * 2^20 = 2^64 wraps to 0 in int64: the header alone looked complete.
+    header = bytes([0, 0, 8, 3]) + struct.pack(">3I", 1 << 22, 1 << 22, 1 << 20)
+    (tmp_path / "i").write_bytes(header)
+    with pytest.raises(DataError, match=r"is truncated: expected 18446744073709551632 bytes"):
+        load_dataset("idx", {"images": str(tmp_path / "i")})
+
+
+@pytest.mark.parametrize("shape", [(5, 0, 4), (5, 4, 0), (0, 7, 5)])
+def test_idx_zero_size_is_refused(tmp_path, shape):
+    (tmp_path / "i").write_bytes(idx_bytes(np.zeros(shape, np.uint8)))
+    with pytest.raises(DataError, match=r"holds no data \(shape"):
+        load_dataset("idx", {"images": str(tmp_path / "i")})
+
+
+def npy_header(shape, descr="<f8") -> bytes:
+    import io
+    b = io.BytesIO()
+    np.lib.format.write_array_header_1_0(b, {"descr": descr, "fortran_order": False,
+                                             "shape": shape})
+    return b.getvalue()
+
+
+@pytest.mark.parametrize("as_member", [False, True])
+def test_npy_claiming_100_gb_is_refused_before_any_allocation(tmp_path, as_member):
+    import tracemalloc
+    import zipfile
+    body = npy_header((100_000, 125_000)) + bytes(100)
+    path = tmp_path / ("a.npz" if as_member else "a.npy")
+    if as_member:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("x.npy", body)
+    else:
+        path.write_bytes(body)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"declares shape \(100000, 125000\) of float64 "
+                                            r"\(100,000,000,000 bytes\) but holds 100 bytes"):
+            load_dataset("npz", {"path": str(path)})
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+
+
+def test_zip_member_whose_own_size_field_lies_is_refused(tmp_path):
+    import zipfile
+    path = tmp_path / "a.npz"
+    np.savez(path, x=np.zeros((4, 8, 8), np.uint8))
+    raw = bytearray(path.read_bytes())
+    central = raw.rindex(b"PK\1\2")
+    raw[central + 24:central + 28] = struct.pack("<I", 4_000_000_000)   # uncompressed size
+    path.write_bytes(bytes(raw))
+    assert zipfile.ZipFile(path).infolist()[0].file_size == 4_000_000_000
+    with pytest.raises(DataError, match="claims 4,000,000,000 bytes from"):
+        load_dataset("npz", {"path": str(path)})
+
+
+def corrupt_npz_members(tmp_path):
+    """A deflated member with damaged data, and members with broken .npy headers."""
+    import zipfile
+    out = []
+    good = tmp_path / "good.npz"
+    np.savez_compressed(good, x=(np.arange(4000) % 200).astype(np.uint8).reshape(10, 20, 20))
+    raw = bytearray(good.read_bytes())
+    raw[60:80] = b"\xff" * 20
+    (tmp_path / "deflate.npz").write_bytes(bytes(raw))
+    out.append(tmp_path / "deflate.npz")
+    for i, member in enumerate([b"\x93NUMPY\x01\x00\x10\x00{'descr': garbage",
+                                b"\x93NUMPY\x01\x00\x20\x00" + b"(" * 32,
+                                b"\x93NUMPY\x07\x00",
+                                npy_header((10, 8, 8), "<u1")[:-1] + b"!",
+                                npy_header((-5, 8, 8), "<u1")]):
+        p = tmp_path / f"header{i}.npz"
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("x.npy", member + bytes(640))
+        out.append(p)
+    return out
+
+
+def test_corrupt_npz_members_are_one_data_error(tmp_path):
+    for path in corrupt_npz_members(tmp_path):
+        with pytest.raises(DataError, match=rf"data.path: .*{path.name}"):
+            load_dataset("npz", {"path": str(path)})
+
+
+@pytest.mark.parametrize("arrays, message", [
+    # 10^12 classes would mean 10^12 class names
+    ({"x": np.zeros((4, 8, 8), np.uint8), "y": np.array([0, 1, 2, 10 ** 12])},
+     r"K at most 10,000 \(found label 1,000,000,000,000\)"),
+    ({"x": np.zeros((4, 8, 8), np.uint8), "y": np.array([0.0, 1.0, 2.0, 1e300])},
+     "K at most 10,000"),
+    ({"x": np.zeros((4, 8, 8), np.uint8), "y": np.array([0, 1, 2, -(2 ** 63)])},
+     "labels must be >= 0"),
+    ({"x": np.zeros((4, 8, 8), np.uint8), "y": np.array([0, 1, 2, 2 ** 64 - 1], np.uint64)},
+     "K at most 10,000"),
+    ({"x": np.full((10, 2), 1e300)}, "finite numbers within float32 range"),
+    ({"x": np.array([[0.0, np.nan]] * 5)}, "finite numbers within float32 range"),
+    ({"x": np.zeros((10, 2)), "modes": np.full((2, 2), np.nan), "mode_sigma": 0.1},
+     "'modes': values must be finite"),
+    ({"x": np.zeros((10, 2)), "modes": np.zeros((2, 2)), "mode_sigma": np.inf},
+     "'mode_sigma': values must be finite"),
+    ({"x": np.zeros((10, 2)), "modes": np.array([["a", "b"]]), "mode_sigma": 0.1},
+     "'modes': expected numbers"),
+    ({"x": np.zeros((0, 8, 8), np.uint8)}, r"'x' holds no examples \(shape \(0, 8, 8\)\)"),
+    ({"x": np.zeros((0, 2))}, "'x' holds no examples"),
+    ({"x_train": np.zeros((4, 8, 8), np.uint8), "x_test": np.zeros((0, 8, 8), np.uint8)},
+     "'x_test' holds no examples"),
+    ({"x": np.zeros((10, 3, 5), np.uint8)}, r"images are 3x5 pixels"),
+    ({"x": np.zeros((1, 8, 8), np.uint8)}, "cannot be split into a training and a test set"),
+    ({"x": np.zeros((4, 8, 8), np.uint8), "y": np.zeros(4, int), "class_names": np.array("a")},
+     "'class_names': expected a 1-D array"),
+])
+def test_npz_bad_values_are_refused(tmp_path, arrays, message):
+    np.savez(tmp_path / "a.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        load_dataset("npz", {"path": str(tmp_path / "a.npz")})
+
+
+def test_a_requested_test_split_is_never_empty(tmp_path):
+    np.savez(tmp_path / "a.npz", x=np.zeros((3, 8, 8), np.uint8))
+    d = load_dataset("npz", {"path": str(tmp_path / "a.npz"), "test_fraction": 0.1})
+    assert (len(d.train_x), len(d.test_x)) == (2, 1)
+    d = load_dataset("npz", {"path": str(tmp_path / "a.npz"), "test_fraction": 0.0})
+    assert (len(d.train_x), len(d.test_x)) == (3, 0)

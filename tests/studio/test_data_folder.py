@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.data import DataError, load_dataset, scan_folder
+from studio.data import DataError, ScanReport, SkippedFile, load_dataset, scan_folder
 from studio.data import folder as folder_mod
 from studio.data.folder import to_rgb_or_gray
 
@@ -87,7 +87,7 @@ def make_tree(root: Path) -> dict[str, tuple]:
     (root / "bad/README").write_text("no extension")
     Image.new("L", (100, 100)).save(root / "bad/bomb.png")   # 10000 px; limit lowered below
 
-    # Hidden files and folders are ignored (neither loaded nor reported).
+    # Hidden files and folders are not loaded, but reported (a hidden folder as one entry).
     solid("RGB", (1, 1, 1)).save(root / ".hidden.png")
     (root / ".git").mkdir()
     (root / ".git/config").write_text("x")
@@ -97,17 +97,28 @@ def make_tree(root: Path) -> dict[str, tuple]:
 
 BAD = {"bad/corrupt.png": "corrupt", "bad/truncated.png": "truncated", "bad/empty.jpg": "empty",
        "bad/notes.txt": "not_image", "bad/README": "not_image", "bad/bomb.png": "bomb"}
+HIDDEN = {".hidden.png": "hidden", ".git": "hidden", "cats/.DS_Store": "hidden"}
+
+
+def accounted_for(root: Path, good, report) -> bool:
+    """Every file under root is loaded or listed (itself, or a folder above it)."""
+    listed = {s.path.replace(os.sep, "/") for s in report.skipped}
+    for p in root.rglob("*"):
+        if p.is_file():
+            rel = p.relative_to(root).parts
+            if "/".join(rel) not in good and not any("/".join(rel[:i]) in listed
+                                                     for i in range(1, len(rel) + 1)):
+                return False
+    return True
 
 
 def test_folder_loads_every_good_file_and_reports_every_bad_one(tmp_path):
     good = make_tree(tmp_path)
     x, y, names, report = scan_folder(tmp_path, R, "auto", max_pixels=5000)
 
-    visible = [p for p in tmp_path.rglob("*") if p.is_file()
-               and not any(part.startswith(".") for part in p.relative_to(tmp_path).parts)]
-    assert report.loaded + len(report.skipped) == len(visible) == len(good) + len(BAD)
     assert report.loaded == len(good) == len(x)
-    assert {s.path.replace(os.sep, "/"): s.kind for s in report.skipped} == BAD
+    assert {s.path.replace(os.sep, "/"): s.kind for s in report.skipped} == BAD | HIDDEN
+    assert accounted_for(tmp_path, good, report)
     reasons = {s.path.replace(os.sep, "/"): s.reason for s in report.skipped}
     assert reasons["bad/notes.txt"] == "not an image file (.txt)"
     assert reasons["bad/empty.jpg"] == "zero bytes"
@@ -144,7 +155,7 @@ def test_folder_as_a_dataset_splits_by_seed(tmp_path, monkeypatch):
     assert np.array_equal(a.train_x, b.train_x) and np.array_equal(a.test_y, b.test_y)
     assert a.spec.num_classes == 2 and a.class_names == ["cats", "dogs"]
     assert a.spec.sample_shape == (3, R, R)
-    assert len(a.report.skipped) == len(BAD)
+    assert len(a.report.skipped) == len(BAD) + len(HIDDEN)
 
 
 @pytest.mark.parametrize("factor, exc", [(1.0, "warning"), (3.0, "error")])
@@ -241,3 +252,96 @@ def test_every_mode_converts(mode, make, expect):
     a, gray = to_rgb_or_gray(im)
     assert a.dtype == np.uint8 and a.shape == (2, 2, len(expect))
     assert np.abs(a[0, 0].astype(int) - expect).max() <= 1, a[0, 0]
+
+
+# ------------------------------------------------ nothing skipped without a word in the report
+
+def kinds(report) -> dict[str, str]:
+    return {s.path.replace(os.sep, "/"): s.kind for s in report.skipped}
+
+
+def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "locked").mkdir()
+    solid("L", 9).save(tmp_path / "ok/a.png")
+    solid("L", 9).save(tmp_path / "locked/b.png")
+    if os.geteuid() != 0:
+        (tmp_path / "locked").chmod(0)
+    else:   # root reads anything: make the listing fail the way chmod 000 would
+        real_scandir = os.scandir
+
+        def scandir(path):
+            if Path(path).name == "locked":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+        monkeypatch.setattr(os, "scandir", scandir)
+    try:
+        x, _, _, report = scan_folder(tmp_path, R)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert len(x) == 1 and kinds(report) == {"locked": "unreadable_folder"}
+    assert report.skipped[0].reason == "unreadable folder (Permission denied)"
+
+
+def test_symlinked_folders_are_followed_once_and_loops_are_reported(tmp_path):
+    outside = tmp_path / "outside"
+    root = tmp_path / "root"
+    (outside / "deep").mkdir(parents=True)
+    (root / "real").mkdir(parents=True)
+    solid("L", 1).save(outside / "deep/o.png")
+    solid("L", 2).save(root / "real/r.png")
+    (root / "linked").symlink_to(outside)                 # followed: its images load
+    (root / "real/again").symlink_to(root / "real")       # back to itself: a loop
+    (root / "real/up").symlink_to(root)                   # back to the top: a loop
+    (root / "twin").symlink_to(outside / "deep")          # a folder already scanned
+    (root / "self").symlink_to(root / "self")             # a link to itself
+    x, y, names, report = scan_folder(root, R)
+    assert len(x) == report.loaded == 2 and names == ["linked", "real"]
+    assert kinds(report) == {"real/again": "symlink_loop", "real/up": "symlink_loop",
+                             "twin": "duplicate_folder", "self": "symlink_loop"}
+    twin = next(s for s in report.skipped if s.kind == "duplicate_folder")
+    assert twin.reason == f"same folder as {Path('linked/deep')} (scanned once)"
+
+
+def test_special_files_are_reported_not_opened(tmp_path):
+    import signal
+    os.mkfifo(tmp_path / "pipe.png")   # opening it for reading would wait for a writer forever
+    solid("L", 9).save(tmp_path / "ok.png")
+
+    def hung(*_):
+        raise TimeoutError("the scan opened the named pipe")
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        x, _, _, report = scan_folder(tmp_path, R)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert len(x) == 1
+    assert [(s.path, s.kind, s.reason) for s in report.skipped] == [
+        ("pipe.png", "not_image", "not a regular file")]
+
+
+def test_report_one_line_and_written_report(tmp_path):
+    good = make_tree(tmp_path / "data")
+    _, _, _, report = scan_folder(tmp_path / "data", R, max_pixels=5000)
+    assert report.one_line() == (f"folder: {len(good)} loaded, 9 skipped "
+                                 "(3 hidden, 2 not image, 1 bomb, 1 corrupt, 1 empty, "
+                                 "1 truncated)")
+    assert ScanReport(loaded=1204).one_line("mnist-like") == "mnist-like: 1,204 loaded, 0 skipped"
+    report.skipped.append(SkippedFile("caf\udce9.png", "corrupt image (x)", "corrupt"))
+    report.write(tmp_path / "report.txt")
+    lines = (tmp_path / "report.txt").read_text().splitlines()
+    assert lines[0] == report.one_line()
+    assert lines[1:] == [f"{s.kind}\t{s.path}\t{s.reason}".replace("\udce9", "\\udce9")
+                         for s in report.skipped]
+
+
+def test_a_folder_with_nothing_loadable_says_why_in_a_bounded_message(tmp_path):
+    for i in range(50):
+        (tmp_path / f"n{i:02}.txt").write_text("x")
+    with pytest.raises(DataError) as e:
+        load_dataset("folder", {"path": str(tmp_path)})
+    message = str(e.value)
+    assert "n00.txt" in message and "n49.txt" not in message and "... and 30 more" in message
+    assert len(e.value.report.skipped) == 50 and e.value.report.loaded == 0

@@ -469,6 +469,47 @@ def test_busy_and_error_then_cleared(panel, qtbot, mnist_view):
     assert panel.current_view() is mnist_view
 
 
+def test_an_error_without_words_still_says_something(panel, qtbot):
+    shown(panel, qtbot)
+    panel.set_error("")             # str(MemoryError()) is ""
+    assert panel.status_text() == "Loading failed, and no reason was given."
+
+
+def test_a_long_error_shows_its_first_lines_and_the_rest_on_hover(panel, qtbot):
+    shown(panel, qtbot)
+    message = "data.path: no image could be loaded from /d\n0 loaded, 30 skipped" + "".join(
+        f"\n  f{i}.txt: not an image file (.txt)" for i in range(30))
+    panel.set_error(message)
+    lines = panel.status_text().splitlines()
+    assert lines[:2] == ["data.path: no image could be loaded from /d", "0 loaded, 30 skipped"]
+    assert len(lines) == 9 and lines[-1] == "… 24 more lines (hover to see them)"
+    assert panel.status_label.toolTip() == message
+    panel.set_error("short")
+    assert panel.status_label.toolTip() == ""
+
+
+def test_error_text_is_shown_as_written(panel, qtbot):
+    shown(panel, qtbot)
+    panel.set_error("'x' has dtype <b>bold</b>")
+    assert panel.status_label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_a_failed_scan_lists_its_skipped_files(panel, qtbot):
+    shown(panel, qtbot)
+    panel.set_error("data.path: no image could be loaded from /d",
+                    skipped=[("a.txt", "not an image file (.txt)"), (".x.png", "hidden file")])
+    assert panel.skipped_button.isVisible() and panel.skipped_button.text() == "2 files skipped"
+    assert panel.skipped_entries() == [("a.txt", "not an image file (.txt)"),
+                                       (".x.png", "hidden file")]
+
+
+def test_an_empty_data_set_is_never_shown_silently(panel, qtbot):
+    shown(panel, qtbot)
+    panel.show_dataset(DatasetView("npz", "images", images=np.zeros((0, 1, 8, 8), np.uint8)))
+    assert "holds no samples" in panel.status_text()
+    assert "color" in panel.status_label.styleSheet()
+
+
 # ----------------------------------------------------------------------------------------
 # rendering
 # ----------------------------------------------------------------------------------------
