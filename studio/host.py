@@ -103,6 +103,7 @@ class EngineHost:
         self.state = self.IDLE                       # written only on the host thread
         self._want_running = False
         self._step_budget = 0
+        self._pending_live: dict[tuple[str, str], Any] = {}
         self._deferred: Optional[tuple[str, tuple]] = None
         self._step_delay_s = 0.0                    # slow motion: a pause after every step
         self.mode_monitor = None                    # studio.mode_monitor.RunMonitor or None
@@ -242,6 +243,8 @@ class EngineHost:
     def _train_chunk(self) -> None:
         t = self.trainer
         assert t is not None
+        if self._pending_live:            # training goes on: now the edits take effect
+            self._apply_pending_live()
         target = t.config.run.steps if not self._step_budget else t.step + self._step_budget
         if t.step >= target:
             self._want_running = False
@@ -357,6 +360,7 @@ class EngineHost:
 
     def _replace_trainer(self, make: Callable[[], Trainer]) -> bool:
         self._finish_current()
+        self._pending_live.clear()
         self._set_state(self.LOADING)
         self.trainer = None
         self.trainer = make()
@@ -385,8 +389,10 @@ class EngineHost:
     def _cmd_train(self) -> bool:
         if self.trainer is None:
             raise RuntimeError("no run: create or open a run first")
-        if self.trainer.step >= self.trainer.config.run.steps:
-            self._set_state(self.FINISHED, "the run has reached its step count; raise steps to go on")
+        steps = int(self._pending_live.get(("run", "steps"), self.trainer.config.run.steps))
+        if self.trainer.step >= steps:
+            self._set_state(self.FINISHED, f"this run has finished its {steps:,} steps: raise "
+                                           f"Steps to train it further, or start a new run")
             return False
         self._step_budget = 0
         self._want_running = True
@@ -411,7 +417,8 @@ class EngineHost:
         self._want_running = False
         self._step_budget = 0
         if self.trainer is not None:
-            self.trainer.save_checkpoint()
+            if self.trainer.unsaved:
+                self.trainer.save_checkpoint()
             if self.trainer.run is not None:
                 self.trainer.run.write_status("stopped", "stopped by the user", self.trainer.step)
             self._set_state(self.STOPPED, f"stopped at step {self.trainer.step}")
@@ -424,20 +431,26 @@ class EngineHost:
         return False
 
     def _cmd_live(self, section: str, key: str, value: Any) -> bool:
+        """While training runs, a live value applies from the next step and is recorded in
+        the run. Otherwise it waits until training goes on with it: editing the form for
+        the next run must not change a run that is not training."""
         if self.trainer is None:
             return False
-        if (section, key) == ("optim", "lr"):
-            self.trainer.set_lr(float(value))
-        elif section == "model" and hasattr(self.trainer.engine.config, key):
-            setattr(self.trainer.engine.config, key, value)
-            setattr(self.trainer.config.model, key, value)
-            if self.trainer.run is not None:
-                self.trainer.config.save(self.trainer.run.config_path)
-        elif section == "run" and hasattr(self.trainer.config.run, key):
-            setattr(self.trainer.config.run, key, int(value))
-            if self.trainer.run is not None:
-                self.trainer.config.save(self.trainer.run.config_path)
+        self._pending_live[(section, key)] = value
+        if self._want_running:
+            self._apply_pending_live()
         return False
+
+    def _apply_pending_live(self) -> None:
+        t = self.trainer
+        changes = {}
+        for (section, key), value in self._pending_live.items():
+            changed = t.apply_live(section, key, value) if t is not None else None
+            if changed is not None:
+                changes[f"{section}.{key}"] = changed
+        self._pending_live.clear()
+        if t is not None:
+            t.record_live_changes(changes)
 
     def _cmd_evaluate(self, n: int = 10000, seed: int = 0) -> bool:
         from .evaluation import evaluate
@@ -478,7 +491,8 @@ class EngineHost:
         return False
 
     def _finish_current(self) -> None:
-        if self.trainer is not None and self.trainer.step > 0:
+        """Save what trained since the last checkpoint; a run only viewed is left as it is."""
+        if self.trainer is not None and self.trainer.unsaved:
             self.trainer.flush_metrics()
             self.trainer.save_checkpoint()
 

@@ -26,7 +26,10 @@ from .device import configure_threads, pick_device
 from .images import samples_picture, save_png
 from .runs import Checkpoint, CheckpointError, NoCheckpointError, Run
 
-EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart from training
+EVAL_Z_SEED_OFFSET = 1_000_003
+# run keys that fix what the run is (its data order and model); never changed live
+STRUCTURAL_RUN_KEYS = {("run", "seed"), ("run", "batch_size"), ("run", "device"),
+                       ("run", "threads"), ("run", "preview_samples")}   # the fixed preview z has its own stream, apart from training
 
 
 @dataclass
@@ -167,6 +170,8 @@ class Trainer:
         self._confirm_at: Optional[int] = None    # a forced read-back right after a checkpoint
         # why newer checkpoints were passed over when this trainer loaded one (shown to the user)
         self.checkpoint_notes: list[str] = []
+        # weights changed since the last save or load (viewing a run must not re-save it)
+        self.unsaved = False
 
     # -- construction from a run folder --------------------------------------------------------
     @classmethod
@@ -269,6 +274,7 @@ class Trainer:
                 f"could not save the checkpoint of step {self.step} in {self.run.path}: "
                 f"{e.strerror or e}; the previous checkpoint is kept") from None
         self._confirm_at = self.step + 1
+        self.unsaved = False
 
     def load_checkpoint(self, max_step: Optional[int] = None) -> Checkpoint:
         assert self.run is not None
@@ -292,6 +298,7 @@ class Trainer:
         self._acc_steps = 0
         self._finite_through = ckpt.step + 1     # a saved checkpoint is trusted
         self._confirm_at = None
+        self.unsaved = False
         self.checkpoint_notes = [f"skipped {m}" for m in ckpt.skipped]
         return ckpt
 
@@ -316,6 +323,7 @@ class Trainer:
             self._acc[k] = v.detach().clone() if prev is None else prev + v.detach()
         self._acc_steps += 1
         self.step += 1
+        self.unsaved = True
         return out
 
     def train_phase(self, phase: str) -> dict[str, torch.Tensor]:
@@ -328,6 +336,7 @@ class Trainer:
         if phase not in ("discriminator", "generator"):
             raise ValueError(f"phase {phase!r}: choose 'discriminator' or 'generator'")
         self.engine.train(True)
+        self.unsaved = True
         return fn(self.next_batch(), phase)
 
     def train(self, until: Optional[int] = None, callbacks: Optional[Callbacks] = None) -> TrainResult:
@@ -486,11 +495,41 @@ class Trainer:
         return metrics
 
     def set_lr(self, lr: float) -> None:
-        """Applies from the next step; saved in config.toml so a resume keeps it."""
+        """Applies from the next step, in memory; `record_live_changes` writes it down."""
         self.engine.set_lr(lr)
         self.config.optim.lr = lr
-        if self.run is not None:
-            self.config.save(self.run.config_path)
+
+    def apply_live(self, section: str, key: str, value: Any) -> Optional[tuple[Any, Any]]:
+        """Change a live (non-structural) value in memory; returns (old, new), or None when
+        the key is not live or nothing changes."""
+        if (section, key) == ("optim", "lr"):
+            old = self.config.optim.lr
+            self.set_lr(float(value))
+            return (old, float(value)) if old != float(value) else None
+        target = {"model": self.config.model, "run": self.config.run}.get(section)
+        if target is None or not hasattr(target, key) or (section, key) in STRUCTURAL_RUN_KEYS:
+            return None
+        old = getattr(target, key)
+        value = type(old)(value) if isinstance(old, (int, float)) and not isinstance(old, bool) else value
+        if old == value:
+            return None
+        setattr(target, key, value)
+        if section == "model" and hasattr(self.engine.config, key):
+            setattr(self.engine.config, key, value)
+        return old, value
+
+    def record_live_changes(self, changes: dict[str, tuple[Any, Any]]) -> None:
+        """Training goes on with changed live values: the run's config.toml says so from now
+        on, and config_changes.jsonl keeps when and what changed (a run's config is never
+        rewritten otherwise)."""
+        if self.run is None or not changes:
+            return
+        import json
+        self.config.save(self.run.config_path)
+        record = {"step": self.step, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "changes": {k: {"from": a, "to": b} for k, (a, b) in changes.items()}}
+        with open(self.run.path / "config_changes.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 def _remove_failed_start(run_dir: Path, existed: bool) -> None:

@@ -368,6 +368,12 @@ class MainWindow(QMainWindow):
                 self._warn("Cannot train", str(e))
                 return
             if not changed:
+                if self.state == "finished" and self.current_config().run.steps <= self.run_info.step:
+                    self._warn("Nothing to train", (
+                        f"This run has finished its {self.run_info.step:,} steps. Raise Steps in "
+                        f"the Run panel to train it further, or press New run (Ctrl+N) to start "
+                        f"another with these settings."))
+                    return
                 self._apply_live_settings()
                 self.host.train()
                 return
