@@ -93,6 +93,6 @@ class TelemetryBus(QObject):
                     continue
                 err = fut.exception()
                 if err is not None:
-                    self.job_failed.emit(name, str(err))
+                    self.job_failed.emit(name, str(err) or type(err).__name__)
                 else:
                     self.job_finished.emit(name, fut.result())

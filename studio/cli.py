@@ -261,13 +261,11 @@ def _print_scan_report(trainer) -> None:
         return
     path = trainer.run.path / "data_report.txt"
     try:
-        from .atomic import write_text
-        write_text(path, report.summary() + "\n")
+        report.write(path)
         where = f"; full list in {path}"
     except OSError:
         where = ""
-    print(f"genstudio: data: {report.loaded} images loaded, {len(report.skipped)} files "
-          f"skipped{where}", file=sys.stderr)
+    print(f"genstudio: data: {report.one_line()}{where}", file=sys.stderr)
 
 
 class ProgressBar:

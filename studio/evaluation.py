@@ -147,12 +147,17 @@ def evaluate(trainer, n: int = 10000, seed: int = 0, iwae_k: int = 64, iwae_n: i
     say = progress or (lambda s: None)
     ds = trainer.dataset
     out: dict[str, float] = {}
-    say("held-out metrics of the engine")
-    out.update(trainer.evaluate())
-    if "elbo" in trainer.engine.capabilities and iwae_k > 1 and hasattr(trainer.engine, "iwae_bound"):
+    held_out = len(ds.test_x) > 0
+    if not held_out:       # test_fraction = 0: nothing held out to measure against
+        say("no test split: held-out metrics and real-data references skipped")
+    if held_out:
+        say("held-out metrics of the engine")
+        out.update(trainer.evaluate())
+    if (held_out and "elbo" in trainer.engine.capabilities and iwae_k > 1
+            and hasattr(trainer.engine, "iwae_bound")):
         say(f"importance-weighted bound, k = {iwae_k}")
         out.update(iwae_on_subset(trainer, iwae_k, min(iwae_n, len(ds.test_x)), seed))
-    if evaluator_applies(ds):
+    if held_out and evaluator_applies(ds):
         say(f"{n} samples through the evaluator")
         out.update(image_quality(draw_samples(trainer.engine, n, seed), ds, seed))
     if getattr(ds, "modes", None) is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 import platform
 import sys
 import time
@@ -288,11 +289,14 @@ class MainWindow(QMainWindow):
         if self.data_panel.current_source() != name:
             self.data_panel.set_current_source(name, dict(options))
         self.data_panel.set_busy(f"Loading {name}...")
-        self.bus.submit("dataset", lambda: (name, dict(options), load_dataset(name, options)))
+        self.bus.submit("dataset", lambda: (name, dict(options), _load_or_failure(name, options)))
 
     def _on_bus_job_finished(self, job: str, result: Any) -> None:
         if job == "dataset":
             name, options, ds = result
+            if isinstance(ds, LoadFailure):       # a refused scan lists what it skipped
+                self.data_panel.set_error(ds.message, ds.skipped)
+                return
             self.browser_dataset = ds
             self.data_choice = (name, options)
             self.data_panel.show_dataset(dataset_view(ds))
@@ -891,6 +895,20 @@ def _load_snapshot(path: Path) -> np.ndarray:
     from PIL import Image
     with Image.open(path) as im:
         return np.asarray(im.convert("L" if im.mode in ("L", "LA", "I", "I;16") else "RGB"))
+
+
+@dataclass
+class LoadFailure:
+    message: str
+    skipped: list[tuple[str, str]]
+
+
+def _load_or_failure(name: str, options: dict):
+    try:
+        return load_dataset(name, options)
+    except DataError as e:
+        report = getattr(e, "report", None)
+        return LoadFailure(str(e), [(f.path, f.reason) for f in report.skipped] if report else [])
 
 
 def _skipped_lines_text(skipped: list[str]) -> str:
