@@ -204,3 +204,29 @@ def test_nonfinite_parameters_are_never_checkpointed(tmp_path):
     with pytest.raises(NonFiniteLoss, match="parameters became non-finite"):
         t.save_checkpoint()
     assert Run.open(tmp_path / "run").load_checkpoint().step == 0
+
+
+def test_train_prints_the_folders_skip_report_when_loading_succeeds(tmp_path, capsys):
+    import numpy as np
+    import tomli_w
+    from PIL import Image
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(imgs / f"{i}.png")
+    (imgs / "broken.png").write_bytes(b"\x89PNG not really")
+    (imgs / ".hidden.png").write_bytes((imgs / "0.png").read_bytes())
+    cfg = tiny_points_config("vae", steps=2).to_dict()
+    cfg["run"].update(batch_size=4, preview_samples=4)
+    cfg["data"] = {"name": "folder", "path": str(imgs), "resolution": 16, "channels": 1,
+                   "test_fraction": 0.2}
+    cfg["model"] = {"engine": "vae", "arch": "mlp", "latent_dim": 2}
+    (tmp_path / "f.toml").write_text(tomli_w.dumps(cfg))
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "f.toml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    line = [l for l in err.splitlines() if "skipped" in l]
+    assert line and "12 loaded, 2 skipped" in line[0] and "data_report.txt" in line[0]
+    report = (tmp_path / "run" / "data_report.txt").read_text()
+    assert "broken.png" in report and ".hidden.png" in report
