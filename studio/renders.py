@@ -86,7 +86,7 @@ def sweep(trainer: Trainer, which: str, z: np.ndarray, label: int = 0, n: int = 
     y = torch.as_tensor(labels, dtype=torch.long, device=trainer.device)
     samples = _np(engine.sample(len(zs), z=_tensor(trainer, zs).reshape(len(zs), *engine.noise_shape),
                                 labels=y))
-    return {"z": zs, "labels": labels.astype(np.int64), "samples": samples}
+    return {"z": zs, "labels": labels.astype(np.int64), "samples": samples, "step": trainer.step}
 
 
 def sample(trainer: Trainer, seed: int, n: int = 1) -> dict[str, np.ndarray]:
@@ -111,7 +111,8 @@ def encode(trainer: Trainer, x: np.ndarray) -> np.ndarray:
 def interpolate(trainer: Trainer, za: np.ndarray, zb: np.ndarray, steps: int = 8,
                 mode: str = "linear", label: Optional[int] = None) -> dict[str, np.ndarray]:
     zs = interpolation_path(np.asarray(za, np.float32), np.asarray(zb, np.float32), steps, mode)
-    return {"z": zs, "samples": decode(trainer, zs, label)}
+    # the step the frames come from: an export's provenance must describe them, not the run now
+    return {"z": zs, "samples": decode(trainer, zs, label), "step": trainer.step}
 
 
 def interpolation_path(za: np.ndarray, zb: np.ndarray, steps: int, mode: str) -> np.ndarray:

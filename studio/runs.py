@@ -292,6 +292,18 @@ class Run:
         return Checkpoint(step=step, weights=weights, state=state, metadata=meta,
                           path=None if slot.legacy else slot.folder, weights_sha256=sha)
 
+    def checkpoint_info(self) -> Optional[tuple[int, str]]:
+        """(step, weights sha256) of the newest checkpoint as its manifest records them,
+        without reading the weights (for provenance); None if there is none."""
+        for slot in reversed(self.checkpoint_slots()):
+            if slot.legacy:
+                return slot.step, sha256_file(slot.weights_path)
+            try:
+                return slot.step, _read_manifest(slot.manifest_path)["files"][WEIGHTS_FILE]["sha256"]
+            except CheckpointError:
+                continue
+        return None
+
     def checkpoint_sha256(self) -> str:
         """sha256 of the weights file of the checkpoint a load would use ("" if none)."""
         try:

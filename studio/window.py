@@ -704,14 +704,22 @@ class MainWindow(QMainWindow):
         return self._exported([export_grid(path, traj["x0"][-1], meta)])
 
     # -- export -------------------------------------------------------------------------------------
-    def _provenance(self, extra: Optional[dict] = None) -> dict[str, str]:
+    def _provenance(self, extra: Optional[dict] = None, step: Optional[int] = None) -> dict[str, str]:
+        """What produced the exported images: `step` is the step their weights were at (the
+        frames of an interpolation made earlier are not from the run's current step); the
+        checkpoint hash is given only when a saved checkpoint holds exactly those weights."""
         t = self.host.trainer
-        run = Run(self.run_path) if self.run_path else None
+        step = self.run_info.step if step is None else int(step)
+        info = Run(self.run_path).checkpoint_info() if self.run_path else None
+        sha = info[1] if info is not None and info[0] == step else ""
+        extra = dict(extra or {})
+        if info is not None and not sha:
+            extra["weights"] = (f"in memory at step {step}, not saved as a checkpoint "
+                                f"(the newest checkpoint is step {info[0]})")
         return provenance(
             config_toml=self.run_config.to_toml() if self.run_config else "",
             seed=self.run_config.run.seed if self.run_config else None,
-            step=self.run_info.step,
-            checkpoint_sha256=run.checkpoint_sha256() if run is not None else "",
+            step=step, checkpoint_sha256=sha,
             engine=t.engine.name if t is not None else "", extra=extra)
 
     def _ask_save(self, title: str, name: str, filt: str) -> str:
@@ -729,7 +737,7 @@ class MainWindow(QMainWindow):
             return None
         step, samples = self.last_samples
         ref = self.browser_dataset.train_x[:2000] if samples.ndim == 2 and self.browser_dataset else None
-        out = [export_grid(path, samples, self._provenance({"samples": "fixed-z preview grid"}),
+        out = [export_grid(path, samples, self._provenance({"samples": "fixed-z preview grid"}, step),
                            reference=ref)]
         return self._exported(out)
 
@@ -739,7 +747,8 @@ class MainWindow(QMainWindow):
         folder = self._ask_folder("Export samples into folder")
         if not folder:
             return None
-        return self._exported(export_individual(folder, self.last_samples[1], self._provenance()))
+        step, samples = self.last_samples
+        return self._exported(export_individual(folder, samples, self._provenance(step=step)))
 
     def on_export_gif(self) -> Optional[list]:
         interp = self.last_interpolation
@@ -749,7 +758,8 @@ class MainWindow(QMainWindow):
         path = self._ask_save("Export interpolation", "interpolation.gif", "GIF images (*.gif)")
         if not path:
             return None
-        return self._exported([export_gif(path, interp["samples"], self._provenance())])
+        return self._exported([export_gif(path, interp["samples"],
+                                          self._provenance(step=interp.get("step")))])
 
     def on_export_latents(self) -> Optional[list]:
         z = self.latent_panel.current_z() if self.run_info.latent_dim else None
