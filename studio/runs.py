@@ -145,6 +145,24 @@ class Run:
     def config(self) -> RunConfig:
         return load_config(self.config_path)
 
+    # -- name and notes (about.json): a label for people, not part of how the run trained ----
+    about_path = property(lambda self: self.path / "about.json")
+
+    def about(self) -> dict[str, str]:
+        """{"title", "description"}; the title defaults to the folder's name."""
+        try:
+            d = json.loads(self.about_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            d = {}
+        d = d if isinstance(d, dict) else {}
+        title = d.get("title") if isinstance(d.get("title"), str) and d.get("title").strip() else self.path.name
+        desc = d.get("description") if isinstance(d.get("description"), str) else ""
+        return {"title": title.strip()[:200], "description": desc[:20000]}
+
+    def set_about(self, title: str, description: str) -> None:
+        write_text(self.about_path, json.dumps({"title": title.strip()[:200],
+                                                "description": description[:20000]}, indent=1))
+
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoint_slots(self) -> list[CheckpointSlot]:
         """Every published checkpoint, oldest first (temp folders are not published)."""

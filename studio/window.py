@@ -6,6 +6,7 @@ numpy arrays and view models; every engine call goes through the host.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass
 import platform
@@ -17,8 +18,8 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QToolBar, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+                               QMessageBox, QToolBar, QWidget)
 
 from widgets.data_browser import DataBrowserPanel
 from widgets.diffusion_scrubber import DiffusionScrubberPanel, x0_across_steps
@@ -45,6 +46,7 @@ from .runs import Run
 from .theme import THEMES, apply_theme
 
 LAYOUT_VERSION = 2
+RECENT_RUNS = 10
 MODES_TITLE = "Modes"
 MODES_ALERT_TITLE = "Modes (!)"             # the tab's title while an alert is unseen
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self.host.start()
         self.bus.start()
         self.load_data("mnist", {})
+        QTimer.singleShot(0, self._restore_session)
 
     # -- construction ---------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -188,12 +191,19 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
         self.act_reset_layout = self._action("Reset layout", self.reset_layout)
         self.act_about = self._action("About Generative Studio", self.on_about)
+        self.act_rename = self._action("Rename run...", self.on_rename_run, "F2",
+                                       "Give the open run a name (shown in the title and comparisons)")
+        self.act_notes = self._action("Run notes...", self.on_edit_notes, None,
+                                      "Notes about the open run, kept in its folder (about.json)")
 
     def _build_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
         file = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_save):
+        for a in (self.act_new, self.act_open):
             file.addAction(a)
+        self.recent_menu = file.addMenu("Recent runs")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file.addAction(self.act_save)
         file.addSeparator()
         export = file.addMenu("Export images")
         for a in (self.act_export_grid, self.act_export_each, self.act_export_gif, self.act_export_z):
@@ -208,6 +218,9 @@ class MainWindow(QMainWindow):
             run.addAction(a)
         run.addSeparator()
         run.addAction(self.act_evaluate)
+        run.addSeparator()
+        run.addAction(self.act_rename)
+        run.addAction(self.act_notes)
 
         view = mb.addMenu("&View")
         for dock in self.docks.values():
@@ -472,6 +485,9 @@ class MainWindow(QMainWindow):
             snaps = dict(run.snapshots())
             self.gallery_panel.set_history(sorted(snaps), lambda s, snaps=snaps: _load_snapshot(snaps[s]))
         self.status_labels["device"].setText(f"Device: {t.device} ({t.threads} threads)")
+        if self.run_path is not None:
+            self._remember_run(self.run_path)
+        self._update_title()
         self._refresh_status()
 
     def _on_bus_render(self, kind: str, stamp: int, result: Any) -> None:
@@ -727,7 +743,14 @@ class MainWindow(QMainWindow):
         return path
 
     def _ask_folder(self, title: str) -> str:
-        return QFileDialog.getExistingDirectory(self, title, str(self.runs_dir))
+        """Starts where the last folder was picked (runs trained elsewhere, e.g. by
+        `genstudio train --out`, are one click away), else in the runs folder."""
+        start = self.settings.value("last_folder", "")
+        start = start if isinstance(start, str) and start and Path(start).is_dir() else str(self.runs_dir)
+        path = QFileDialog.getExistingDirectory(self, title, start)
+        if path:
+            self.settings.setValue("last_folder", str(Path(path).parent))
+        return path
 
     def on_export_grid(self) -> Optional[list]:
         if self.last_samples is None:
@@ -801,7 +824,93 @@ class MainWindow(QMainWindow):
             return
         if skipped:
             self._warn("Some metrics were skipped", _skipped_lines_text(skipped))
-        self.plots_panel.add_overlay(Path(path).name, records)
+        self.plots_panel.add_overlay(Run(path).about()["title"], records)
+
+    # -- continuity ------------------------------------------------------------------------------
+    def recent_runs(self) -> list[str]:
+        try:
+            paths = json.loads(self.settings.value("recent_runs", "[]") or "[]")
+        except (TypeError, ValueError):
+            return []
+        return [p for p in paths if isinstance(p, str)][:RECENT_RUNS]
+
+    def _remember_run(self, path: Path) -> None:
+        path = str(Path(path).resolve())
+        self.settings.setValue("recent_runs", json.dumps(
+            [path] + [p for p in self.recent_runs() if p != path][:RECENT_RUNS - 1]))
+        self.settings.setValue("last_run", path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        runs = [p for p in self.recent_runs() if (Path(p) / "config.toml").is_file()]
+        if not runs:
+            self.recent_menu.addAction("(no recent runs)").setEnabled(False)
+        for p in runs:
+            title = Run(p).about()["title"]
+            a = self.recent_menu.addAction(title if title == Path(p).name else f"{title}  ({Path(p).name})")
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_run(p))
+
+    def _restore_session(self) -> None:
+        """Where the last session left off: its open run, or else its form settings."""
+        last = self.settings.value("last_run", "")
+        if isinstance(last, str) and last and (Path(last) / "config.toml").is_file():
+            self.open_run(last)
+            return
+        try:
+            saved = json.loads(self.settings.value("last_form", "") or "null")
+        except (TypeError, ValueError):
+            saved = None
+        if isinstance(saved, dict) and isinstance(saved.get("config"), dict):
+            try:
+                config_from_dict({**saved["config"], "data": saved.get("data") or {"name": "mnist"}})
+            except (ConfigError, DataError, TypeError):
+                return                          # settings from an older version: ignore them
+            self.controls_panel.set_config(saved["config"])
+            data = dict(saved.get("data") or {})
+            name = data.pop("name", "mnist")
+            if (name, data) != self.data_choice:
+                self.load_data(name, data)
+
+    def _save_session(self) -> None:
+        name, options = self.data_choice
+        try:
+            form = self.controls_panel.config()
+        except Exception:  # noqa: BLE001 - a half-typed form is not worth an error at exit
+            return
+        self.settings.setValue("last_form", json.dumps(
+            {"config": form, "data": {"name": name, **options}}, default=str))
+        if self.run_path is None:
+            self.settings.remove("last_run")
+
+    def _update_title(self) -> None:
+        if self.run_path is None:
+            self.setWindowTitle("Generative Studio")
+            return
+        title = Run(self.run_path).about()["title"]
+        what = f"{self.run_info.engine} on {self.run_info.data}" if self.run_info.engine else ""
+        self.setWindowTitle(f"{title} - {what} - Generative Studio" if what else
+                            f"{title} - Generative Studio")
+
+    def on_rename_run(self) -> None:
+        if self.run_path is None:
+            return self._warn("No run open", "Open or start a run first.")
+        run = Run(self.run_path)
+        about = run.about()
+        title, ok = QInputDialog.getText(self, "Rename run", "Name of this run:", text=about["title"])
+        if ok and title.strip():
+            run.set_about(title, about["description"])
+            self._update_title()
+
+    def on_edit_notes(self) -> None:
+        if self.run_path is None:
+            return self._warn("No run open", "Open or start a run first.")
+        run = Run(self.run_path)
+        about = run.about()
+        text, ok = QInputDialog.getMultiLineText(self, "Run notes", f"Notes about {about['title']}:",
+                                                 about["description"])
+        if ok:
+            run.set_about(about["title"], text)
 
     # -- misc ----------------------------------------------------------------------------------------
     def on_about(self) -> None:
@@ -873,6 +982,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self._save_session()
         self.bus.stop()
         joined = self.host.shutdown(3.0)
         if not joined:
