@@ -33,19 +33,22 @@ def provenance(config_toml: str = "", seed: Optional[int] = None, step: Optional
 def export_grid(path: str | Path, samples: np.ndarray, meta: Mapping[str, str],
                 reference: Optional[np.ndarray] = None, scale: int = 1) -> Path:
     pic = samples_picture(samples, reference=reference)
-    if scale > 1:
-        pic = np.kron(pic, np.ones((scale, scale, 1), np.uint8)) if pic.ndim == 3 else pic
-    save_png(path, pic, meta)
+    if scale > 1 and samples.ndim == 4:       # nearest neighbour: sharp pixels on a slide
+        pic = pic.repeat(scale, axis=0).repeat(scale, axis=1)
+    save_png(path, pic, {**meta, "scale": str(scale)} if scale > 1 else meta)
     return Path(path)
 
 
 def export_individual(folder: str | Path, images: np.ndarray, meta: Mapping[str, str],
-                      prefix: str = "sample") -> list[Path]:
-    """One PNG per image: (N, C, H, W) float [0, 1]."""
+                      prefix: str = "sample", scale: int = 1) -> list[Path]:
+    """One PNG per image: (N, C, H, W) float [0, 1], each pixel scale x scale."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     pixels = to_uint8(images).transpose(0, 2, 3, 1)
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
+        meta = {**meta, "scale": str(scale)}
     for i, px in enumerate(pixels):
         p = folder / f"{prefix}_{i:04d}.png"
         save_png(p, px, {**meta, "index": str(i)})

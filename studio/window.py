@@ -47,6 +47,10 @@ from .theme import THEMES, apply_theme
 
 LAYOUT_VERSION = 2
 RECENT_RUNS = 10
+EXPORT_SCALES = (1, 2, 4, 8)
+GIF_MIN_SCALE = 4            # a 28-pixel GIF is a thumbnail; GIFs always get at least 4x
+PRESENTATION_FONT_SCALE = 1.5
+USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
 MODES_TITLE = "Modes"
 MODES_ALERT_TITLE = "Modes (!)"             # the tab's title while an alert is unseen
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
         self.last_samples: Optional[tuple[int, np.ndarray]] = None
         self.last_interpolation: Optional[dict[str, np.ndarray]] = None
         self.eval_samples = 10000             # samples scored by Evaluate (as genstudio eval)
+        self._before_presentation: Optional[tuple] = None   # layout, full screen, font
 
         self._build_panels()
         self._build_actions()
@@ -191,6 +196,12 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
         self.act_reset_layout = self._action("Reset layout", self.reset_layout)
         self.act_about = self._action("About Generative Studio", self.on_about)
+        self.act_user_guide = self._action("User guide", self.on_user_guide, QKeySequence.HelpContents,
+                                           "How to use the studio (docs/user-guide.md)")
+        self.act_presentation = self._action("Presentation mode", self.toggle_presentation, "F11",
+                                             "Full screen, larger fonts, one panel large (F11 or "
+                                             "Esc to leave)")
+        self.act_presentation.setCheckable(True)
         self.act_rename = self._action("Rename run...", self.on_rename_run, "F2",
                                        "Give the open run a name (shown in the title and comparisons)")
         self.act_notes = self._action("Run notes...", self.on_edit_notes, None,
@@ -208,6 +219,17 @@ class MainWindow(QMainWindow):
         export = file.addMenu("Export images")
         for a in (self.act_export_grid, self.act_export_each, self.act_export_gif, self.act_export_z):
             export.addAction(a)
+        export.addSeparator()
+        scale_menu = export.addMenu("Scale for slides")
+        scale_group = QActionGroup(self)
+        for k in EXPORT_SCALES:
+            a = QAction(f"{k}x (nearest neighbour)" if k > 1 else "1x (as trained)", self,
+                        checkable=True)
+            a.setChecked(k == self.export_scale())
+            a.triggered.connect(lambda _=False, k=k: self.settings.setValue("export_scale", k))
+            scale_group.addAction(a)
+            scale_menu.addAction(a)
+        self.scale_actions = scale_group.actions()
         file.addAction(self.act_export_config)
         file.addAction(self.act_compare)
         file.addSeparator()
@@ -226,6 +248,15 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
+        view.addAction(self.act_presentation)
+        self.presentation_menu = view.addMenu("Presentation panel")
+        pres_group = QActionGroup(self)
+        for key, dock in self.docks.items():
+            a = QAction(dock.windowTitle(), self, checkable=True)
+            a.setChecked(key == self.presentation_panel())
+            a.triggered.connect(lambda _=False, k=key: self.settings.setValue("presentation_panel", k))
+            pres_group.addAction(a)
+            self.presentation_menu.addAction(a)
         view.addAction(self.act_reset_layout)
         theme_menu = view.addMenu("Theme")
         group = QActionGroup(self)
@@ -238,6 +269,7 @@ class MainWindow(QMainWindow):
             theme_menu.addAction(a)
 
         help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.act_user_guide)
         help_menu.addAction(self.act_about)
 
         tb = QToolBar("Training", self)
@@ -717,7 +749,7 @@ class MainWindow(QMainWindow):
         path = self._ask_save("Export final samples", "diffusion_samples.png", "PNG images (*.png)")
         if not path:
             return None
-        return self._exported([export_grid(path, traj["x0"][-1], meta)])
+        return self._exported([export_grid(path, traj["x0"][-1], meta, scale=self.export_scale())])
 
     # -- export -------------------------------------------------------------------------------------
     def _provenance(self, extra: Optional[dict] = None, step: Optional[int] = None) -> dict[str, str]:
@@ -761,7 +793,7 @@ class MainWindow(QMainWindow):
         step, samples = self.last_samples
         ref = self.browser_dataset.train_x[:2000] if samples.ndim == 2 and self.browser_dataset else None
         out = [export_grid(path, samples, self._provenance({"samples": "fixed-z preview grid"}, step),
-                           reference=ref)]
+                           reference=ref, scale=self.export_scale())]
         return self._exported(out)
 
     def on_export_individual(self) -> Optional[list]:
@@ -771,7 +803,8 @@ class MainWindow(QMainWindow):
         if not folder:
             return None
         step, samples = self.last_samples
-        return self._exported(export_individual(folder, samples, self._provenance(step=step)))
+        return self._exported(export_individual(folder, samples, self._provenance(step=step),
+                                                scale=self.export_scale()))
 
     def on_export_gif(self) -> Optional[list]:
         interp = self.last_interpolation
@@ -782,7 +815,8 @@ class MainWindow(QMainWindow):
         if not path:
             return None
         return self._exported([export_gif(path, interp["samples"],
-                                          self._provenance(step=interp.get("step")))])
+                                          self._provenance(step=interp.get("step")),
+                                          scale=max(GIF_MIN_SCALE, self.export_scale()))])
 
     def on_export_latents(self) -> Optional[list]:
         z = self.latent_panel.current_z() if self.run_info.latent_dim else None
@@ -911,6 +945,71 @@ class MainWindow(QMainWindow):
                                                  about["description"])
         if ok:
             run.set_about(about["title"], text)
+
+    # -- lecture aids ----------------------------------------------------------------------------
+    def export_scale(self) -> int:
+        try:
+            k = int(self.settings.value("export_scale", 1))
+        except (TypeError, ValueError):
+            return 1
+        return k if k in EXPORT_SCALES else 1
+
+    def presentation_panel(self) -> str:
+        key = self.settings.value("presentation_panel", "SampleGalleryPanel")
+        return key if key in self.docks else "SampleGalleryPanel"
+
+    def toggle_presentation(self, on: Optional[bool] = None) -> None:
+        """Full screen, fonts 1.5x, the chosen panel alone and large; again (F11/Esc) to
+        return to the layout as it was."""
+        from PySide6.QtWidgets import QApplication
+        on = (not self.in_presentation()) if on is None else bool(on)
+        app = QApplication.instance()
+        if on == self.in_presentation():
+            pass
+        elif on:
+            self._before_presentation = (self.saveState(LAYOUT_VERSION), self.isFullScreen(),
+                                         app.font())
+            font = app.font()
+            font.setPointSizeF(font.pointSizeF() * PRESENTATION_FONT_SCALE)
+            app.setFont(font)
+            keep = self.presentation_panel()
+            for key, dock in self.docks.items():
+                dock.setVisible(key == keep)
+            self.toolbar.show()
+            self.showFullScreen()
+        elif self._before_presentation is not None:
+            state, was_full, font = self._before_presentation
+            self._before_presentation = None
+            app.setFont(font)
+            if not was_full:
+                self.showNormal()
+            self.restoreState(state, LAYOUT_VERSION)
+        self.act_presentation.setChecked(self.in_presentation())
+
+    def in_presentation(self) -> bool:
+        return getattr(self, "_before_presentation", None) is not None
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key_Escape and self.in_presentation():
+            self.toggle_presentation(False)
+            return
+        super().keyPressEvent(event)
+
+    def on_user_guide(self) -> None:
+        from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout
+        path = USER_GUIDE
+        if not path.is_file():
+            return self._warn("User guide", f"The user guide is not installed here ({path}).")
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Generative Studio: user guide")
+        browser = QTextBrowser(dlg)
+        browser.setOpenExternalLinks(True)
+        browser.setSearchPaths([str(path.parent)])
+        browser.setMarkdown(path.read_text(encoding="utf-8"))
+        QVBoxLayout(dlg).addWidget(browser)
+        dlg.resize(860, 720)
+        dlg.open()
+        self.guide_dialog = dlg
 
     # -- misc ----------------------------------------------------------------------------------------
     def on_about(self) -> None:
