@@ -51,6 +51,7 @@ EXPORT_SCALES = (1, 2, 4, 8)
 GIF_MIN_SCALE = 4            # a 28-pixel GIF is a thumbnail; GIFs always get at least 4x
 PRESENTATION_FONT_SCALE = 1.5
 USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 MODES_TITLE = "Modes"
 MODES_ALERT_TITLE = "Modes (!)"             # the tab's title while an alert is unseen
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -185,6 +186,9 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("Open run...", self.on_open_run, QKeySequence.Open,
                                      "Open a run folder (also ones trained by genstudio train)")
         self.act_save = self._action("Save checkpoint", self.host.save, QKeySequence.Save)
+        self.act_open_config = self._action("Open config...", self.on_open_config, "Ctrl+Shift+O",
+                                            "Fill the Run panel and data set from a TOML config "
+                                            "(e.g. examples/*.toml); Train starts it")
         self.act_export_grid = self._action("Sample grid (PNG)...", self.on_export_grid)
         self.act_export_each = self._action("Individual samples (PNGs)...", self.on_export_individual)
         self.act_export_gif = self._action("Interpolation (GIF)...", self.on_export_gif)
@@ -210,7 +214,7 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
         file = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open):
+        for a in (self.act_new, self.act_open, self.act_open_config):
             file.addAction(a)
         self.recent_menu = file.addMenu("Recent runs")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -859,6 +863,33 @@ class MainWindow(QMainWindow):
         if skipped:
             self._warn("Some metrics were skipped", _skipped_lines_text(skipped))
         self.plots_panel.add_overlay(Run(path).about()["title"], records)
+
+    def on_open_config(self) -> None:
+        start = str(EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else self.runs_dir)
+        path, _ = QFileDialog.getOpenFileName(self, "Open config", start, "TOML configs (*.toml)")
+        if path:
+            self.use_config_file(path)
+
+    def use_config_file(self, path: str | Path) -> bool:
+        """A config for the next run: its settings go into the form and its data set is
+        loaded; nothing trains until Train (an open run is left as it is)."""
+        from .config import load_config
+        try:
+            config = load_config(path)
+        except ConfigError as e:
+            self._warn("Cannot use this config", str(e))
+            return False
+        self.use_config(config)
+        self.statusBar().showMessage(f"Settings from {Path(path).name}: press Train to start a "
+                                     f"new run with them", 10000)
+        return True
+
+    def use_config(self, config) -> None:
+        d = config.to_dict()
+        self.controls_panel.set_config(d)
+        data = dict(d["data"])
+        name = data.pop("name")
+        self.load_data(name, data)
 
     # -- continuity ------------------------------------------------------------------------------
     def recent_runs(self) -> list[str]:

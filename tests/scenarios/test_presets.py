@@ -1,0 +1,29 @@
+"""Examples and presets from the window: a config file fills the form and the data set, and
+Train starts a run with it."""
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog
+
+from studio.runs import Run
+
+from .conftest import WAIT, type_into, wait_state
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_open_an_example_config_and_train_it(qtbot, window, monkeypatch):
+    w = window
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(EXAMPLES / "ae-ring8.toml"), "")))
+    w.act_open_config.trigger()                            # File > Open config...
+    qtbot.waitUntil(lambda: w.data_choice[0] == "ring8" and w.browser_dataset is not None
+                    and w.browser_dataset.name == "ring8", timeout=WAIT)
+    assert w.controls_panel.engine() == "ae"
+    assert w.controls_panel.config()["model"]["latent_dim"] == 1
+    type_into(w.controls_panel.form("run").editor("steps"), "30")
+    QTest.keyClick(w, Qt.Key_F5)
+    qtbot.waitUntil(lambda: w.state == "finished" and w.host.trainer.step == 30, timeout=WAIT)
+    cfg = Run.open(w.run_path).config()
+    assert cfg.engine == "ae" and cfg.data_name == "ring8" and cfg.run.steps == 30
