@@ -6,13 +6,14 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
 
 
 from widgets.live_plots import HINT, LivePlotsPanel, ema  # noqa: E402
+import pyqtgraph as pg
 from .imaging import to_array
 
 
@@ -136,8 +137,7 @@ def test_one_plot_per_group_created_lazily(panel):
     assert len({id(panel.plot_item(g)) for g in panel.groups()}) == 3
     loss_items = panel.plot_item("loss").listDataItems()
     assert len(loss_items) == 6                           # (raw, smoothed) x 3 keys
-    names = [label.text for _, label in panel._plots["loss"].legend.items]
-    assert names == ["total", "recon", "kl"]
+    assert panel.legend_names("loss") == ["total", "recon", "kl"]
     colours = {panel.curve_items(k)[1].opts["pen"].color().name()
                for k in ("loss/total", "loss/recon", "loss/kl")}
     assert len(colours) == 3
@@ -226,15 +226,20 @@ def test_smoothing_slider_recomputes_once_after_drag(panel, qtbot):
 
 # -- log y, x axis, crosshair -------------------------------------------------------------
 
+def positive(recs):
+    return [{k: (abs(v) + 0.1 if k not in ("step", "time") else v) for k, v in r.items()}
+            for r in recs]
+
+
 def test_log_y_applies_to_all_plots_and_new_ones(panel):
-    panel.append(records(20, keys=("loss/total", "elbo")))
+    panel.append(positive(records(20, keys=("loss/total", "elbo"))))
     panel._log_check.setChecked(True)
     assert panel.log_y()
     for g in panel.groups():
         item = panel.plot_item(g)
         assert item.ctrl.logYCheck.isChecked()
         assert all(c.opts["logMode"] == [False, True] for c in item.listDataItems())
-    panel.append(records(5, start=21, keys=("perf/step_ms",)))     # created while on
+    panel.append(positive(records(5, start=21, keys=("perf/step_ms",))))     # created while on
     assert panel.plot_item("perf").ctrl.logYCheck.isChecked()
     assert panel.curve_items("perf/step_ms")[1].opts["logMode"] == [False, True]
     panel.set_log_y(False)
@@ -274,6 +279,163 @@ def test_crosshair_readout_follows_the_mouse(panel, qtbot):
     assert "step" in text and "total" in text and "kl" in text and "0.5" in text
     gp = panel._plots["loss"]
     assert gp.vline.isVisible() and gp.vline.value() == pytest.approx(42.2, abs=0.5)
+
+
+def vae_records(n=60):
+    steps = np.arange(1, n + 1) * 20
+    loss = 320 * np.exp(-steps / 300) + 130
+    return [{"step": int(s), "time": 0.15 * s, "loss/total": float(v), "loss/kl": 11.0 - 4 * math.exp(-s / 200),
+             "elbo": float(-v), "gan/margin": float(np.sin(s / 100)), "perf/step_ms": 200 + 30 * math.sin(s)}
+            for s, v in zip(steps, loss)]
+
+
+def test_log_y_is_sensible_for_negative_and_mixed_series(panel, qtbot):
+    """log y once emptied the ELBO plot (negative: log10 gives NaN, ticks 1e-50..1e-250). A
+    negative series is drawn on a log scale of -y (axis flipped, labels negative, title says
+    so); a series with values <= 0 stays linear and its title says why."""
+    show(qtbot, panel, (700, 900))
+    panel.set_smoothing(0.0)
+    recs = vae_records()
+    panel.append(recs)
+    panel.set_log_y(True)
+    QApplication.processEvents()
+    elbo = panel.plot_item("elbo")
+    assert elbo.ctrl.logYCheck.isChecked() and elbo.vb.yInverted()
+    _, y = panel.curve_items("elbo")[1].getData()          # as displayed: log10(-elbo)
+    want = np.log10([-r["elbo"] for r in recs])
+    np.testing.assert_allclose(y, want)
+    lo, hi = elbo.vb.viewRange()[1]
+    assert lo > want.min() - 0.5 and hi < want.max() + 0.5, (lo, hi)
+    assert "log scale of \u2212y" in panel.plot_title("elbo")
+    assert not panel.plot_item("gan").ctrl.logYCheck.isChecked()
+    assert "linear" in panel.plot_title("gan") and "\u2264 0" in panel.plot_title("gan")
+    assert panel.plot_item("loss").ctrl.logYCheck.isChecked()
+    assert not panel.plot_item("loss").vb.yInverted()
+    # the tick labels of the flipped axis read the true (negative) values
+    axis = elbo.getAxis("left")
+    labels = [s for _, strings in axis_labels(axis, elbo) for s in strings if s]
+    assert labels and all(s.startswith("\u2212") for s in labels), labels
+    # a positive group that later dips below zero falls back to linear
+    panel.append([{"step": 2000, "time": 300.0, "loss/kl": -1.0}])
+    assert not panel.plot_item("loss").ctrl.logYCheck.isChecked()
+    assert "linear" in panel.plot_title("loss")
+    panel.set_log_y(False)
+    assert not elbo.vb.yInverted() and "log" not in panel.plot_title("elbo")
+
+
+def axis_labels(axis, item):
+    lo, hi = item.vb.viewRange()[1]
+    size = item.vb.height()
+    return [(spacing, axis.tickStrings(values, 1.0, spacing or 1.0))
+            for spacing, values in axis.tickValues(lo, hi, size)]
+
+
+@pytest.mark.parametrize("height", [90, 160, 400])
+@pytest.mark.parametrize("span", [(30.0, 45.0), (31.0, 39.0), (20.0, 700.0), (120.0, 330.0),
+                                  (0.002, 5000.0), (1e-9, 1e9)])
+def test_log_tick_labels_never_pile_up(panel, height, span):
+    """pyqtgraph labels every 1..9 x 10^k tick when a log axis spans less than a decade:
+    they piled into one smear. Labelled ticks stay at least a line apart, and there are some."""
+    panel.append([{"step": i, "time": float(i), "perf/step_ms": v}
+                  for i, v in enumerate(np.geomspace(*span, 50))])
+    panel.set_log_y(True)
+    item = panel.plot_item("perf")
+    axis = item.getAxis("left")
+    lo, hi = np.log10(span)
+    labelled = []
+    for spacing, values in axis.tickValues(lo, hi, height):
+        strings = axis.tickStrings(values, 1.0, spacing or 1.0)
+        labelled += [v for v, s in zip(values, strings) if s]
+    assert 1 <= len(labelled) <= max(2, height // 18)
+    px = np.sort(np.asarray(labelled)) * height / (hi - lo)
+    assert np.all(np.diff(px) >= 16), (span, height, labelled)
+
+
+def test_four_plots_fit_the_panel_of_a_1280x720_window(panel, qtbot):
+    """At 1280x720 the window gives the panel ~476x264: one plot and a third fitted. Four
+    plots share it now, each with a readable data area, without scrolling."""
+    show(qtbot, panel, (476, 264))
+    panel.append(vae_records())
+    for _ in range(3):
+        QApplication.processEvents()
+    view = panel._scroll.viewport()
+    assert panel._glw.height() <= view.height() + 1            # no scrolling needed
+    for g in ("loss", "elbo", "gan", "perf"):
+        x0, y0, x1, y1 = plot_area(panel, g)
+        assert x1 - x0 >= 150 and y1 - y0 >= 50, (g, x1 - x0, y1 - y0)
+        assert y0 >= 0 and y1 <= panel.height()
+    # tall and wide panels stack one plot per row
+    show(qtbot, panel, (900, 900))
+    QApplication.processEvents()
+    xs = {round(plot_area(panel, g)[0]) for g in panel.groups()}
+    assert len(xs) == 1
+
+
+def test_legends_stay_out_of_the_data(panel, qtbot):
+    show(qtbot, panel, (700, 500))
+    panel.append(vae_records())
+    for g in panel.groups():
+        vb = panel.plot_item(g).vb
+        assert not [c for c in vb.childItems() if isinstance(c, pg.LegendItem)]
+        assert panel.plot_item(g).legend is None
+    title = panel.plot_title("loss")
+    for key in ("total", "kl"):
+        colour = panel.curve_items(f"loss/{key}")[1].opts["pen"].color().name()
+        assert key in title and colour in title
+
+
+def test_crosshair_readout_hides_when_the_mouse_leaves(panel, qtbot):
+    show(qtbot, panel, (600, 500))
+    panel.set_smoothing(0.0)
+    panel.append([{"step": s, "time": float(s), "loss/total": 10.0 * s} for s in range(101)])
+    QApplication.processEvents()
+    vb = panel.plot_item("loss").vb
+    pos = panel._glw.mapFromScene(vb.mapViewToScene(QPointF(42.2, 500.0)))
+    qtbot.mouseMove(panel._glw.viewport(), pos)
+    qtbot.waitUntil(lambda: "420" in panel.readout_text(), timeout=3000)
+    assert panel._readout.isVisible()
+    gp = panel._plots["loss"]
+    # off the data area (over the title) within the plots
+    title = panel._glw.mapFromScene(panel.plot_item("loss").titleLabel.sceneBoundingRect().center())
+    qtbot.mouseMove(panel._glw.viewport(), title)
+    qtbot.waitUntil(lambda: panel.readout_text() == "", timeout=3000)
+    assert not panel._readout.isVisible() and not gp.vline.isVisible()
+    # and out of the plots altogether
+    qtbot.mouseMove(panel._glw.viewport(), pos)
+    qtbot.waitUntil(lambda: panel.readout_text() != "", timeout=3000)
+    QApplication.sendEvent(panel._glw, QEvent(QEvent.Type.Leave))
+    assert panel.readout_text() == "" and not gp.vline.isVisible()
+
+
+def test_hint_leaves_with_the_first_metrics_and_returns_on_clear(panel, qtbot):
+    panel.hide()                                   # a dock behind another tab
+    panel.append(records(3))
+    show(qtbot, panel)
+    assert panel._stack.currentWidget() is panel._scroll and not panel._hint.isVisible()
+    panel.clear()
+    assert panel._stack.currentWidget() is panel._hint and panel._hint.text() == HINT
+    panel.set_hint("Training: the first curves come at step 50")
+    assert panel._hint.text().startswith("Training")
+    panel.append(records(3))
+    assert not panel._hint.isVisible()
+    panel.clear()
+    assert panel._hint.text() == HINT                # clear restores the default hint
+
+
+def test_export_csv_writes_one_row_per_step(panel, qtbot, tmp_path):
+    panel.append([{"step": 1, "time": 0.5, "loss/total": 2.0, "elbo": -2.0},
+                  {"step": 2, "time": 1.0, "loss/total": 1.5},
+                  {"step": 3, "time": 1.5, "loss/total": float("nan"), "test/mse": 0.25}])
+    panel.add_overlay("old", records(5))             # other runs are not exported
+    out = tmp_path / "curves.csv"
+    assert panel.export_csv(out) == 3
+    lines = out.read_text().splitlines()
+    assert lines[0] == "step,time,loss/total,elbo,test/mse"
+    assert lines[1:] == ["1,0.5,2.0,-2.0,", "2,1.0,1.5,,", "3,1.5,nan,,0.25"]
+    with qtbot.waitSignal(panel.export_requested, timeout=1000):
+        panel._export_button.click()
+    menu_texts = [a.text() for a in panel.plot_item("loss").vb.menu.actions()]
+    assert any("CSV" in t for t in menu_texts)
 
 
 # -- overlays ---------------------------------------------------------------------------------
