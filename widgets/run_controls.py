@@ -31,6 +31,9 @@ STATE_COLOURS = {
 }
 
 
+CUSTOM_PRESET = "(your settings)"
+
+
 def _mute(label: QLabel) -> None:
     """Secondary text: the palette's text colour blended towards the background (any theme)."""
     pal = label.palette()
@@ -107,6 +110,7 @@ class RunControlsPanel(QWidget):
     structural_edit_while_running = Signal(str)
     open_run_requested = Signal(str)
     new_run_requested = Signal()
+    preset_requested = Signal(str)          # a preset's name, chosen in the preset picker
 
     SECTIONS = ("run", "model", "optim")
 
@@ -153,6 +157,26 @@ class RunControlsPanel(QWidget):
         self._engine_combo.currentIndexChanged.connect(self._on_engine_combo_changed)
         self._engine_combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._engine_combo.installEventFilter(_WheelGuard(self._engine_combo))
+        self._preset_combo = QComboBox(self._model_box)
+        self._preset_combo.setObjectName("presetCombo")
+        self._preset_combo.setToolTip("Ready settings from examples/: choose one to fill this "
+                                      "form and load its data set; Train starts it.")
+        self._preset_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._preset_combo.setMinimumContentsLength(8)
+        self._preset_combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._preset_combo.installEventFilter(_WheelGuard(self._preset_combo))
+        self._preset_combo.activated.connect(self._on_preset_activated)
+        preset_label = QLabel("preset", self._model_box)
+        preset_label.setBuddy(self._preset_combo)
+        engine_row.addRow(preset_label, self._preset_combo)
+        self._preset_desc = QLabel(self._model_box)
+        self._preset_desc.setObjectName("presetDescription")
+        self._preset_desc.setWordWrap(True)
+        _mute(self._preset_desc)
+        self._preset_desc.hide()
+        engine_row.addRow(self._preset_desc)
+        self.set_presets([])
         engine_label = self._engine_label = QLabel("engine", self._model_box)
         engine_label.setBuddy(self._engine_combo)
         engine_row.addRow(engine_label, self._engine_combo)
@@ -265,6 +289,51 @@ class RunControlsPanel(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(340, 640)
+
+    # ---------------------------------------------------------------- presets
+    def set_presets(self, presets: Sequence[tuple[str, str]]) -> None:
+        """(name, one-line description) of every preset, in the picker's order."""
+        combo = self._preset_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(CUSTOM_PRESET, "")
+        combo.setItemData(0, "Your own settings (the form as it is).", Qt.ItemDataRole.ToolTipRole)
+        for name, description in presets:
+            combo.addItem(name, name)
+            combo.setItemData(combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
+        combo.blockSignals(False)
+        combo.setEnabled(bool(presets))
+
+    def presets(self) -> list[str]:
+        return [self._preset_combo.itemData(i) for i in range(1, self._preset_combo.count())]
+
+    def current_preset(self) -> str:
+        return self._preset_combo.currentData() or ""
+
+    def choose_preset(self, name: str) -> None:
+        """Select a preset as a person would (emits preset_requested)."""
+        i = self._preset_combo.findData(name)
+        if i < 0:
+            raise KeyError(name)
+        self._preset_combo.setCurrentIndex(i)
+        self._on_preset_activated(i)
+
+    def show_preset(self, name: str) -> None:
+        """Show `name` as the current preset without asking for it again."""
+        i = self._preset_combo.findData(name)
+        self._preset_combo.setCurrentIndex(max(i, 0))
+        self._show_preset_description(max(i, 0))
+
+    def _show_preset_description(self, index: int) -> None:
+        text = self._preset_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) if index > 0 else ""
+        self._preset_desc.setText(text or "")
+        self._preset_desc.setVisible(bool(text))
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = self._preset_combo.itemData(index)
+        self._show_preset_description(index)
+        if name:
+            self.preset_requested.emit(name)
 
     # ---------------------------------------------------------------- fields
     def set_engines(self, engines: Sequence[EngineInfo]) -> None:

@@ -304,3 +304,18 @@ def test_run_controls_run_info(panel):
     assert find("stateLabel").text() == "Failed"
     panel.set_run_info(RunInfo())
     assert not find("runMessage").isVisibleTo(panel)
+
+
+def test_preset_picker_lists_presets_and_asks_for_the_chosen_one(qtbot):
+    from widgets.run_controls import CUSTOM_PRESET, RunControlsPanel
+    panel = RunControlsPanel()
+    qtbot.addWidget(panel)
+    panel.set_presets([("vae-mnist", "A VAE on MNIST."), ("gan-ring8", "A GAN on ring8.")])
+    assert panel.presets() == ["vae-mnist", "gan-ring8"] and panel.current_preset() == ""
+    combo = panel.findChild(type(panel._engine_combo), "presetCombo")
+    assert combo.itemText(0) == CUSTOM_PRESET
+    with qtbot.waitSignal(panel.preset_requested) as sig:
+        panel.choose_preset("gan-ring8")
+    assert sig.args == ["gan-ring8"] and panel.current_preset() == "gan-ring8"
+    desc = panel.findChild(type(panel._engine_desc), "presetDescription")
+    assert desc.text() == "A GAN on ring8." and not desc.isHidden()
