@@ -1,21 +1,107 @@
 """EvaluationTable: the metrics of one or more runs side by side, with the real-data
 reference (floor or ceiling) in its own column, so every number is read against what a
-perfect model would get at the same sample count."""
+perfect model would get at the same sample count.
+
+The keys are those of studio/evaluation.py; each row shows a readable name with an arrow
+for its direction, and a tooltip saying what it measures. The window calls
+`set_current_run(name, latest_record_or_None)` when a run opens and `add_run(name, record)`
+when an evaluation arrives (the current run's column stays first; other runs are
+comparisons after it)."""
 from __future__ import annotations
 
+import re
 import sys
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 # Keys that describe the evaluation rather than measure the model.
-INFO_KEYS = ("run", "engine", "step", "seed", "n", "test_examples")
-# metric key -> key of its real-data reference, and what the reference means
-REFERENCE_SUFFIXES = (("_floor", "floor"), ("_real", "real data"))
-LOWER_IS_BETTER = ("quality/fd", "coverage/kl", "modes/reverse_kl", "test/recon", "test/kl",
-                   "test/mse")
+INFO_KEYS = ("run", "engine", "step", "seed", "n", "test_examples", "quality/samples",
+             "modes/samples", "modes/total", "likelihood/examples")
+REFERENCE_SUFFIXES = ("_floor", "_real")       # metric key + suffix: its real-data reference
+NO_REFERENCE = "no real-data reference for this metric"
+DASH = "\u2014"
+HEADER_LINE = 12                               # characters per line of a run's header
+MIN_NAME_WIDTH = 140                           # px: metric names wrap down to this
+
+
+class Metric(NamedTuple):
+    name: str
+    help: str
+    better: Optional[str] = None                # "lower", "higher" or None (neither)
+    reference: object = None                    # a key of the record, or a number
+    reference_help: str = ""
+
+
+METRICS = {
+    "test/elbo": Metric("Test ELBO (nats)", "The evidence lower bound on held-out images, per "
+                        "example: a lower bound on log p(x).", "higher"),
+    "test/recon": Metric("Test reconstruction (nats)", "How well decoding the code of a "
+                         "held-out image gives it back (the decoder's negative log-likelihood).",
+                         "lower"),
+    "test/kl": Metric("Test KL to the prior (nats)", "KL(q(z|x) || p(z)) on held-out images: "
+                      "how much the codes carry. Neither direction is better: it trades off "
+                      "against reconstruction."),
+    "test/mse": Metric("Test mean squared error", "Squared error per element on held-out data "
+                       "(for diffusion: the denoising loss at fixed t and noise).", "lower"),
+    "likelihood/elbo_k1": Metric("ELBO on the same subset (nats)", "The k = 1 bound on the test "
+                                 "subset of the importance-weighted bound; the gap between them "
+                                 "is how loose the ELBO is.", "higher"),
+    "quality/fd": Metric("Frechet distance (evaluator features)", "Distance between Gaussians "
+                         "fitted to the MNIST evaluator's features of the samples and of the "
+                         "test split (an FID analogue). Even real images do not score 0 at a "
+                         "finite sample count: compare with the floor.", "lower",
+                         "quality/fd_floor", "the floor: real training images against the test "
+                         "split, at the same sample count"),
+    "quality/precision": Metric("Precision (k = 3)", "Share of samples inside the real images' "
+                                "feature manifold: how realistic they are.", "higher",
+                                "quality/precision_floor", "real training images against the "
+                                "test split, at the same sample count"),
+    "quality/recall": Metric("Recall (k = 3)", "Share of real test images inside the samples' "
+                             "feature manifold: how much of the data the model covers.",
+                             "higher", "quality/recall_floor", "real training images against "
+                             "the test split, at the same sample count"),
+    "quality/classifier_score": Metric("Classifier score (Inception Score analogue)", "High when "
+                                       "the evaluator is sure of each sample's class and the "
+                                       "classes are balanced; from 1 to 10.", "higher",
+                                       "quality/classifier_score_real", "the test split's own "
+                                       "score: the ceiling"),
+    "coverage/classes": Metric("Classes covered (evaluator)", "Classes the evaluator finds at "
+                               "least once among the samples.", "higher"),
+    "coverage/kl": Metric("Class histogram KL to the data", "KL of the evaluator's class "
+                          "histogram of the samples to the data's class distribution: 0 when "
+                          "the classes come in the data's proportions.", "lower", 0.0,
+                          "the data's own class histogram: KL 0"),
+    "modes/captured": Metric("Modes captured", "Modes of the mixture with at least one sample "
+                             "within 3 sigma (PacGAN protocol, 2,500 samples).", "higher",
+                             "modes/total", "every mode of the data"),
+    "modes/high_quality": Metric("High-quality samples (within 3 sigma)", "Share of samples "
+                                 "within 3 standard deviations of a mode.", "higher", 0.989,
+                                 "a perfect model: 3 sigma holds 98.9% of a 2D Gaussian's "
+                                 "samples"),
+    "modes/reverse_kl": Metric("Reverse KL over modes", "KL of the samples' share per nearest "
+                               "mode to the uniform share of the data: 0 when balanced, log K "
+                               "when all fall on one mode.", "lower", 0.0,
+                               "the data's own, uniform share: KL 0"),
+    "gan/d_real_test": Metric("D on held-out real data", "The discriminator's mean output on "
+                              "test images; close to its output on generated ones when it "
+                              "cannot tell them apart."),
+    "gan/d_fake_test": Metric("D on generated data", "The discriminator's mean output on "
+                              "generated samples."),
+}
+_ARROWS = {"lower": "\u2193", "higher": "\u2191"}
+
+
+def metric_info(key: str) -> Metric:
+    """The readable name and explanation of a metric key (the key itself if unknown)."""
+    m = re.fullmatch(r"likelihood/iwae_k(\d+)", key)
+    if m:
+        return Metric(f"Importance-weighted bound (k = {m.group(1)}, nats)", "A tighter lower "
+                      "bound on log p(x) than the ELBO, from k importance samples per test "
+                      "image (on a subset of the test split).", "higher")
+    return METRICS.get(key, Metric(key, ""))
 
 
 class EvaluationTable(QWidget):
@@ -25,32 +111,57 @@ class EvaluationTable(QWidget):
         super().__init__(parent)
         self.setObjectName("EvaluationTable")
         self._runs: list[tuple[str, dict]] = []
+        self._current: Optional[str] = None
+        self._keys: list[str] = []
         lay = QVBoxLayout(self)
-        self.caption = QLabel("No evaluation yet: press Evaluate (Ctrl+E).")
+        self.caption = QLabel()
         self.caption.setWordWrap(True)
         lay.addWidget(self.caption)
         self.table = QTableWidget(0, 0, self)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
         self.table.verticalHeader().setVisible(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeToContents)
+        hh.setDefaultAlignment(Qt.AlignCenter)
+        self.table.viewport().installEventFilter(self)
         lay.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.compare_button = QPushButton("Add run to compare...")
         self.compare_button.clicked.connect(self.compare_requested)
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every column, the current run's too")
         self.clear_button.clicked.connect(self.clear)
         row.addWidget(self.compare_button)
         row.addWidget(self.clear_button)
         row.addStretch(1)
         lay.addLayout(row)
+        self._rebuild()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def set_current_run(self, name: Optional[str], record: Optional[dict] = None) -> None:
+        """A run was opened (or started): drop every column, of the previous run and of its
+        comparisons, and show `record` (the run's latest evaluation, if it has one)."""
+        self._current = name
+        self._runs = [(name, record)] if (name and record) else []
+        self._rebuild()
 
     def set_runs(self, runs: Sequence[tuple[str, dict]]) -> None:
         """runs: (column title, evaluation record) pairs; the first is the current run."""
         self._runs = list(runs)
+        self._current = self._runs[0][0] if self._runs else self._current
         self._rebuild()
 
     def add_run(self, title: str, record: dict) -> None:
-        self._runs = [(t, r) for t, r in self._runs if t != title] + [(title, record)]
+        """Show an evaluation: the current run's replaces its column (first), any other run's
+        is added (or replaced) as a comparison after it."""
+        others = [(t, r) for t, r in self._runs if t != title]
+        if title == self._current:
+            self._runs = [(title, record)] + others
+        else:
+            self._runs = others + [(title, record)]
         self._rebuild()
 
     def clear(self) -> None:
@@ -60,57 +171,132 @@ class EvaluationTable(QWidget):
     def runs(self) -> list[tuple[str, dict]]:
         return list(self._runs)
 
+    def metric_keys(self) -> list[str]:
+        """The metric keys of the rows, top to bottom."""
+        return list(self._keys)
+
+    def row_item(self, key: str) -> QTableWidgetItem:
+        """The name cell of metric `key`."""
+        return self.table.item(self._keys.index(key), 0)
+
+    def item(self, key: str, column: int) -> Optional[QTableWidgetItem]:
+        return self.table.item(self._keys.index(key), column)
+
     def cell(self, metric: str, column: int) -> str:
-        rows = [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
-        item = self.table.item(rows.index(metric), column)
+        """The text in the row of metric key `metric`, column `column` (0: the name, then
+        one per run, last: the real-data reference)."""
+        item = self.item(metric, column)
         return item.text() if item is not None else ""
 
+    # -- building -------------------------------------------------------------------------------
+
     def _rebuild(self) -> None:
-        metrics: list[str] = []
-        refs: dict[str, str] = {}
+        keys: list[str] = []
         for _, rec in self._runs:
-            for k in rec:
-                if k in INFO_KEYS or k in metrics:
-                    continue
-                if any(k.endswith(suf) for suf, _ in REFERENCE_SUFFIXES):
-                    continue
-                metrics.append(k)
-        for k in metrics:
-            for suf, _ in REFERENCE_SUFFIXES:
-                if any(k + suf in rec for _, rec in self._runs):
-                    refs[k] = k + suf
-        headers = ["Metric"] + [f"{t}\nstep {r.get('step', '?')}" for t, r in self._runs] + ["Real data"]
-        self.table.clear()
-        self.table.setColumnCount(len(headers))
-        self.table.setRowCount(len(metrics))
-        self.table.setHorizontalHeaderLabels(headers)
-        for i, k in enumerate(metrics):
-            name = QTableWidgetItem(k)
-            hint = ("lower is better" if k in LOWER_IS_BETTER else "")
-            name.setToolTip(hint)
-            self.table.setItem(i, 0, name)
+            keys += [k for k in rec if k not in INFO_KEYS and k not in keys
+                     and not k.endswith(REFERENCE_SUFFIXES)]
+        self._keys = keys
+        t = self.table
+        t.clear()
+        t.setColumnCount(len(self._runs) + 2)
+        t.setRowCount(len(keys))
+        t.setHorizontalHeaderItem(0, _header("Metric", "Hover a metric for what it measures; "
+                                             "\u2191 higher is better, \u2193 lower is better"))
+        for j, (title, rec) in enumerate(self._runs):
+            text = f"{_wrap(title)}\nstep {rec.get('step', '?')}"
+            tip = f"{rec.get('run') or title}\nstep {rec.get('step', '?')}, {rec.get('n', '?')} samples"
+            t.setHorizontalHeaderItem(j + 1, _header(text, tip))
+        real = len(self._runs) + 1
+        t.setHorizontalHeaderItem(real, _header("Real data", "What real data (or a perfect model) "
+                                                "scores on the same metric: the floor or "
+                                                "ceiling to read each value against"))
+        for i, key in enumerate(keys):
+            info = metric_info(key)
+            arrow = _ARROWS.get(info.better or "", "")
+            name = QTableWidgetItem(f"{info.name} {arrow}".rstrip())
+            direction = (f"{info.better.capitalize()} is better." if info.better
+                         else "Neither higher nor lower is better in itself.")
+            name.setToolTip("\n".join(p for p in (info.help, direction, f"key: {key}") if p))
+            t.setItem(i, 0, name)
             for j, (_, rec) in enumerate(self._runs):
-                v = rec.get(k)
-                item = QTableWidgetItem("" if v is None else _fmt(v))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(i, j + 1, item)
-            if k in refs:
-                ref_vals = [rec[refs[k]] for _, rec in self._runs if refs[k] in rec]
-                item = QTableWidgetItem(_fmt(ref_vals[-1]))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                item.setToolTip("what real data scores at the same sample count "
-                                "(train vs test split)")
-                self.table.setItem(i, len(headers) - 1, item)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        for c in range(1, len(headers)):
-            hh.setSectionResizeMode(c, QHeaderView.Stretch)
+                v = rec.get(key)
+                t.setItem(i, j + 1, _number("" if v is None else _fmt(v)))
+            t.setItem(i, real, self._reference(key, info))
+        self._fit_columns()
         if self._runs:
             rec = self._runs[0][1]
-            self.caption.setText(f"{len(metrics)} metrics; samples scored: {rec.get('n', '?')}, "
-                                 f"seed {rec.get('seed', '?')}. Hover a metric for its direction.")
+            self.caption.setText(f"{len(keys)} metrics of {self._runs[0][0]}; samples scored: "
+                                 f"{rec.get('n', '?')}, seed {rec.get('seed', '?')}. Hover a "
+                                 f"metric for what it measures.")
+        elif self._current:
+            self.caption.setText(f"No evaluation of {self._current} yet: press Evaluate (Ctrl+E).")
         else:
             self.caption.setText("No evaluation yet: press Evaluate (Ctrl+E).")
+
+    def _fit_columns(self) -> None:
+        """Every column as wide as its contents; when that is wider than the table, the
+        metric names wrap in a narrower first column so the runs and the real-data column
+        stay in view."""
+        t = self.table
+        hh = t.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeToContents)
+        t.resizeColumnsToContents()
+        total = sum(t.columnWidth(c) for c in range(t.columnCount()))
+        room = t.viewport().width()
+        if total > room and t.columnCount():
+            hh.setSectionResizeMode(0, QHeaderView.Interactive)
+            t.setColumnWidth(0, max(MIN_NAME_WIDTH, room - (total - t.columnWidth(0))))
+        t.resizeRowsToContents()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(obj, event)
+
+    def _reference(self, key: str, info: Metric) -> QTableWidgetItem:
+        """The reference from the current run's record (else a comparison's), a fixed value,
+        or a dash that says there is none."""
+        ref, note = info.reference, info.reference_help
+        if ref is None:
+            ref = next((key + s for s in REFERENCE_SUFFIXES
+                        if any(key + s in rec for _, rec in self._runs)), None)
+            note = note or "what real data scores at the same sample count"
+        if isinstance(ref, str):
+            ref = next((rec[ref] for _, rec in self._runs if ref in rec), None)
+        if ref is None:
+            item = _number(DASH)
+            item.setTextAlignment(Qt.AlignCenter)
+            item.setToolTip(NO_REFERENCE)
+            return item
+        item = _number(_fmt(ref))
+        item.setToolTip(note)
+        return item
+
+
+def _header(text: str, tip: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setToolTip(tip)
+    return item
+
+
+def _number(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    return item
+
+
+def _wrap(title: str, width: int = HEADER_LINE) -> str:
+    """Break a long run name at '-' or '_' into lines of about `width` characters, so
+    headers stay narrow enough to sit side by side without being cut."""
+    parts = re.split(r"(?<=[-_])", title)
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def _fmt(v) -> str:
@@ -131,15 +317,20 @@ def _main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
     p = argparse.ArgumentParser()
     p.add_argument("--grab")
+    p.add_argument("--size", default="640x420", help="WxH")
     args = p.parse_args(argv)
     app = QApplication.instance() or QApplication([])
     w = EvaluationTable()
-    base = {"step": 3000, "n": 10000, "seed": 0, "test/elbo": -100.36, "quality/fd": 4.1,
+    base = {"step": 3000, "n": 10000, "seed": 0, "test/elbo": -100.36, "test/recon": 80.2,
+            "test/kl": 20.1, "likelihood/iwae_k64": -97.5, "quality/fd": 4.1,
             "quality/fd_floor": 0.21, "quality/precision": 0.81, "quality/precision_floor": 0.9,
+            "quality/recall": 0.6, "quality/recall_floor": 0.88,
             "quality/classifier_score": 9.1, "quality/classifier_score_real": 9.9,
             "coverage/classes": 10, "coverage/kl": 0.012}
-    w.set_runs([("vae-mnist", base), ("reference", {**base, "quality/fd": 9.3, "test/elbo": -108.2})])
-    w.resize(640, 380)
+    w.set_current_run("vae-mnist-20260101-120000")
+    w.add_run("vae-mnist-20260101-120000", base)
+    w.add_run("vae-mnist-beta4", {**base, "quality/fd": 9.3, "test/elbo": -108.2})
+    w.resize(*(int(v) for v in args.size.split("x")))
     w.show()
     if args.grab:
         app.processEvents()
