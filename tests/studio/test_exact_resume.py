@@ -190,7 +190,9 @@ def render_requests(t: Trainer) -> list[tuple[str, dict]]:
 def same_result(a, b) -> bool:
     if isinstance(a, dict):
         return set(a) == set(b) and all(same_result(a[k], b[k]) for k in a)
-    return np.array_equal(np.asarray(a), np.asarray(b))
+    a, b = np.asarray(a), np.asarray(b)
+    # NaN marks "not defined" in some results (the noise error at t = 0): equal to itself here
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f")
 
 
 @pytest.mark.parametrize("engine", sorted(MODELS))
