@@ -42,6 +42,7 @@ from .export import export_gif, export_grid, export_individual, export_latents, 
 from .gui_gc import gui_thread_collector
 from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
+from .presets import list_presets, load_preset
 from .runs import Run
 from .theme import THEMES, apply_theme
 
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.controls_panel.set_run_fields(list(run_fields()))
         self.controls_panel.set_optim_fields(list(optim_fields()))
         self.data_panel.set_sources(source_infos())
+        self.controls_panel.set_presets([(p.name, p.description) for p in list_presets()])
 
         centre = QWidget()
         centre.setMaximumSize(0, 0)
@@ -194,6 +196,8 @@ class MainWindow(QMainWindow):
         self.act_export_gif = self._action("Interpolation (GIF)...", self.on_export_gif)
         self.act_export_z = self._action("Latent vectors (.npy)...", self.on_export_latents)
         self.act_export_config = self._action("Export config...", self.on_export_config)
+        self.act_export_csv = self._action("Curves (CSV)...", self.on_export_csv, None,
+                                           "Every metric of the open run, one row per step")
         self.act_compare = self._action("Compare with run...", self.on_compare)
         self.act_evaluate = self._action("Evaluate", self.on_evaluate, "Ctrl+E",
                                          "Every metric that applies, on 10,000 samples")
@@ -216,12 +220,20 @@ class MainWindow(QMainWindow):
         file = mb.addMenu("&File")
         for a in (self.act_new, self.act_open, self.act_open_config):
             file.addAction(a)
+        self.examples_menu = file.addMenu("New run from example")
+        for preset in list_presets():
+            a = self.examples_menu.addAction(preset.name)
+            a.setToolTip(preset.description)
+            a.setStatusTip(preset.description)
+            a.triggered.connect(lambda _=False, n=preset.name: self.new_run_from_example(n))
+        self.examples_menu.setToolTipsVisible(True)
         self.recent_menu = file.addMenu("Recent runs")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file.addAction(self.act_save)
         file.addSeparator()
         export = file.addMenu("Export images")
-        for a in (self.act_export_grid, self.act_export_each, self.act_export_gif, self.act_export_z):
+        for a in (self.act_export_grid, self.act_export_each, self.act_export_gif, self.act_export_z,
+                  self.act_export_csv):
             export.addAction(a)
         export.addSeparator()
         scale_menu = export.addMenu("Scale for slides")
@@ -319,6 +331,7 @@ class MainWindow(QMainWindow):
         self.controls_panel.structural_edit_while_running.connect(self._on_controls_structural_edit)
         self.controls_panel.open_run_requested.connect(self.open_run)
         self.controls_panel.new_run_requested.connect(self.on_new_run)
+        self.controls_panel.preset_requested.connect(self.use_preset)
         self.gallery_panel.sample_clicked.connect(self._on_gallery_sample_clicked)
         self.latent_panel.z_changed.connect(self._on_latent_z_changed)
         self.latent_panel.random_requested.connect(self._on_latent_random)
@@ -327,6 +340,7 @@ class MainWindow(QMainWindow):
         self.latent_panel.label_changed.connect(self._on_latent_label_changed)
         self.latent_panel.sweep_requested.connect(self._on_latent_sweep)
         self.plots_panel.overlay_requested.connect(self.on_compare)
+        self.plots_panel.export_requested.connect(self.on_export_csv)
         sp = self.scrubber_panel
         sp.trajectory_requested.connect(self._on_scrubber_trajectory)
         sp.continue_requested.connect(self._on_scrubber_continue)
@@ -380,7 +394,9 @@ class MainWindow(QMainWindow):
         self.run_config = config
         self.run_path = run_dir
         self.plots_panel.clear()
+        self.plots_panel.set_hint(f"Training: the first curves come at step {config.run.log_every}")
         self.gallery_panel.clear()
+        self.eval_panel.set_current_run(run_dir.name)
         self.host.new_run(config, run_dir)
         return True
 
@@ -410,6 +426,8 @@ class MainWindow(QMainWindow):
         if skipped:
             self._warn("Some metrics were skipped", _skipped_lines_text(skipped))
         self.gallery_panel.clear()
+        evals = run.read_evaluations()
+        self.eval_panel.set_current_run(run.about()["title"], evals[-1] if evals else None)
         self.host.open_run(path)
 
     def on_train(self) -> None:
@@ -588,7 +606,8 @@ class MainWindow(QMainWindow):
 
     def _on_bus_evaluation(self, record: dict) -> None:
         self.last_evaluation = record
-        title = Path(record.get("run") or "current run").name
+        run = record.get("run")
+        title = Run(run).about()["title"] if run else "current run"
         self.eval_panel.add_run(title, record)
         self.docks["EvaluationTable"].show()
         self.docks["EvaluationTable"].raise_()
@@ -613,7 +632,7 @@ class MainWindow(QMainWindow):
                        f"Evaluate it first: open it and press Evaluate, or run "
                        f"`genstudio eval {path}`.")
             return
-        self.eval_panel.add_run(Path(path).name, evals[-1])
+        self.eval_panel.add_run(Run(path).about()["title"], evals[-1])
 
     # -- panel slots --------------------------------------------------------------------------------
     def _on_controls_live_value(self, section: str, key: str, value: Any) -> None:
@@ -833,6 +852,17 @@ class MainWindow(QMainWindow):
         arr = interp["z"] if interp is not None else np.atleast_2d(z)
         return self._exported([export_latents(path, arr)])
 
+    def on_export_csv(self) -> Optional[list]:
+        name = Run(self.run_path).about()["title"] if self.run_path else "run"
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+        path = self._ask_save("Export curves as CSV", f"{safe}-metrics.csv", "CSV files (*.csv)")
+        if not path:
+            return None
+        rows = self.plots_panel.export_csv(path)
+        self.statusBar().showMessage(f"Exported {rows} rows to {path}", 8000)
+        self.export_written.emit([str(path)])
+        return [Path(path)]
+
     def on_export_config(self) -> Optional[list]:
         try:
             cfg = self.current_config()
@@ -889,7 +919,27 @@ class MainWindow(QMainWindow):
         self.controls_panel.set_config(d)
         data = dict(d["data"])
         name = data.pop("name")
+        self.data_choice = (name, data)        # what a run started now trains on
         self.load_data(name, data)
+
+    def use_preset(self, name: str) -> bool:
+        try:
+            config = load_preset(name)
+        except ConfigError as e:
+            self._warn("Cannot use this preset", str(e))
+            return False
+        self.use_config(config)
+        self.statusBar().showMessage(f"Preset {name}: press Train to start a new run with it", 10000)
+        return True
+
+    def new_run_from_example(self, name: str) -> bool:
+        """File > New run from example: the preset's settings, a new run, ready to Train."""
+        if self.state == "running":
+            self.host.pause()
+        if not self.use_preset(name):
+            return False
+        self.controls_panel.show_preset(name)
+        return self.on_new_run()
 
     # -- continuity ------------------------------------------------------------------------------
     def recent_runs(self) -> list[str]:

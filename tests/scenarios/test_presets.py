@@ -27,3 +27,22 @@ def test_open_an_example_config_and_train_it(qtbot, window, monkeypatch):
     qtbot.waitUntil(lambda: w.state == "finished" and w.host.trainer.step == 30, timeout=WAIT)
     cfg = Run.open(w.run_path).config()
     assert cfg.engine == "ae" and cfg.data_name == "ring8" and cfg.run.steps == 30
+
+
+def test_preset_picker_fills_the_form_and_file_new_run_from_example(qtbot, window):
+    w = window
+    names = w.controls_panel.presets()
+    assert "ae-ring8" in names and "gan-ring8-vanilla" in names and len(names) >= 10
+    w.docks["RunControlsPanel"].raise_()
+    w.controls_panel.choose_preset("gan-ring8-vanilla")     # as picked in the combo
+    qtbot.waitUntil(lambda: w.browser_dataset is not None and w.browser_dataset.name == "ring8",
+                    timeout=WAIT)
+    assert w.controls_panel.engine() == "gan"
+    # File > New run from example: a new run with the preset's settings, ready to train
+    action = next(a for a in w.examples_menu.actions() if a.text() == "ae-ring8")
+    action.trigger()
+    qtbot.waitUntil(lambda: w.host.trainer is not None and w.run_path is not None
+                    and w.state in ("idle", "paused"), timeout=WAIT)
+    cfg = Run.open(w.run_path).config()
+    assert cfg.engine == "ae" and cfg.data_name == "ring8"
+    assert w.controls_panel.current_preset() == "ae-ring8"

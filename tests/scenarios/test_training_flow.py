@@ -50,3 +50,31 @@ def test_evaluate_fills_the_table_and_the_runs_history(qtbot, window, tmp_path, 
     assert record["step"] == 20 and "test/elbo" in record
     saved = [json.loads(l) for l in (run_dir / "evaluations.jsonl").read_text().splitlines()]
     assert saved[-1]["test/elbo"] == record["test/elbo"]
+
+
+def test_another_run_opened_replaces_the_evaluation_column(qtbot, window, tmp_path, monkeypatch):
+    a = headless_run(tmp_path, "a")
+    b = headless_run(tmp_path, "b")
+    w = window
+    w.eval_samples = 500
+    open_run_by_menu(w, monkeypatch, a)
+    qtbot.waitUntil(lambda: w.state == "finished", timeout=WAIT)
+    QTest.keyClick(w, Qt.Key_E, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: len(w.eval_panel.runs()) == 1, timeout=WAIT)
+    open_run_by_menu(w, monkeypatch, b)                   # b was never evaluated
+    qtbot.waitUntil(lambda: w.run_path == b and w.state == "finished", timeout=WAIT)
+    assert [title for title, _ in w.eval_panel.runs() if title == "a"] == []
+
+
+def test_curves_export_as_csv(qtbot, window, tmp_path, monkeypatch):
+    import csv
+    run_dir = headless_run(tmp_path)
+    w = window
+    open_run_by_menu(w, monkeypatch, run_dir)
+    qtbot.waitUntil(lambda: w.state == "finished", timeout=WAIT)
+    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(tmp_path / name))
+    with qtbot.waitSignal(w.export_written, timeout=WAIT):
+        w.act_export_csv.trigger()
+    rows = list(csv.DictReader((tmp_path / "headless-metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [5, 10, 15, 20]
+    assert all(float(r["loss/total"]) > 0 for r in rows)
