@@ -42,6 +42,7 @@ from .export import export_gif, export_grid, export_individual, export_latents, 
 from .gui_gc import gui_thread_collector
 from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
+from .example_runs import copy_example_run, list_example_runs
 from .presets import list_presets, load_preset
 from .runs import Run
 from .theme import THEMES, apply_theme
@@ -188,6 +189,9 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("Open run...", self.on_open_run, QKeySequence.Open,
                                      "Open a run folder (also ones trained by genstudio train)")
         self.act_save = self._action("Save checkpoint", self.host.save, QKeySequence.Save)
+        self.act_open_example = self._action("Open example run...", self.on_open_example_run, None,
+                                             "Ready-trained runs shipped with the studio: a copy "
+                                             "opens at once and can train on")
         self.act_open_config = self._action("Open config...", self.on_open_config, "Ctrl+Shift+O",
                                             "Fill the Run panel and data set from a TOML config "
                                             "(e.g. examples/*.toml); Train starts it")
@@ -218,7 +222,7 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
         file = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_open_config):
+        for a in (self.act_new, self.act_open, self.act_open_example, self.act_open_config):
             file.addAction(a)
         self.examples_menu = file.addMenu("New run from example")
         for preset in list_presets():
@@ -941,6 +945,34 @@ class MainWindow(QMainWindow):
         self.controls_panel.show_preset(name)
         return self.on_new_run()
 
+    def on_open_example_run(self, welcome: bool = False) -> None:
+        from widgets.example_runs_dialog import ExampleRunItem, ExampleRunsDialog
+        runs = list_example_runs()
+        if not runs:
+            return self._warn("No example runs", "This installation has no ready-trained runs "
+                                                 "(assets/runs/); `python -m studio.example_runs "
+                                                 "build` makes them.")
+        items = [ExampleRunItem(r.name, r.title, r.description,
+                                f"{r.engine} on {r.data}, {r.step:,} steps",
+                                str(r.thumbnail) if r.thumbnail else None) for r in runs]
+        dlg = ExampleRunsDialog(items, self, welcome=bool(welcome))
+        dlg.open_requested.connect(self.open_example_run)
+        if dlg.dont_show is not None:
+            dlg.finished.connect(lambda _=0: self.settings.setValue(
+                "welcome_shown", "1" if dlg.dont_show.isChecked() else ""))
+        dlg.open()
+        self.examples_dialog = dlg
+
+    def open_example_run(self, name: str) -> Optional[Path]:
+        """A copy of the shipped run in the runs folder, opened: the shipped one never changes."""
+        try:
+            path = copy_example_run(name, self.runs_dir)
+        except OSError as e:
+            self._warn("Cannot open the example run", str(e))
+            return None
+        self.open_run(path)
+        return path
+
     # -- continuity ------------------------------------------------------------------------------
     def recent_runs(self) -> list[str]:
         try:
@@ -967,11 +999,14 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, p=p: self.open_run(p))
 
     def _restore_session(self) -> None:
-        """Where the last session left off: its open run, or else its form settings."""
+        """Where the last session left off: its open run, or else its form settings; on a
+        first start, the example runs are offered."""
         last = self.settings.value("last_run", "")
         if isinstance(last, str) and last and (Path(last) / "config.toml").is_file():
             self.open_run(last)
             return
+        if self.settings.value("welcome_shown", "") != "1" and list_example_runs():
+            self.on_open_example_run(welcome=True)
         try:
             saved = json.loads(self.settings.value("last_form", "") or "null")
         except (TypeError, ValueError):
