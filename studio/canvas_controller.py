@@ -7,12 +7,18 @@ every FRAME_INTERVAL_MS while training runs, and once after anything else change
 one request is in flight, so a slow frame (a diffusion model sampling 2,500 points) lowers the
 frame rate instead of piling up work on the training thread.
 
+A single-player step's result reaches the GUI as the host's status message ("one
+discriminator step: loss/d 0.69, ...", studio.host._cmd_phase) together with the samples of
+the step it was taken at; the controller hands both to the panel (PointCanvasPanel.
+show_phase_step), which shows which player moved, its loss and the count of such steps.
+
 A drawn distribution is saved as an .npz (points, and the centres and sigma of the blobs
 placed with the Mode tool) under <runs>/drawings/, loaded as the data set, and trained with
 the engine and settings of the run controls.
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -26,6 +32,23 @@ if TYPE_CHECKING:
     from .window import MainWindow
 
 FRAME_INTERVAL_MS = 100
+_PHASE_MESSAGE = re.compile(r"one (discriminator|generator) step:(.*)")
+
+
+def parse_phase_message(text: str) -> Optional[tuple[str, dict[str, float]]]:
+    """("discriminator" | "generator", {metric: value}) of the host's message after a
+    single-player step, or None for any other message."""
+    m = _PHASE_MESSAGE.fullmatch(text.strip())
+    if m is None:
+        return None
+    values: dict[str, float] = {}
+    for item in m.group(2).split(","):
+        key, _, value = item.strip().rpartition(" ")
+        try:
+            values[key] = float(value)
+        except ValueError:
+            continue
+    return m.group(1), values
 
 
 class CanvasController(QObject):
@@ -39,6 +62,7 @@ class CanvasController(QObject):
         self.in_flight = False
         self.last_metrics_step = -1
         self.pending_drawing: Optional[Path] = None
+        self._phase_pending: Optional[tuple[str, dict[str, float]]] = None
         self.frames_shown = 0
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_INTERVAL_MS)
@@ -52,6 +76,7 @@ class CanvasController(QObject):
         bus = window.bus
         bus.run_changed.connect(self._on_bus_run_changed)
         bus.samples_updated.connect(self._on_bus_samples)
+        bus.status_message.connect(self._on_bus_status)
         bus.state_changed.connect(self._on_bus_state)
         bus.render_ready.connect(self._on_bus_render)
         bus.job_finished.connect(self._on_bus_job_finished)
@@ -75,8 +100,18 @@ class CanvasController(QObject):
         self.dirty = True
         self._request()
 
-    def _on_bus_samples(self, _step: int, _samples: Any) -> None:
+    def _on_bus_samples(self, step: int, _samples: Any) -> None:
         self.dirty = True
+        # the host posts a single-player step's message and samples together; the bus emits
+        # the message first, so the samples carry the step it was taken at
+        if self._phase_pending is not None:
+            kind, values = self._phase_pending
+            self._phase_pending = None
+            if self.active:
+                self.panel.show_phase_step(kind, step, values)
+
+    def _on_bus_status(self, text: str) -> None:
+        self._phase_pending = parse_phase_message(text)
 
     def _on_bus_state(self, state: str, _message: str) -> None:
         self.panel.set_running(state == "running")

@@ -5,6 +5,10 @@ requests (`z_changed` with a stamp, `random_requested`, `encode_requested`,
 `interpolate_requested`) and shows whatever results come back. Results carry the stamp of the
 request they answer; a result older than the newest one already shown is dropped, so a slow
 decode can never overwrite a newer picture (stylegan3 visualizer habit).
+
+A new latent space asks for the decode of its base code by itself (once the panel can
+decode), so an opened run shows a picture before anyone touches a slider; `refresh()` asks
+again for the same code (new weights).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QSpinBox,
@@ -178,6 +182,14 @@ class LatentExplorerPanel(QWidget):
         self._shown_stamp = -1
         self._updating = False
         self._caps: Optional[frozenset] = None
+        # The first decode of a new space waits for the event loop: a caller that sets a
+        # base right after set_space (principal directions: the data's mean) asks for one
+        # decode, not two.
+        self._first_decode_due = False
+        self._first_decode_timer = QTimer(self)
+        self._first_decode_timer.setSingleShot(True)
+        self._first_decode_timer.setInterval(0)
+        self._first_decode_timer.timeout.connect(self._first_decode)
         self._z_a: Optional[np.ndarray] = None
         self._z_b: Optional[np.ndarray] = None
         self._last_interp: Optional[tuple[np.ndarray, np.ndarray, str, int]] = None
@@ -433,7 +445,8 @@ class LatentExplorerPanel(QWidget):
         dim > 16: one slider per row of `basis` ((k, dim), k <= 16 principal directions with
         per-direction std `scales`), z = base + sum_i s_i * scales_i * basis_i; without a
         basis the first 16 axes are offered as offsets from the base. `labels` name the
-        sliders (e.g. "PC1 (12.3% var)"). Emits nothing; call set_base to show a code."""
+        sliders (e.g. "PC1 (12.3% var)"). The base code is all zeros; once control returns
+        to the event loop, z_changed asks for its decode unless set_base came first."""
         dim = int(dim)
         self._dim = max(0, dim)
         self._z_a = self._z_b = None
@@ -449,6 +462,7 @@ class LatentExplorerPanel(QWidget):
         self._point = None
         self._marker.setData([], [])
         if self._dim == 0:
+            self._first_decode_due = False
             self._build_sliders([], [])
             self._basis = np.zeros((0, 0))
             self._scales = self._base = self._s = np.zeros(0)
@@ -495,11 +509,14 @@ class LatentExplorerPanel(QWidget):
         self._build_sliders(names, tips)
         self._update_ends()
         self._update_enabled()
+        self._first_decode_due = True
+        self._schedule_first_decode()
 
     def set_capabilities(self, caps: Iterable[str]) -> None:
         """Hide "Pick from data set" without "encode"; no "decode" -> the empty state."""
         self._caps = frozenset(caps)
         self._update_enabled()
+        self._schedule_first_decode()
 
     def set_classes(self, names: Sequence[str]) -> None:
         """Class names of a conditional model (shown with the "conditional" capability)."""
@@ -593,6 +610,11 @@ class LatentExplorerPanel(QWidget):
         self._s = self._base.copy() if not self._pca else np.zeros(len(self._sliders))
         self._sync_sliders()
         self._emit_z()
+
+    def refresh(self) -> None:
+        """Ask for the decode of the current code again (the model changed)."""
+        if self._dim and self._decodable():
+            self._emit_z()
 
     def last_stamp(self) -> int:
         """Stamp of the newest z_changed emitted."""
@@ -761,7 +783,19 @@ class LatentExplorerPanel(QWidget):
         self._value_labels[i].setText(f"{self._s[i]:+.2f}")
         self._emit_z()
 
+    def _decodable(self) -> bool:
+        return self._caps is None or "decode" in self._caps
+
+    def _schedule_first_decode(self) -> None:
+        if self._first_decode_due and self._dim and self._decodable():
+            self._first_decode_timer.start()
+
+    def _first_decode(self) -> None:
+        if self._first_decode_due and self._dim and self._decodable():
+            self._emit_z()
+
     def _emit_z(self) -> None:
+        self._first_decode_due = False
         self._stamp += 1
         self.z_changed.emit(self.current_z(), self._stamp)
 
@@ -814,7 +848,7 @@ class LatentExplorerPanel(QWidget):
         self._interp_button.setEnabled(self._z_a is not None and self._z_b is not None)
 
     def _update_enabled(self) -> None:
-        decodable = self._caps is None or "decode" in self._caps
+        decodable = self._decodable()
         self._pages.setCurrentIndex(1 if (self._dim > 0 and decodable) else 0)
         self._encode_button.setVisible(self._caps is None or "encode" in self._caps)
         self._class_row.setVisible(self._caps is not None and "conditional" in self._caps

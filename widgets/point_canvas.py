@@ -15,6 +15,10 @@ The engine runs on the host thread; this panel only shows numpy data and emits r
 - The transport (Play, Pause, Step, D step, G step, slow motion in ms per step) emits
   ``play_requested``, ``pause_requested``, ``step_requested("both" | "discriminator" |
   "generator")`` and ``slow_motion_changed(ms)``; the window answers with ``set_running``.
+  ``show_phase_step(kind, step, losses)`` reports a single-player step that was taken: a
+  "D moved" / "G moved" badge on the canvas, its losses under it, and the count of D and G
+  steps since the last full step beside the step number (the next frame of a later step
+  starts the count again).
 - Draw: drag to spray points (brush radius and density), or the Mode tool: click to drop a
   Gaussian blob and record its centre as a mode; "Train on drawing" emits
   ``distribution_drawn({"x": (N, 2) float32, "modes": (K, 2) float32 | None, "sigma": float})``.
@@ -31,7 +35,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QButtonGroup, QCheckBox, QDoubleSpinBox, QFrame, QGridLayout, QHBoxLayout,
@@ -41,7 +45,7 @@ from PySide6.QtWidgets import (
 
 __all__ = ["PointCanvasPanel", "CanvasFrame", "LAYERS", "EMPTY_TEXT", "HQ_TIP",
            "arrow_segments", "grid_polylines", "ring_polylines", "field_rect",
-           "mode_readout", "STEP_KINDS"]
+           "mode_readout", "STEP_KINDS", "phase_loss_text"]
 
 EMPTY_TEXT = ("Open or train a run on 2D points (ring8, grid25, moons, spiral, or draw your "
               "own) to see it here.")
@@ -80,6 +84,9 @@ MIN_DRAWN = 10                # points needed before "Train on drawing"
 ARROW_FRACTION = 0.06         # 95th-percentile arrow length, as a fraction of the data extent
 ARROW_CAP = 1.5               # longer arrows are clipped to this multiple of that length
 RING_SEGMENTS = 48
+MAX_MODE_NUMBERS = 30         # more mode centres than this are left unnumbered
+BADGE_MS = 1600               # how long "D moved" / "G moved" stays on the canvas
+PLAYER = {"discriminator": "D", "generator": "G"}
 WIDE = 820                    # panel width from which the metrics sit right of the canvas
 FIT_PADDING = 0.08
 DEFAULT_RANGE = (-2.0, 2.0)   # view when drawing with no data yet
@@ -234,6 +241,15 @@ def mode_readout(modes_captured: int, num_modes: int, high_quality_fraction: flo
     kl = f"{reverse_kl:.2f}" if math.isfinite(reverse_kl) else "\u2014"
     return (f"{int(modes_captured)}/{int(num_modes)} modes \u00b7 "
             f"{100 * high_quality_fraction:.1f}% high quality \u00b7 reverse KL {kl}")
+
+
+def phase_loss_text(losses: dict) -> str:
+    """ "loss/d 0.693": the losses of one single-player step, without loss/total when it
+    only repeats the player's own loss."""
+    items = [(k, float(v)) for k, v in losses.items() if k.startswith("loss/")]
+    own = [v for k, v in items if k != "loss/total"]
+    shown = [(k, v) for k, v in items if not (k == "loss/total" and v in own)]
+    return ", ".join(f"{k} {v:.3g}" for k, v in shown)
 
 
 def _bbox(*arrays: Optional[np.ndarray]) -> Optional[tuple[float, float, float, float]]:
@@ -415,6 +431,42 @@ class _Dots(pg.GraphicsObject):
         p.restore()
 
 
+class _ModeNumbers(pg.ItemGroup):
+    """The index of each mode beside its centre (mode k is the data's class k), so a coverage
+    bar can be found on the canvas. Nothing is drawn for more than MAX_MODE_NUMBERS modes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._labels: list[pg.TextItem] = []
+        self._colour = QColor(0, 0, 0)
+        self._font = None
+
+    def setData(self, x: Sequence[float], y: Sequence[float], offset: float = 0.0) -> None:  # noqa: N802
+        for item in self._labels:
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self._labels = []
+        if len(x) > MAX_MODE_NUMBERS:
+            return
+        for k, (cx, cy) in enumerate(zip(x, y)):
+            t = pg.TextItem(str(k), color=self._colour, anchor=(-0.1, 1.0))
+            if self._font is not None:
+                t.setFont(self._font)
+            t.setParentItem(self)
+            t.setPos(float(cx) + offset, float(cy) + offset)
+            self._labels.append(t)
+
+    def setStyle(self, colour: QColor, font) -> None:  # noqa: N802 - pyqtgraph style
+        self._colour, self._font = QColor(colour), font
+        for t in self._labels:
+            t.setColor(self._colour)
+            t.setFont(font)
+
+    def texts(self) -> list[str]:
+        return [t.toPlainText() for t in self._labels]
+
+
 def _styled_plot(name: str) -> pg.PlotWidget:
     plot = pg.PlotWidget()
     plot.setObjectName(name)
@@ -463,6 +515,11 @@ class PointCanvasPanel(QWidget):
         self._shown_modes: Optional[tuple] = None
         self._running = False
         self._phase_steps = True
+        # single-player steps: since the last full step (at _phase_step), and in this run
+        self._phase_step: Optional[int] = None
+        self._phase_counts = {"discriminator": 0, "generator": 0}
+        self._phase_totals = {"discriminator": 0, "generator": 0}
+        self._phase_last: Optional[str] = None
         self._dark = False
         self._wide: Optional[bool] = None
         # mode metrics history
@@ -708,20 +765,22 @@ class PointCanvasPanel(QWidget):
         self._fake_item = _Dots(5)
         self._mode_rings = pg.PlotCurveItem(connect="finite")
         self._mode_marks = pg.ScatterPlotItem(size=9, symbol="+", brush=None)
+        self._mode_numbers = _ModeNumbers()
         self._drawn_item = _Dots(4, QColor(*DRAWN_COLOUR, 220))
         self._drawn_rings = pg.PlotCurveItem(connect="finite", pen=pg.mkPen(*DRAWN_COLOUR, width=1.5))
         self._brush_item = pg.PlotCurveItem(pen=pg.mkPen(*DRAWN_COLOUR, width=1, style=Qt.PenStyle.DashLine))
         self._brush_item.setVisible(False)
         for z, item in enumerate((self._field_img, self._manifold_item, self._real_item,
                                   self._fake_item, self._arrow_item, self._mode_rings,
-                                  self._mode_marks, self._drawn_item, self._drawn_rings,
+                                  self._mode_marks, self._mode_numbers, self._drawn_item,
+                                  self._drawn_rings,
                                   self._brush_item)):
             item.setZValue(z - 10)
             pi.addItem(item, ignoreBounds=True)
         self._layer_items = {"real": [self._real_item], "fake": [self._fake_item],
                              "field": [self._field_img], "arrows": [self._arrow_item],
                              "manifold": [self._manifold_item],
-                             "modes": [self._mode_rings, self._mode_marks]}
+                             "modes": [self._mode_rings, self._mode_marks, self._mode_numbers]}
         self._colorbar = pg.ColorBarItem(values=(0, 1), width=10, interactive=False,
                                          colorMap=pg.ColorMap([0, 1], [(0, 0, 0), (255, 255, 255)]),
                                          colorMapMenu=False)
@@ -793,9 +852,11 @@ class PointCanvasPanel(QWidget):
         self._splitter.setStretchFactor(0, 3)
         self._splitter.setStretchFactor(1, 2)
 
-        # bottom: step and the mode readout
-        bottom = QHBoxLayout()
-        bottom.setSpacing(8)
+        # bottom: step, the last single-player step and the mode readout (placed by _arrange)
+        self._bottom = QGridLayout()
+        self._bottom.setHorizontalSpacing(8)
+        self._bottom.setVerticalSpacing(0)
+        self._bottom.setColumnStretch(2, 1)
         self._step_label = QLabel()
         self._step_label.setObjectName("stepLabel")
         self._readout = QLabel()
@@ -803,9 +864,22 @@ class PointCanvasPanel(QWidget):
         self._readout.setToolTip(HQ_TIP)
         self._readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bottom.addWidget(self._step_label)
-        bottom.addWidget(self._readout, 1)
-        pv.addLayout(bottom)
+        self._readout.setVisible(False)           # until the first append_mode_metrics
+        self._phase_label = QLabel()
+        self._phase_label.setObjectName("phaseStepLabel")
+        self._phase_label.setToolTip("The player that moved in the last single-player step, "
+                                     "and its loss after that step")
+        pv.addLayout(self._bottom)
+
+        # "D moved" / "G moved": a widget over the canvas, so it stays put when the view pans
+        self._moved_badge = QLabel(self._canvas.viewport())
+        self._moved_badge.setObjectName("movedBadge")
+        self._moved_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._moved_badge.hide()
+        self._badge_timer = QTimer(self)
+        self._badge_timer.setSingleShot(True)
+        self._badge_timer.setInterval(BADGE_MS)
+        self._badge_timer.timeout.connect(self._moved_badge.hide)
 
     @staticmethod
     def _card(title: QLabel, plot: pg.PlotWidget) -> QWidget:
@@ -827,6 +901,15 @@ class PointCanvasPanel(QWidget):
         if wide == self._wide:
             return
         self._wide = wide
+        # one line when wide; narrow, the readout gets a line of its own so neither is cut
+        for w in (self._step_label, self._phase_label, self._readout):
+            self._bottom.removeWidget(w)
+        self._bottom.addWidget(self._step_label, 0, 0)
+        self._bottom.addWidget(self._phase_label, 0, 1)
+        if wide:
+            self._bottom.addWidget(self._readout, 0, 2)
+        else:
+            self._bottom.addWidget(self._readout, 1, 0, 1, 3)
         if wide:
             self._splitter.setOrientation(Qt.Orientation.Horizontal)
             self._metrics_box.setDirection(QVBoxLayout.Direction.TopToBottom)
@@ -871,7 +954,9 @@ class PointCanvasPanel(QWidget):
             self._update_layers()
         else:
             self._push_layers()
-        self._step_label.setText(f"step {int(frame.step):,}")
+        if self._phase_step is not None and int(frame.step) > self._phase_step:
+            self._reset_phase_counts()        # a full step moved both players since
+        self._update_step_text()
         self._update_page()
 
     def frame(self) -> Optional[CanvasFrame]:
@@ -895,7 +980,9 @@ class PointCanvasPanel(QWidget):
                     item.setData(None)
                 else:
                     item.setData([], [])
-        self._step_label.setText("")
+        self._reset_phase_counts()
+        self._phase_totals = {"discriminator": 0, "generator": 0}
+        self._update_step_text()
         self.clear_history()
         self._update_layers()
         self._update_page()
@@ -929,20 +1016,21 @@ class PointCanvasPanel(QWidget):
         for c in self._curves.values():
             c.setSymbol("o" if len(h) == 1 else None)
 
-        xs = np.arange(1, len(counts) + 1, dtype=np.float64)
+        xs = np.arange(len(counts), dtype=np.float64)     # mode k is the data's class k
         self._bars.setOpts(x=xs, height=counts, width=0.7)
         bpi = self._bars_plot.getPlotItem()
         n_hq = float(counts.sum())
         ideal = n_hq / hq / max(k, 1) if hq > 0 else 0.0      # all samples, spread evenly
         self._ideal_line.setValue(ideal)
         self._ideal_line.setVisible(ideal > 0)
-        bpi.setXRange(0.4, max(len(counts), 1) + 0.6, padding=0)
+        bpi.setXRange(-0.6, max(len(counts), 1) - 0.4, padding=0)
         bpi.setYRange(0, max(float(counts.max()) if counts.size else 0.0, ideal, 1.0) * 1.08, padding=0)
         ax = bpi.getAxis("bottom")
-        ax.setTicks([[(float(i), str(i)) for i in range(1, len(counts) + 1)]]
+        ax.setTicks([[(float(i), str(i)) for i in range(len(counts))]]
                     if len(counts) <= 12 else None)
         self._last_metrics = (int(step), int(modes_captured), k, hq, rkl, counts)
         self._readout.setText(mode_readout(modes_captured, k, hq, rkl))
+        self._readout.setVisible(True)
         self._metrics.setVisible(True)
 
     def clear_history(self) -> None:
@@ -954,6 +1042,7 @@ class PointCanvasPanel(QWidget):
         self._bars.setOpts(x=np.zeros(0), height=np.zeros(0))
         self._ideal_line.setVisible(False)
         self._readout.setText("")
+        self._readout.setVisible(False)           # no empty line under a narrow canvas
         self._metrics.setVisible(False)
 
     # -- public API: transport -----------------------------------------------------------------
@@ -980,6 +1069,43 @@ class PointCanvasPanel(QWidget):
         self._slow.blockSignals(True)
         self._slow.setValue(int(ms))
         self._slow.blockSignals(False)
+
+    def show_phase_step(self, kind: str, step: int, losses: dict) -> None:
+        """A single-player step was taken at `step` ("discriminator" or "generator"), with
+        its {name: value} metrics (the "loss/..." ones are shown)."""
+        if kind not in PLAYER:
+            raise ValueError(f"unknown player {kind!r}; choose 'discriminator' or 'generator'")
+        step = int(step)
+        if self._phase_step is not None and step != self._phase_step:
+            self._reset_phase_counts()
+        self._phase_step = step
+        self._phase_counts[kind] += 1
+        self._phase_totals[kind] += 1
+        self._phase_last = kind
+        loss = phase_loss_text(losses)
+        self._phase_label.setText(f"{PLAYER[kind]} moved" + (f" \u00b7 {loss}" if loss else ""))
+        self._update_step_text()
+        self._style_phase()
+        self._moved_badge.setText(f"{PLAYER[kind]} moved")
+        self._moved_badge.adjustSize()
+        self._place_badge()
+        self._moved_badge.show()
+        self._moved_badge.raise_()
+        self._badge_timer.start()
+
+    def phase_counts(self) -> dict[str, int]:
+        """Single-player steps since the last full step: {"discriminator": n, "generator": m}."""
+        return dict(self._phase_counts)
+
+    def phase_text(self) -> str:
+        """ "D moved · loss/d 0.693" after a single-player step; "" after a full step."""
+        return self._phase_label.text()
+
+    def moved_badge_visible(self) -> bool:
+        return not self._moved_badge.isHidden()
+
+    def moved_badge_text(self) -> str:
+        return self._moved_badge.text()
 
     # -- public API: layers --------------------------------------------------------------------
 
@@ -1119,6 +1245,7 @@ class PointCanvasPanel(QWidget):
         self._arrow_item.setPen(pg.mkPen(_alpha(fg, 0.7), width=1))
         self._mode_rings.setPen(pg.mkPen(_alpha(fg, 0.85), width=1.5))
         self._mode_marks.setPen(pg.mkPen(_alpha(fg, 0.85), width=1.2))
+        self._mode_numbers.setStyle(_alpha(fg, 0.8), self._small_font())
         self._bars.setOpts(brush=pg.mkBrush(_alpha(self._fake_colour, 0.85)), pen=pg.mkPen(None))
         self._ideal_line.setPen(pg.mkPen(_alpha(fg, 0.75), width=1.5, style=Qt.PenStyle.DashLine))
         self._ideal_line.label.setColor(fg)
@@ -1147,6 +1274,7 @@ class PointCanvasPanel(QWidget):
         self._empty.setStyleSheet(f"color: {hint}; font-size: 11pt;")
         self._count_label.setStyleSheet(f"color: {muted.name()};")
         self._step_label.setStyleSheet(f"color: {muted.name()};")
+        self._style_phase()
         hl = pal.color(QPalette.ColorRole.Highlight)
         hl_text = pal.color(QPalette.ColorRole.HighlightedText)
         css = (f"QPushButton:checked {{ background: {hl.name()}; color: {hl_text.name()}; "
@@ -1187,6 +1315,7 @@ class PointCanvasPanel(QWidget):
         super().resizeEvent(event)
         self._arrange(self.width() >= WIDE)
         self._fit_side()
+        self._place_badge()
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
@@ -1319,6 +1448,7 @@ class PointCanvasPanel(QWidget):
         if key == self._shown_modes:
             return
         self._shown_modes = key
+        self._mode_numbers.setData(m[:, 0], m[:, 1], offset=2.1 * sigma)    # at the ring
         if sigma > 0:
             ring = ring_polylines(m, 3 * sigma)
             self._mode_rings.setData(ring[:, 0], ring[:, 1])
@@ -1326,6 +1456,48 @@ class PointCanvasPanel(QWidget):
         else:
             self._mode_rings.setData([], [])
             self._mode_marks.setData(pos=m)
+
+    # -- single-player steps -------------------------------------------------------------------
+
+    def _reset_phase_counts(self) -> None:
+        self._phase_step = None
+        self._phase_counts = {"discriminator": 0, "generator": 0}
+        self._phase_last = None
+        self._phase_label.setText("")
+        self._badge_timer.stop()
+        self._moved_badge.hide()
+
+    def _update_step_text(self) -> None:
+        if self._frame is None:
+            self._step_label.setText("")
+        else:
+            parts = [f"step {int(self._frame.step):,}"]
+            for kind, n in self._phase_counts.items():
+                if n:
+                    parts.append(f"{n} {PLAYER[kind]} step{'s' if n != 1 else ''}")
+            self._step_label.setText(" + ".join(parts))
+        t = self._phase_totals
+        self._step_label.setToolTip(
+            "" if not any(t.values()) else
+            "A step trains both players; D step and G step train one and leave the step "
+            f"count alone. Single-player steps in this run: {t['discriminator']} D, "
+            f"{t['generator']} G")
+
+    def _style_phase(self) -> None:
+        if self._phase_last is None:
+            return
+        colour = self._real_colour if self._phase_last == "discriminator" else self._fake_colour
+        text = self.palette().color(QPalette.ColorRole.Base)
+        self._phase_label.setStyleSheet(f"color: {colour.name()}; font-weight: bold;")
+        f = self.font()
+        self._moved_badge.setStyleSheet(
+            f"QLabel {{ background: {colour.name()}; color: {text.name()}; border-radius: 4px; "
+            f"padding: 3px 8px; font-weight: bold; font-size: {f.pointSizeF() * 1.25:.1f}pt; }}")
+
+    def _place_badge(self) -> None:
+        """Top left of the plot area (inside the axes)."""
+        corner = self._canvas.mapFromScene(self._vb.sceneBoundingRect().topLeft())
+        self._moved_badge.move(corner.x() + 8, corner.y() + 8)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -1580,6 +1752,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     timer = QTimer(panel)
 
     def advance(kind: str = "both") -> None:
+        if kind in ("discriminator", "generator"):
+            panel.show_phase_step(kind, state["step"], {f"loss/{kind[0]}": 0.6931})
+            return
         state["step"] += 1
         state["progress"] = min(1.0, state["progress"] + 0.004)
         panel.set_frame(fake_frame(state["step"], state["progress"], seed=state["step"],

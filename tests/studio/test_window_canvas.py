@@ -32,6 +32,8 @@ def test_canvas_shows_frames_of_a_points_run_and_trains_on_a_drawing(qtbot, tmp_
         assert frame.fake.shape == (2500, 2) and frame.manifold is not None
         assert frame.field_values is None                    # an autoencoder has no critic
         assert panel.readout_text().startswith(tuple(f"{k}/8" for k in range(9)))
+        # the latent explorer shows the decode of its code without being touched
+        qtbot.waitUntil(lambda: w.latent_panel.shown_stamp() >= 1, timeout=WAIT)
         # Play trains and frames keep coming
         shown = w.canvas.frames_shown
         panel.play_requested.emit()
@@ -102,10 +104,18 @@ def test_gan_canvas_heatmap_arrows_and_single_player_steps(qtbot, tmp_path):
             panel.step_requested.emit("discriminator")
         d1, g1 = _d_weights(w), _g_weights(w)
         assert _changed(d0, d1) and not _changed(g0, g1)
+        # the canvas says which player moved, its loss, and counts the single-player steps
+        qtbot.waitUntil(lambda: panel.phase_counts()["discriminator"] == 1, timeout=WAIT)
+        assert panel.phase_text().startswith("D moved \u00b7 loss/d ")
+        assert panel.moved_badge_text() == "D moved"
         with qtbot.waitSignal(w.bus.samples_updated, timeout=WAIT):
             panel.step_requested.emit("generator")
         d2, g2 = _d_weights(w), _g_weights(w)
         assert not _changed(d1, d2) and _changed(g1, g2)
+        qtbot.waitUntil(lambda: panel.phase_counts() == {"discriminator": 1, "generator": 1},
+                        timeout=WAIT)
+        assert panel.phase_text().startswith("G moved \u00b7 loss/g ")
+        assert panel.step_text() == f"step {step:,} + 1 D step + 1 G step"
         assert w.host.trainer.step == step                   # a step is both players
         n = w.canvas.frames_shown
         qtbot.waitUntil(lambda: w.canvas.frames_shown > n, timeout=WAIT)   # the canvas follows
@@ -123,5 +133,18 @@ def test_gan_canvas_heatmap_arrows_and_single_player_steps(qtbot, tmp_path):
         assert done <= dt / 0.15 + 1, (done, dt)
         panel.pause_requested.emit()
         wait_state(qtbot, w, "paused")
+        # full steps since: both players moved, the count starts again
+        qtbot.waitUntil(lambda: panel.frame().step > step, timeout=WAIT)
+        assert panel.phase_counts() == {"discriminator": 0, "generator": 0}
+        assert panel.phase_text() == ""
     finally:
         w.close()
+
+
+def test_phase_messages_are_parsed():
+    from studio.canvas_controller import parse_phase_message
+    assert parse_phase_message("one discriminator step: loss/d 0.6931, loss/total 0.6931") == (
+        "discriminator", {"loss/d": 0.6931, "loss/total": 0.6931})
+    assert parse_phase_message("one generator step: loss/g 1.2e+03") == ("generator", {"loss/g": 1200.0})
+    assert parse_phase_message("one generator step: ") == ("generator", {})
+    assert parse_phase_message("Evaluating: 40%") is None

@@ -37,6 +37,53 @@ def test_latent_empty_state_until_a_space_is_set(panel):
     assert panel._pages.currentWidget() is empty
 
 
+def test_latent_a_new_space_asks_for_its_first_decode_at_once(panel, qtbot):
+    """Opening a run must show the decode of its current code without a touch: a new space
+    asks for one decode (of the base code) by itself, once the panel can decode."""
+    with qtbot.waitSignal(panel.z_changed, timeout=1000) as blocker:
+        panel.set_space(8)
+    np.testing.assert_array_equal(blocker.args[0], np.zeros(8, np.float32))
+    assert blocker.args[1] == panel.last_stamp()
+    with qtbot.assertNotEmitted(panel.z_changed, wait=50):           # once per space
+        pass
+    panel.set_capabilities({"encode"})                                  # nothing decodes it
+    with qtbot.assertNotEmitted(panel.z_changed, wait=50):
+        panel.set_space(4)
+    with qtbot.waitSignal(panel.z_changed, timeout=1000) as blocker:   # now it can
+        panel.set_capabilities({"encode", "decode"})
+    assert blocker.args[0].shape == (4,)
+    with qtbot.assertNotEmitted(panel.z_changed, wait=50):
+        panel.set_capabilities({"encode", "decode"})
+
+
+def test_latent_first_decode_is_not_doubled_when_the_caller_sets_a_base(panel, qtbot):
+    """A principal-directions space is followed at once by set_base(mean): one decode, of
+    the mean (a diffusion model's decode is a whole sampling loop)."""
+    got = []
+    panel.z_changed.connect(lambda z, stamp: got.append(z))
+    basis = np.eye(64)[:4]
+    mean = np.full(64, 0.5, np.float32)
+    panel.set_space(64, basis=basis, scales=np.ones(4))
+    panel.set_base(mean)
+    qtbot.wait(50)
+    assert len(got) == 1
+    np.testing.assert_array_equal(got[0], mean)
+
+
+def test_latent_refresh_decodes_the_current_code_again(panel, qtbot):
+    panel.set_space(3)
+    panel.set_base(np.array([0.5, -1.0, 2.0]), emit=False)
+    qtbot.wait(20)
+    stamp = panel.last_stamp()
+    with qtbot.waitSignal(panel.z_changed, timeout=1000) as blocker:
+        panel.refresh()                          # e.g. new weights: same code, new picture
+    np.testing.assert_allclose(blocker.args[0], [0.5, -1.0, 2.0])
+    assert blocker.args[1] > stamp
+    panel.clear()
+    with qtbot.assertNotEmitted(panel.z_changed, wait=50):
+        panel.refresh()                          # no space: nothing to decode
+
+
 def test_latent_dim8_builds_one_slider_per_dimension(panel, qtbot):
     panel.set_space(8)
     assert panel.slider_count() == 8

@@ -294,6 +294,50 @@ def test_phase_steps_unavailable_disables_d_and_g_step(qtbot, panel):
     assert panel._d_step_button.isEnabled() and panel._g_step_button.isEnabled()
 
 
+def test_single_player_steps_are_counted_shown_and_reset_by_a_full_step(qtbot, panel):
+    show(qtbot, panel)
+    panel.set_frame(full_frame(step=40))
+    assert panel.phase_counts() == {"discriminator": 0, "generator": 0}
+    assert panel.phase_text() == "" and not panel.moved_badge_visible()
+    panel.show_phase_step("discriminator", 40, {"loss/d": 0.69314, "loss/total": 0.69314})
+    assert panel.phase_counts() == {"discriminator": 1, "generator": 0}
+    assert panel.step_text() == "step 40 + 1 D step"
+    assert panel.phase_text() == "D moved \u00b7 loss/d 0.693"     # loss/total repeats loss/d
+    assert panel.moved_badge_visible() and panel.moved_badge_text() == "D moved"
+    panel.show_phase_step("discriminator", 40, {"loss/d": 0.6})
+    panel.show_phase_step("generator", 40, {"loss/g": 1.25})
+    assert panel.step_text() == "step 40 + 2 D steps + 1 G step"
+    assert panel.phase_text() == "G moved \u00b7 loss/g 1.25"
+    assert panel.moved_badge_text() == "G moved"
+    assert "2 D, 1 G" in panel._step_label.toolTip()               # the run's totals
+    # frames of the same step (the canvas following the single steps) keep the count
+    panel.set_frame(full_frame(step=40))
+    assert panel.phase_counts() == {"discriminator": 2, "generator": 1}
+    # a full step moves both players: the count starts again, the totals stay
+    panel.set_frame(full_frame(step=41))
+    assert panel.phase_counts() == {"discriminator": 0, "generator": 0}
+    assert panel.step_text() == "step 41" and panel.phase_text() == ""
+    assert not panel.moved_badge_visible()
+    assert "2 D, 1 G" in panel._step_label.toolTip()
+    panel.clear()                                                  # another run
+    assert panel.phase_counts() == {"discriminator": 0, "generator": 0}
+    assert panel._step_label.toolTip() == ""
+
+
+def test_moved_badge_is_drawn_on_the_canvas_and_fades(qtbot, panel):
+    show(qtbot, panel)
+    panel.set_frame(full_frame(step=3))
+    panel.show_phase_step("generator", 3, {"loss/g": 2.0})
+    QApplication.processEvents()
+    assert panel._moved_badge.isVisible()
+    # the badge sits inside the plot area, at its top left, in the generated points' colour
+    corner = panel._canvas.mapFromScene(panel._vb.sceneBoundingRect().topLeft())
+    g = panel._moved_badge.geometry()
+    assert 0 <= g.left() - corner.x() < 30 and 0 <= g.top() - corner.y() < 30
+    assert panel._fake_colour.name() in panel._moved_badge.styleSheet()
+    qtbot.waitUntil(lambda: not panel.moved_badge_visible(), timeout=5000)
+
+
 def test_slow_motion(qtbot, panel):
     show(qtbot, panel)
     panel.set_frame(full_frame())
@@ -431,7 +475,10 @@ def test_mode_metrics_bars_curves_and_readout(qtbot, panel):
     assert "within 3 sigma" in panel._readout.toolTip()
     opts = panel._bars.opts
     np.testing.assert_array_equal(opts["height"], counts)
-    np.testing.assert_array_equal(opts["x"], np.arange(1, 9))
+    np.testing.assert_array_equal(opts["x"], np.arange(8))     # modes 0-7, as the data's classes
+    ticks = panel._bars_plot.getPlotItem().getAxis("bottom")._tickLevels
+    assert [t for _, t in ticks[0]] == [str(i) for i in range(8)]
+    assert panel._mode_numbers.texts() == [str(i) for i in range(8)]   # beside the centres
     assert panel._ideal_line.isVisible()
     assert panel._ideal_line.value() == pytest.approx(counts.sum() / 0.961 / 8)
     x, y = panel._curves["captured"].getData()
