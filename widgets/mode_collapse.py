@@ -52,6 +52,7 @@ MAX_SYMBOLS = 150               # curves show a dot per snapshot up to this many
 ROW_HEIGHTS = (156, 80, 80, 100)   # minimum heights: heatmap, coverage, KL, diversity
 RIGHT_COLUMN = 150              # colour bar + current-share bars, px
 BOTTOM_AXIS_HEIGHT = 24         # heatmap and bars: equal, so their rows line up
+LOW_COVERAGE = 0.5              # studio.mode_monitor.AlertRules.low_coverage (drawn dotted)
 
 _COLOURS = {   # (light, dark)
     "coverage": ("#1f77b4", "#5aa9e6"),
@@ -70,8 +71,9 @@ TIPS = {
     "bars": ("Latest snapshot: share of samples per class (bars) against the share in "
              "the real training data (black/white ticks, about 10% each for MNIST)."),
     "coverage": ("Classes covered: how many of the classes get at least one sample in the "
-                 "snapshot. Dashed: what a batch of real images of the same size covers. "
-                 "A drop means the generator stopped producing some digits."),
+                 "snapshot. Dashed: what a batch of real images of the same size covers; "
+                 "dotted: half of that, where the alert waits below. A drop means the "
+                 "generator stopped producing some digits."),
     "kl": ("KL to data (nats): how far the samples' class mix is from the data's, "
            "KL(samples || data). 0 is a perfect match; log 10 = 2.3 is everything in one "
            "class. Dashed: the value for a real batch of the same size (sampling noise)."),
@@ -82,9 +84,11 @@ TIPS = {
     "duplicates": ("Near-duplicates: pairs of samples closer to each other than 99% of real "
                    "images are to their nearest real neighbour. Real batches almost never "
                    "have any; many pairs mean the generator repeats itself."),
-    "alert": ("Raised once per drop: classes covered falls 2 below its best, KL rises 0.5 "
-              "nats above its best, diversity falls below half the real value, or a quarter "
-              "of the samples have a near-duplicate. A snapshot of the samples is saved."),
+    "alert": ("Raised once per drop: classes covered stays under half of a real batch's "
+              "(the dotted line) for 3 snapshots in a row at step 1000 or later, falls 2 "
+              "below its best, KL rises 0.5 nats above its best, diversity falls below half "
+              "the real value, or a quarter of the samples have a near-duplicate. A snapshot "
+              "of the samples is saved."),
 }
 
 
@@ -414,6 +418,8 @@ class ModeCollapsePanel(QWidget):
         self._cov_plot = plot("coverage", "classes")
         self._cov_curve = pg.PlotDataItem(symbol="o", symbolSize=4, name="samples")
         self._cov_real = pg.PlotDataItem(name="real batch")
+        self._cov_low = pg.PlotDataItem(name="alert level")
+        self._cov_plot.addItem(self._cov_low)
         self._cov_plot.addItem(self._cov_real)
         self._cov_plot.addItem(self._cov_curve)
 
@@ -687,6 +693,7 @@ class ModeCollapsePanel(QWidget):
         real_cov = np.array([r["real_classes_covered"] for r in recs])
         self._cov_curve.setData(steps, cov, connect="finite")
         self._cov_real.setData(steps, real_cov, connect="finite")
+        self._cov_low.setData(steps, LOW_COVERAGE * real_cov, connect="finite")
         self._cov_plot.setYRange(-0.6, k + 1.6, padding=0)
         self._cov_plot.getAxis("left").setTicks(
             [[(v, str(v)) for v in sorted({0, k // 2, k})]])      # the plot is short
@@ -701,7 +708,8 @@ class ModeCollapsePanel(QWidget):
         fg = self.palette().color(QPalette.ColorRole.WindowText).name()
         self._cov_value.setText(self._value_html(
             f"{'n/a' if n_cov is None else n_cov}<span style='font-size:10pt'> / {kk}</span>",
-            ["classes covered", f"real batch {_fmt(last['real_classes_covered'], 3)} (dashed)"],
+            ["classes covered", f"real batch {_fmt(last['real_classes_covered'], 3)} (dashed)",
+             f"alert under {_fmt(LOW_COVERAGE * last['real_classes_covered'], 2)} (dotted)"],
             self._colour("coverage").name(), fg))
         self._kl_value.setText(self._value_html(
             _fmt(last["kl_to_data"]),
@@ -947,6 +955,9 @@ class ModeCollapsePanel(QWidget):
             dim = QColor(fg)
             dim.setAlphaF(0.7)
             real.setPen(pg.mkPen(dim, width=1.2, style=Qt.PenStyle.DashLine))
+        low = QColor(self._colour("alert"))
+        low.setAlphaF(0.6)
+        self._cov_low.setPen(pg.mkPen(low, width=1.2, style=Qt.PenStyle.DotLine))
         band = QColor(fg)
         band.setAlphaF(0.12)
         self._div_band.setBrush(pg.mkBrush(band))

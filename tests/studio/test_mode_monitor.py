@@ -130,6 +130,60 @@ def test_early_garbage_does_not_alert(monitor, mnist):
     assert not monitor.alerting
 
 
+def test_collapsed_from_the_first_snapshot_alerts_once_it_is_old_enough(monitor, mnist):
+    """A GAN that never covered the classes never "drops": the absolute rule fires when
+    fewer than half of the classes a real batch covers persist for 3 snapshots in a row,
+    from step 1000 on (AlertRules.low_coverage*)."""
+    alerts = []
+    for s in range(250, 2001, 250):
+        rec = monitor.update(s, collapsed_batch(mnist, seed=s)[0])
+        alerts.append((s, rec.alert))
+    fired = [(s, a) for s, a in alerts if a]
+    assert [s for s, _ in fired] == [1000]                     # once, not before step 1000
+    assert fired[0][1] == ("Possible mode collapse: only 3 of 10 classes since step 250.")
+    assert monitor.alerting
+    # recovery re-arms it
+    assert monitor.update(2250, real_batch(mnist, 0)).alert is None
+    assert not monitor.alerting
+
+
+def test_a_healthy_run_that_starts_narrow_does_not_alert(monitor, mnist):
+    """Early snapshots of a healthy model cover few classes (a VAE: 1 class at steps 100 and
+    200, 6 at 300; a DDPM: 4 at step 250, 8 at 500): no alert, even when it takes until
+    just before step 1000 to spread out."""
+    for s in range(100, 1000, 100):
+        assert monitor.update(s, collapsed_batch(mnist, seed=s)[0]).alert is None
+    for k, s in enumerate(range(1000, 3001, 250)):
+        assert monitor.update(s, real_batch(mnist, k)).alert is None
+    assert not any(r.alert for r in monitor.records)
+
+
+def test_the_low_coverage_streak_needs_consecutive_snapshots(monitor, mnist):
+    three, four, five = (0, 1, 2), (0, 1, 2, 3), (0, 1, 2, 3, 4)    # distinct test digits
+    monitor.update(1000, collapsed_batch(mnist, seed=1, digits=four)[0])
+    monitor.update(1100, collapsed_batch(mnist, seed=2, digits=four)[0])
+    monitor.update(1200, collapsed_batch(mnist, seed=3, digits=five)[0])   # 5 of 10: not low
+    assert monitor.update(1300, collapsed_batch(mnist, seed=4, digits=four)[0]).alert is None
+    assert monitor.update(1400, collapsed_batch(mnist, seed=5, digits=four)[0]).alert is None
+    rec = monitor.update(1500, collapsed_batch(mnist, seed=6, digits=four)[0])
+    assert rec.alert == "Possible mode collapse: only 4 of 10 classes since step 1300."
+    # the message says when the streak covered more than it does now
+    monitor.restore([])
+    for s, digits in ((1000, three), (1100, four), (1200, three)):
+        rec = monitor.update(s, collapsed_batch(mnist, seed=s, digits=digits)[0])
+    assert rec.alert == "Possible mode collapse: only 3 of 10 classes, at most 4 since step 1000."
+
+
+def test_reloading_a_collapsed_history_does_not_alert_again(monitor, mnist):
+    for s in (500, 750, 1000, 1250):
+        monitor.update(s, collapsed_batch(mnist, seed=s)[0])
+    records = list(monitor.records)
+    assert sum(r.alert is not None for r in records) == 1
+    monitor.restore(records)
+    assert monitor.alerting
+    assert monitor.update(1500, collapsed_batch(mnist, seed=9)[0]).alert is None
+
+
 def test_small_coverage_wobble_does_not_alert(monitor, mnist):
     monitor.update(1, real_batch(mnist, 0))
     x = real_batch(mnist, 1)

@@ -203,6 +203,17 @@ def test_alert_banner_and_signal(panel, qtbot):
     assert "2 alerts since the last dismissal" in panel.alert_text()
 
 
+def test_coverage_plot_marks_the_low_coverage_alert_level(panel):
+    """The absolute rule (studio.mode_monitor: under half of a real batch's classes, 3
+    snapshots in a row, from step 1000) is drawn as a dotted line, and the tips say so."""
+    healthy_then_collapsed(panel)
+    steps, low = panel._cov_low.getData()
+    np.testing.assert_allclose(low, 0.5 * 9.99)
+    assert len(steps) == panel.record_count()
+    from widgets.mode_collapse import TIPS
+    assert "half" in TIPS["coverage"] and "step 1000" in TIPS["alert"]
+
+
 def test_history_marks_alerts_without_raising(panel, qtbot):
     recs = [record(100), record(200, covered=3, alert="drop"), record(300)]
     with qtbot.assertNotEmitted(panel.alert_raised):
