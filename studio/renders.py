@@ -370,3 +370,46 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
 
 
 RENDERERS["canvas"] = canvas
+
+
+def codes(trainer: Trainer, n: int = 2000, pairs: int = 16, seed: int = 0,
+          **_: Any) -> dict[str, Any]:
+    """The autoencoder's standard figures, on n test images (a seeded subset): their codes
+    in 2D (the first two latent dimensions, or the first two principal directions of the
+    codes above two), with labels and the images themselves (uint8, as stored) for the
+    scatter's colours and thumbnails; z, each image's standard-normal input (what the latent
+    explorer decodes); and the first `pairs` images beside their reconstructions."""
+    engine, ds = trainer.engine, trainer.dataset
+    if "encode" not in engine.capabilities or not hasattr(engine, "reconstruct"):
+        raise ValueError(f"the {engine.name} engine has no encoder: the codes view is for "
+                         "autoencoders and VAEs")
+    if not ds.spec.is_images:
+        raise ValueError("the codes view needs images (2D points are shown on the 2D canvas)")
+    pool_x, pool_y = (ds.test_x, ds.test_y) if len(ds.test_x) else (ds.train_x, ds.train_y)
+    rng = np.random.default_rng(int(seed))
+    idx = np.sort(rng.choice(len(pool_x), size=min(int(n), len(pool_x)), replace=False))
+    images = pool_x[idx]
+    latent = np.concatenate([_np(engine.encode(_data_tensor(trainer, images[i:i + 500])))
+                             for i in range(0, len(images), 500)]).reshape(len(images), -1)
+    dim = latent.shape[1]
+    if dim <= 2:
+        xy = np.pad(latent, ((0, 0), (0, 2 - dim)))
+        axes = ("z1", "z2")
+    else:
+        centred = latent.astype(np.float64) - latent.mean(0)
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        xy = centred @ vt[:2].T
+        share = s ** 2 / max(float((s ** 2).sum()), 1e-12)
+        axes = tuple(f"PC{k + 1} ({100 * share[k]:.0f}% of variance)" for k in range(2))
+    to_noise = getattr(engine, "noise_from_latent", None)
+    z = _np(to_noise(_tensor(trainer, latent))) if to_noise is not None else latent
+    k = min(int(pairs), len(images))
+    x = _data_tensor(trainer, images[:k])
+    return {"step": trainer.step, "index": idx, "xy": xy.astype(np.float32),
+            "labels": None if pool_y is None else np.asarray(pool_y)[idx],
+            "class_names": list(ds.class_names or []), "thumbs": images,
+            "z": z.astype(np.float32).reshape(len(images), -1), "axes": axes,
+            "latent_dim": dim, "inputs": _np(x), "reconstructions": _np(engine.reconstruct(x))}
+
+
+RENDERERS["codes"] = codes
