@@ -133,7 +133,8 @@ def test_abort_saves_and_marks_stopped(tmp_path):
 def test_learning_rate_changes_mid_run(tmp_path):
     t = Trainer.create(tiny_points_config(steps=10), tmp_path / "run")
     t.train(until=5)
-    t.set_lr(0.0)
+    assert t.apply_live("optim", "lr", 0.0) == (1e-3, 0.0)      # the host's path
+    t.record_live_changes({"optim.lr": (1e-3, 0.0)})
     before = _weights(t)
     t.train()
     after = _weights(t)
@@ -141,6 +142,8 @@ def test_learning_rate_changes_mid_run(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in params)
     t2 = Trainer.resume(tmp_path / "run")
     assert t2.engine.optimizers()["opt"].param_groups[0]["lr"] == 0.0
+    change = json.loads((tmp_path / "run" / "config_changes.jsonl").read_text())
+    assert change["step"] == 5 and change["changes"] == {"optim.lr": {"from": 1e-3, "to": 0.0}}
 
 
 def test_training_time_counts_the_session_under_way(tmp_path):
