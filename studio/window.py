@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
                                QMessageBox, QToolBar, QWidget)
 
+from widgets.codes_view import CodesView, CodesViewPanel
 from widgets.data_browser import DataBrowserPanel
 from widgets.diffusion_scrubber import DiffusionScrubberPanel, x0_across_steps
 from widgets.evaluation_table import EvaluationTable
@@ -47,7 +48,7 @@ from .presets import list_presets, load_preset
 from .runs import Run
 from .theme import THEMES, apply_theme
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3      # 3: the Codes dock
 RECENT_RUNS = 10
 EXPORT_SCALES = (1, 2, 4, 8)
 GIF_MIN_SCALE = 4            # a 28-pixel GIF is a thumbnail; GIFs always get at least 4x
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.scrubber_panel = DiffusionScrubberPanel()
         self.canvas_panel = PointCanvasPanel()
         self.modes_panel = ModeCollapsePanel()
+        self.codes_panel = CodesViewPanel()
         self.last_trajectory: Optional[dict] = None
         self.controls_panel.set_engines(engine_infos())
         self.controls_panel.set_run_fields(list(run_fields()))
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
             ("Diffusion", self.scrubber_panel, Qt.RightDockWidgetArea),
             ("2D canvas", self.canvas_panel, Qt.RightDockWidgetArea),
             (MODES_TITLE, self.modes_panel, Qt.RightDockWidgetArea),
+            ("Codes", self.codes_panel, Qt.RightDockWidgetArea),
         ]:
             dock = QDockWidget(title, self)
             dock.setObjectName(panel.objectName() + "Dock")
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["EvaluationTable"], d["DiffusionScrubberPanel"])
         self.tabifyDockWidget(d["DiffusionScrubberPanel"], d["PointCanvasPanel"])
         self.tabifyDockWidget(d["PointCanvasPanel"], d["ModeCollapsePanel"])
+        self.tabifyDockWidget(d["ModeCollapsePanel"], d["CodesViewPanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -344,6 +348,8 @@ class MainWindow(QMainWindow):
         self.latent_panel.label_changed.connect(self._on_latent_label_changed)
         self.latent_panel.sweep_requested.connect(self._on_latent_sweep)
         self.plots_panel.overlay_requested.connect(self.on_compare)
+        self.codes_panel.refresh_requested.connect(self._request_codes)
+        self.codes_panel.code_clicked.connect(self._on_code_clicked)
         self.plots_panel.export_requested.connect(self.on_export_csv)
         sp = self.scrubber_panel
         sp.trajectory_requested.connect(self._on_scrubber_trajectory)
@@ -494,6 +500,12 @@ class MainWindow(QMainWindow):
 
     def _on_bus_samples(self, step: int, samples: np.ndarray) -> None:
         self.last_samples = (step, samples)
+        # the explorer and the codes follow training while they are looked at (a diffusion
+        # decode is a whole sampling loop: it waits for the user)
+        if is_on_screen(self.latent_panel) and "trajectory" not in self.run_info.capabilities:
+            self.latent_panel.refresh()
+        if is_on_screen(self.codes_panel) and self._codes_apply():
+            self._request_codes()
         self.gallery_panel.set_samples(step, samples)
         self.run_info.step = max(self.run_info.step, step)
         self._refresh_status()
@@ -533,6 +545,11 @@ class MainWindow(QMainWindow):
             self.scrubber_panel.set_schedule(sched.alpha_bar[1:].cpu().numpy(), sched.T)
             self.scrubber_panel.set_run_settings(sampler=t.config.model.sampler,
                                                  steps=t.config.model.sample_steps)
+        if "encode" in caps and t.dataset.spec.is_images:
+            self.codes_panel.clear()
+            self._request_codes()
+        else:
+            self.codes_panel.set_unavailable("The codes view is for autoencoders and VAEs on images.")
         dim = self.run_info.latent_dim
         if dim > 16:
             self.host.request_render("basis")
@@ -568,6 +585,8 @@ class MainWindow(QMainWindow):
             self.scrubber_panel.set_trajectory(result)
             if "field_grid" in result:
                 self.scrubber_panel.set_vector_field(result["field_grid"], result["field_vectors"])
+        elif kind == "codes":
+            self.codes_panel.set_codes(CodesView.from_mapping(result))
         elif kind == "interpolate":
             self.last_interpolation = result
             self.latent_panel.show_interpolation(result["samples"])
@@ -777,6 +796,18 @@ class MainWindow(QMainWindow):
         if not path:
             return None
         return self._exported([export_grid(path, traj["x0"][-1], meta, scale=self.export_scale())])
+
+    def _codes_apply(self) -> bool:
+        caps = self.run_info.capabilities or frozenset()
+        return "encode" in caps and self.browser_dataset is not None and self.browser_dataset.spec.is_images
+
+    def _request_codes(self) -> None:
+        if self.host.trainer is not None:
+            self.host.request_render("codes")
+
+    def _on_code_clicked(self, z) -> None:
+        self.latent_panel.set_base(z)
+        self.docks["LatentExplorerPanel"].raise_()
 
     # -- export -------------------------------------------------------------------------------------
     def _provenance(self, extra: Optional[dict] = None, step: Optional[int] = None) -> dict[str, str]:
