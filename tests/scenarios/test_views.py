@@ -42,3 +42,64 @@ def test_d_and_g_steps_on_the_canvas_say_which_player_moved(qtbot, window, tmp_p
     QTest.mouseClick(g_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "G moved" in canvas.phase_text(), timeout=WAIT)
     assert "1 D step" in canvas.step_text() and "1 G step" in canvas.step_text()
+
+
+DDPM = {"run": {"seed": 0, "steps": 10, "batch_size": 16, "log_every": 5, "sample_every": 10,
+                "checkpoint_every": 10, "preview_samples": 4, "device": "cpu"},
+        "data": {"name": "mnist", "limit": 256},
+        "model": {"engine": "ddpm", "channels": 8, "sample_steps": 5, "timesteps": 100},
+        "optim": {"lr": 0.001}}
+
+
+def test_scrubber_generates_plays_back_and_forward_mode_shows_guesses(qtbot, window, tmp_path,
+                                                                      monkeypatch):
+    from PySide6.QtWidgets import QSlider
+    run_dir = headless_run(tmp_path, "ddpm", DDPM)
+    w = window
+    w.docks["DiffusionScrubberPanel"].raise_()
+    open_run_by_menu(w, monkeypatch, run_dir)
+    qtbot.waitUntil(lambda: w.state == "finished", timeout=WAIT)
+    sp = w.scrubber_panel
+    button = {b.objectName(): b for b in sp.findChildren(QPushButton)}
+    QTest.mouseClick(button["generateModeButton"], Qt.LeftButton)
+    QTest.mouseClick(button["runButton"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.last_trajectory is not None and w.last_trajectory["mode"] == "sample",
+                    timeout=WAIT)
+    slider = sp.findChild(QSlider, "stepSlider")
+    last = slider.maximum()
+    slider.setValue(0)
+    QTest.mouseClick(button["playButton"], Qt.LeftButton)             # denoise step by step
+    qtbot.waitUntil(lambda: slider.value() == last, timeout=WAIT)
+    QTest.mouseClick(button["reverseButton"], Qt.LeftButton)          # and back to noise
+    qtbot.waitUntil(lambda: slider.value() == 0, timeout=WAIT)
+
+    QTest.mouseClick(button["forwardModeButton"], Qt.LeftButton)
+    QTest.mouseClick(button["runButton"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.last_trajectory["mode"] == "forward", timeout=WAIT)
+    traj = w.last_trajectory
+    # a 10-step model cannot have learned the noise: its guess is not the truth
+    noisy = [i for i, t in enumerate(traj["t"]) if t > 0]
+    assert not np.allclose(traj["eps"][noisy], traj["eps_true"][noisy])
+    assert np.isfinite(traj["eps_mse"][noisy]).all() and (traj["eps_mse"][noisy] > 0.05).all()
+
+
+def test_a_gan_collapsed_from_its_first_snapshot_raises_the_mode_alert(qtbot, window):
+    """A generator that never learns (learning rate 0) draws one blob from the first snapshot
+    on: it never "drops" from a better coverage, yet the alert must fire."""
+    from studio.window import MODES_ALERT_TITLE
+    stuck = {"run": {"seed": 0, "steps": 1300, "batch_size": 16, "log_every": 100,
+                     "sample_every": 100, "checkpoint_every": 1300, "preview_samples": 64,
+                     "device": "cpu"},
+             "data": {"name": "mnist", "limit": 512},
+             "model": {"engine": "gan", "arch": "mlp", "latent_dim": 8, "g_hidden": 16,
+                       "d_hidden": 16},
+             "optim": {"lr": 0.0}}
+    w = window
+    w.docks["LatentExplorerPanel"].raise_()              # the user looks at something else
+    w.controls_panel.set_config(stuck)
+    w.load_data("mnist", {"limit": 512})
+    QTest.keyClick(w, Qt.Key_F5)
+    qtbot.waitUntil(lambda: w.modes_panel.alert_text() != "", timeout=WAIT)
+    assert "classes" in w.modes_panel.alert_text()
+    assert w.docks["ModeCollapsePanel"].windowTitle() == MODES_ALERT_TITLE
+    assert "Mode collapse alert" in w.statusBar().currentMessage()
