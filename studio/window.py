@@ -358,11 +358,22 @@ class MainWindow(QMainWindow):
         sp.export_requested.connect(self._on_scrubber_export)
 
     # -- data -------------------------------------------------------------------------------------
-    def load_data(self, name: str, options: dict) -> None:
+    def load_data(self, name: str, options: dict, seed: Optional[int] = None) -> None:
+        """Load a data set for the browser with the seed a run would use (the Run panel's),
+        so seeded sets (ring8, moons, shapes, splits) show the points a run trains on."""
+        if seed is None:
+            seed = self._form_seed()
         if self.data_panel.current_source() != name:
             self.data_panel.set_current_source(name, dict(options))
         self.data_panel.set_busy(f"Loading {name}...")
-        self.bus.submit("dataset", lambda: (name, dict(options), _load_or_failure(name, options)))
+        self.bus.submit("dataset", lambda: (name, dict(options),
+                                            _load_or_failure(name, options, seed)))
+
+    def _form_seed(self) -> int:
+        try:
+            return int(self.controls_panel.config()["run"].get("seed", 0))
+        except Exception:  # noqa: BLE001 - a half-typed form: the default seed
+            return 0
 
     def _on_bus_job_finished(self, job: str, result: Any) -> None:
         if job == "dataset":
@@ -1269,9 +1280,9 @@ class LoadFailure:
     skipped: list[tuple[str, str]]
 
 
-def _load_or_failure(name: str, options: dict):
+def _load_or_failure(name: str, options: dict, seed: int = 0):
     try:
-        return load_dataset(name, options)
+        return load_dataset(name, options, seed=seed)
     except DataError as e:
         report = getattr(e, "report", None)
         return LoadFailure(str(e), [(f.path, f.reason) for f in report.skipped] if report else [])

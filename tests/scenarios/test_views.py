@@ -103,3 +103,19 @@ def test_a_gan_collapsed_from_its_first_snapshot_raises_the_mode_alert(qtbot, wi
     assert "classes" in w.modes_panel.alert_text()
     assert w.docks["ModeCollapsePanel"].windowTitle() == MODES_ALERT_TITLE
     assert "Mode collapse alert" in w.statusBar().currentMessage()
+
+
+def test_the_browser_shows_the_points_a_seeded_run_trains_on(qtbot, window, tmp_path, monkeypatch):
+    cfg = {"run": {"seed": 7, "steps": 5, "batch_size": 32, "log_every": 5, "sample_every": 5,
+                   "checkpoint_every": 5, "preview_samples": 16, "device": "cpu"},
+           "data": {"name": "moons", "n": 256, "n_test": 64},
+           "model": {"engine": "vae", "decoder": "gaussian", "latent_dim": 2},
+           "optim": {"lr": 0.001}}
+    run_dir = headless_run(tmp_path, "moons", cfg)
+    w = window
+    open_run_by_menu(w, monkeypatch, run_dir)
+    qtbot.waitUntil(lambda: w.state == "finished" and w.browser_dataset is not None
+                    and w.browser_dataset.name == "moons", timeout=WAIT)
+    from studio.training import Trainer
+    trained_on = Trainer.load(run_dir).dataset.train_x
+    assert np.array_equal(w.browser_dataset.train_x, trained_on)
