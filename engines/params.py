@@ -18,12 +18,16 @@ def param(
     max: Optional[float] = None,
     choices: Optional[Sequence[Any]] = None,
     structural: bool = True,
+    applies: str = "step",
 ) -> Any:
-    """A config field. `structural=False` marks values that can change mid-run
-    (learning rate, loss weights) without rebuilding the model."""
+    """A config field. `structural=False` marks values that can change without rebuilding
+    the model: from the next step (`applies="step"`: learning rate, loss weights, step
+    counts) or when the run is next opened (`applies="reopen"`: thread count)."""
+    if applies not in ("step", "reopen"):
+        raise ValueError(f"applies={applies!r}: choose 'step' or 'reopen'")
     meta = {"help": help, "min": min, "max": max,
             "choices": tuple(choices) if choices is not None else None,
-            "structural": structural}
+            "structural": structural, "applies": applies}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -44,7 +48,10 @@ class OptimConfig:
     lr: float = param(1e-3, "Learning rate: the step size of every update.", min=0.0, max=10.0,
                       structural=False)
     # decays below 1: Adam refuses beta = 1, and RMSProp's alpha = 1 never updates its average
-    beta1: float = param(0.9, "Adam/AdamW first-moment decay (momentum for SGD).", min=0.0,
+    # 0.5 (DCGAN's): GANs train with it where 0.9 collapses them (measured on MNIST,
+    # docs/benchmarks.md "First hour"), and the other engines do as well on short runs
+    beta1: float = param(0.5, "Adam/AdamW first-moment decay (momentum for SGD); 0.5 keeps "
+                              "GANs stable, 0.9 is Adam's usual.", min=0.0,
                          max=BETA_MAX)
     beta2: float = param(0.999, "Adam/AdamW second-moment decay (alpha for RMSProp).", min=0.0,
                          max=BETA_MAX)

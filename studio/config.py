@@ -9,7 +9,7 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import tomli_w
 
@@ -36,10 +36,15 @@ class RunSection:
                       min=0, max=SEED_MAX)
     device: str = param("auto", "Where to train: auto picks CUDA, then MPS, then the CPU.",
                         choices=DEVICE_CHOICES)
-    steps: int = param(2000, "Training steps (optimizer updates) to run.", min=1, max=STEPS_MAX,
+    steps: int = param(5000, "Training steps (optimizer updates) to run.", min=1, max=STEPS_MAX,
                        structural=False)
     batch_size: int = param(128, "Examples per training step.", min=1, max=65536)
-    threads: int = param(0, "CPU threads for PyTorch; 0 chooses from the usable cores.", min=0, max=256)
+    # One thread: with two on a 2-core machine that is also drawing the window (or running
+    # anything else) every op waits for a descheduled partner; measured 5-30x slower
+    threads: int = param(1, "CPU threads for PyTorch. 1 is the safe choice on a laptop or a "
+                            "busy machine; 0 chooses from the usable cores (faster for big "
+                            "models on an idle machine). Applies when the run is next "
+                            "opened.", min=0, max=256, structural=False, applies="reopen")
     log_every: int = param(50, "Steps between metric read-backs (one device sync each).", min=1,
                            max=STEPS_MAX, structural=False)
     sample_every: int = param(500, "Steps between fixed-z sample snapshots.", min=1,
@@ -181,17 +186,20 @@ def build_section(cls: type, values: Mapping[str, Any], section: str) -> Any:
     return build_options(cls, values, section, ConfigError)
 
 
+def live_keys(config: RunConfig, applies: Optional[str] = None) -> set[tuple[str, str]]:
+    """(section, key) of every value that may change without a new model: the fields marked
+    structural=False; with `applies`, only those that take effect then ("step" or "reopen")."""
+    sections = {"run": type(config.run), "model": type(config.model), "optim": type(config.optim)}
+    return {(name, f.name) for name, cls in sections.items() for f in dataclasses.fields(cls)
+            if not f.metadata.get("structural", True)
+            and (applies is None or f.metadata.get("applies", "step") == applies)}
+
+
 def structural_changes(old: RunConfig, new: RunConfig) -> list[str]:
-    """Keys whose change needs a new model (anything but fields marked structural=False,
-    and run keys that only affect bookkeeping)."""
+    """Keys whose change needs a new model: anything not marked structural=False."""
     changed = []
     old_d, new_d = old.to_dict(), new.to_dict()
-    live = {("optim", f.name) for f in dataclasses.fields(OptimConfig) if not f.metadata["structural"]}
-    live |= {("model", f.name) for f in dataclasses.fields(type(old.model))
-             if not f.metadata.get("structural", True)}
-    live |= {("run", f.name) for f in dataclasses.fields(RunSection)
-             if not f.metadata.get("structural", True)}
-    live.add(("run", "threads"))    # only speed; applied when the run is (re)opened
+    live = live_keys(old)
     for section in old_d:
         for key in set(old_d[section]) | set(new_d[section]):
             if old_d[section].get(key) != new_d[section].get(key) and (section, key) not in live:

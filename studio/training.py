@@ -20,16 +20,21 @@ import numpy as np
 import torch
 
 from engines import Batch, Engine, get_engine
-from .config import ConfigError, RunConfig, structural_changes
+from .config import ConfigError, RunConfig, live_keys, structural_changes
 from .data import Dataset, load_dataset
 from .device import configure_threads, pick_device
 from .images import samples_picture, save_png
 from .runs import Checkpoint, CheckpointError, NoCheckpointError, Run
 
-EVAL_Z_SEED_OFFSET = 1_000_003
-# run keys that fix what the run is (its data order and model); never changed live
-STRUCTURAL_RUN_KEYS = {("run", "seed"), ("run", "batch_size"), ("run", "device"),
-                       ("run", "threads"), ("run", "preview_samples")}   # the fixed preview z has its own stream, apart from training
+EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart from training
+# Snapshots also at these steps when they come before the first `sample_every`: a new run
+# shows its first samples within seconds instead of after hundreds of steps. A snapshot uses
+# the fixed z under no_grad, so it changes nothing about training.
+EARLY_SNAPSHOTS = (10, 25, 50, 100, 200)
+
+
+def is_snapshot_step(step: int, sample_every: int) -> bool:
+    return step % sample_every == 0 or (step < sample_every and step in EARLY_SNAPSHOTS)
 
 
 @dataclass
@@ -363,7 +368,7 @@ class Trainer:
                     self.flush_metrics(cb)
                 elif s == self._confirm_at:
                     self.confirm_finite()
-                if s % rc.sample_every == 0 or s == target:
+                if is_snapshot_step(s, rc.sample_every) or s == target:
                     self.snapshot(cb)
                 if s % rc.checkpoint_every == 0:
                     self.save_checkpoint()
@@ -380,7 +385,7 @@ class Trainer:
             if self.run is not None and self.step > start_step:
                 if self.step % rc.checkpoint_every != 0:
                     self.save_checkpoint()
-                if self.step % rc.sample_every != 0 and reason == "aborted":
+                if not is_snapshot_step(self.step, rc.sample_every) and reason == "aborted":
                     self.snapshot(cb)
         except NonFiniteLoss as e:
             bad_step = self.step
@@ -500,21 +505,23 @@ class Trainer:
         self.config.optim.lr = lr
 
     def apply_live(self, section: str, key: str, value: Any) -> Optional[tuple[Any, Any]]:
-        """Change a live (non-structural) value in memory; returns (old, new), or None when
-        the key is not live or nothing changes."""
-        if (section, key) == ("optim", "lr"):
-            old = self.config.optim.lr
-            self.set_lr(float(value))
-            return (old, float(value)) if old != float(value) else None
-        target = {"model": self.config.model, "run": self.config.run}.get(section)
-        if target is None or not hasattr(target, key) or (section, key) in STRUCTURAL_RUN_KEYS:
+        """Change a value that applies from the next step (a field marked structural=False),
+        in memory; returns (old, new), or None when the key is not such a value or nothing
+        changes. Values that apply on reopen (threads) are written down, not applied."""
+        if (section, key) not in live_keys(self.config):
             return None
+        target = {"model": self.config.model, "run": self.config.run, "optim": self.config.optim}[section]
         old = getattr(target, key)
-        value = type(old)(value) if isinstance(old, (int, float)) and not isinstance(old, bool) else value
+        if isinstance(old, (int, float)) and not isinstance(old, bool):
+            value = type(old)(value)
         if old == value:
             return None
         setattr(target, key, value)
-        if section == "model" and hasattr(self.engine.config, key):
+        if (section, key) not in live_keys(self.config, applies="step"):
+            return old, value
+        if section == "optim" and key == "lr":
+            self.engine.set_lr(float(value))
+        elif section == "model" and hasattr(self.engine.config, key):
             setattr(self.engine.config, key, value)
         return old, value
 

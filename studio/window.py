@@ -36,7 +36,7 @@ from widgets.viewmodels import RunInfo
 
 from . import __version__
 from .bus import TelemetryBus
-from .config import ConfigError, config_from_dict, structural_changes
+from .config import ConfigError, config_from_dict, live_keys, structural_changes
 from .data import DataError, load_dataset
 from .device import keep_this_thread_serial
 from .export import export_gif, export_grid, export_individual, export_latents, provenance
@@ -473,14 +473,15 @@ class MainWindow(QMainWindow):
             self.host.train()
 
     def _apply_live_settings(self) -> None:
+        """Every value the form changed that may change without a new model (the fields
+        marked structural=False) goes to the host, which applies it as training goes on."""
         cfg = self.current_config()
         if self.run_config is None:
             return
-        if cfg.optim.lr != self.run_config.optim.lr:
-            self.host.set_live("optim", "lr", cfg.optim.lr)
-        for key in ("steps", "log_every", "sample_every", "checkpoint_every"):
-            if getattr(cfg.run, key) != getattr(self.run_config.run, key):
-                self.host.set_live("run", key, getattr(cfg.run, key))
+        for section, key in sorted(live_keys(cfg)):
+            new = getattr(getattr(cfg, section), key)
+            if new != getattr(getattr(self.run_config, section), key):
+                self.host.set_live(section, key, new)
         self.run_config = cfg
 
     def on_evaluate(self) -> None:

@@ -64,3 +64,16 @@ def test_every_example_config_is_valid():
     assert {p.stem.split("-")[0] for p in examples} >= {"ae", "vae"}
     for p in examples:
         load_config(p)
+
+
+def test_live_keys_come_from_the_structural_metadata():
+    """One live-parameter path: the fields marked structural=False, split by when they take
+    effect; threads applies when the run is next opened, not mid-run."""
+    from studio.config import default_config, live_keys, structural_changes
+    cfg = default_config("vae", "mnist")
+    step = live_keys(cfg, applies="step")
+    assert {("optim", "lr"), ("run", "steps"), ("run", "log_every"), ("model", "beta")} <= step
+    assert ("run", "seed") not in live_keys(cfg) and ("model", "latent_dim") not in live_keys(cfg)
+    assert live_keys(cfg, applies="reopen") == {("run", "threads")}
+    assert structural_changes(cfg, cfg.replace(run={"threads": 2})) == []
+    assert structural_changes(cfg, cfg.replace(run={"seed": 9})) == ["run.seed"]

@@ -211,3 +211,13 @@ def test_progress_reports_the_runs_total_even_for_a_single_step(tmp_path):
     seen = []
     t.train(until=8, callbacks=Callbacks(progress=seen.append))
     assert seen[-1].step == 8 and seen[-1].total == 100
+
+
+def test_apply_live_follows_the_metadata(tmp_path):
+    cfg = tiny_points_config("vae", steps=10)
+    t = Trainer.create(cfg, tmp_path / "run")
+    assert t.apply_live("model", "beta", 2.0) == (1.0, 2.0) and t.engine.config.beta == 2.0
+    assert t.apply_live("run", "seed", 5) is None and t.config.run.seed == 1      # structural
+    before, n = torch.get_num_threads(), t.config.run.threads
+    assert t.apply_live("run", "threads", n + 1) == (n, n + 1) and t.config.run.threads == n + 1
+    assert torch.get_num_threads() == before             # applies when the run is reopened
