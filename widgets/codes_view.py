@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from .kit import PaletteAware
 from .thumbnails import to_qimage
 
 __all__ = ["CodesViewPanel", "CodesView", "CLASS_COLOURS", "EMPTY_TEXT", "fake_view"]
@@ -174,7 +175,7 @@ class _PairsView(QWidget):
         p.end()
 
 
-class CodesViewPanel(QWidget):
+class CodesViewPanel(PaletteAware, QWidget):
     """Test codes in 2D by class, with thumbnails on hover, and reconstructions.
 
     Signals:
@@ -460,10 +461,6 @@ class CodesViewPanel(QWidget):
         if self._view is not None:
             self.set_codes(self._view)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         if obj is self._plot.viewport() and event.type() == QEvent.Type.Leave:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
+from widgets.kit import PaletteAware, image_view
 from widgets.sample_gallery import GridGeometry, make_grid
 
 __all__ = ["DiffusionScrubberPanel", "x0_across_steps", "pick_steps", "log10_snr",
@@ -201,17 +202,9 @@ def _muted(fg: QColor, bg: QColor, amount: float = 0.45) -> QColor:
 
 
 def _image_view(name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem, QGraphicsRectItem]:
-    view = pg.GraphicsView()
-    view.setObjectName(name)
-    view.setFrameShape(QFrame.Shape.NoFrame)
+    view, vb, item = image_view(name)
     view.setMinimumSize(60, 60)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-    vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False,
-                    defaultPadding=0.0)
-    view.setCentralItem(vb)
-    item = pg.ImageItem(axisOrder="row-major")
-    item.setAutoDownsample(False)
-    vb.addItem(item)
     rect = QGraphicsRectItem()
     pen = QPen(QColor(*SELECT_COLOUR))
     pen.setWidthF(2.0)
@@ -226,7 +219,7 @@ def _image_view(name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem, Q
 # --------------------------------------------------------------------------------------------
 # the panel
 
-class DiffusionScrubberPanel(QWidget):
+class DiffusionScrubberPanel(PaletteAware, QWidget):
     """Scrub the steps of a diffusion trajectory; run, edit and continue trajectories.
 
     Signals:
@@ -1069,10 +1062,6 @@ class DiffusionScrubberPanel(QWidget):
             self._fit_heights()
         return super().eventFilter(obj, event)
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().changeEvent(event)
-        if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
     # -- display -----------------------------------------------------------------------------
 

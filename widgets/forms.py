@@ -15,11 +15,12 @@ import html
 import math
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from PySide6.QtCore import QEvent, QLocale, QObject, Qt, Signal
+from PySide6.QtCore import QLocale, QObject, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QSpinBox, QStyle, QVBoxLayout, QWidget)
 
+from .kit import WheelGuard
 from .viewmodels import FieldSpec
 
 __all__ = ["FieldForm", "field_label", "field_tooltip", "format_float", "NEW_RUN_WARNING"]
@@ -146,17 +147,6 @@ class _FloatEdit(QLineEdit):
             self.setText(format_float(self._value))
 
 
-class _WheelGuard(QObject):
-    """Ignore wheel events on unfocused spin/combo boxes, so scrolling the dock does not
-    change values under the mouse."""
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
-            event.ignore()
-            return True
-        return False
-
-
 class FieldForm(QWidget):
     """A form with one editor per FieldSpec.
 
@@ -176,7 +166,7 @@ class FieldForm(QWidget):
         self._updating = False
         self._locked = False
         self._locked_values: dict[str, Any] = {}
-        self._wheel_guard = _WheelGuard(self)
+        self._wheel_guard = WheelGuard(self)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)

@@ -17,11 +17,13 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from .kit import WheelGuard, image_view
 
 __all__ = ["LatentExplorerPanel", "interpolate", "to_display_uint8", "tile_row",
            "MAX_SLIDERS", "EMPTY_TEXT"]
@@ -122,27 +124,8 @@ def _mute(label: QLabel) -> None:
     label.setPalette(pal)
 
 
-class _WheelGuard(QObject):
-    """Unfocused sliders ignore the wheel, so scrolling the slider list does not move them."""
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
-            event.ignore()
-            return True
-        return False
-
-
 def _image_view(parent: QWidget, name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem]:
-    view = pg.GraphicsView(parent, background=parent.palette().color(QPalette.ColorRole.Mid))
-    view.setObjectName(name)
-    view.setFrameShape(QFrame.Shape.NoFrame)
-    vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
-    vb.setDefaultPadding(0.0)
-    view.setCentralItem(vb)
-    item = pg.ImageItem(axisOrder="row-major")
-    item.setAutoDownsample(False)
-    vb.addItem(item)
-    return view, vb, item
+    return image_view(name, parent, background=parent.palette().color(QPalette.ColorRole.Mid))
 
 
 class LatentExplorerPanel(QWidget):
@@ -201,7 +184,7 @@ class LatentExplorerPanel(QWidget):
         self._sliders: list[QSlider] = []
         self._value_labels: list[QLabel] = []
         self._name_labels: list[QLabel] = []
-        self._wheel_guard = _WheelGuard(self)
+        self._wheel_guard = WheelGuard(self)
 
         root = QVBoxLayout(self)
         root.setContentsMargins(4, 4, 4, 4)

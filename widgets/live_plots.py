@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
+from .kit import Growing, PaletteAware
+
 __all__ = ["LivePlotsPanel", "ema"]
 
 HINT = "Press Train to see live curves"
@@ -96,43 +98,14 @@ def ema(x: np.ndarray, alpha: float, state: float = 0.0, count: int = 0,
     return out, float(e[-1]), count + m
 
 
-class _Growing:
-    """A preallocated float64 buffer that doubles its capacity when full."""
-    __slots__ = ("data", "n")
-
-    def __init__(self, capacity: int = 1024):
-        self.data = np.empty(max(16, capacity), np.float64)
-        self.n = 0
-
-    def extend(self, values: np.ndarray) -> None:
-        m = len(values)
-        need = self.n + m
-        if need > len(self.data):
-            cap = len(self.data)
-            while cap < need:
-                cap *= 2
-            grown = np.empty(cap, np.float64)
-            grown[:self.n] = self.data[:self.n]
-            self.data = grown
-        self.data[self.n:need] = values
-        self.n = need
-
-    def replace(self, values: np.ndarray) -> None:
-        self.n = 0
-        self.extend(values)
-
-    def view(self) -> np.ndarray:
-        return self.data[:self.n]
-
-
 class _Series:
     """One metric key of one run: x in both units, raw y and its EMA (for the current factor)."""
 
     def __init__(self) -> None:
-        self.step = _Growing()
-        self.time = _Growing()
-        self.y = _Growing()
-        self.ema = _Growing()
+        self.step = Growing(capacity=1024)
+        self.time = Growing(capacity=1024)
+        self.y = Growing(capacity=1024)
+        self.ema = Growing(capacity=1024)
         self.ema_alpha = 0.0          # the factor `ema` holds; 0: not computed
         self.ema_state = 0.0
         self.ema_count = 0
@@ -362,7 +335,7 @@ class _GroupPlot:
         return not self.curves and not self.overlays
 
 
-class LivePlotsPanel(QWidget):
+class LivePlotsPanel(PaletteAware, QWidget):
     """Live metric curves, one plot per metric group, in a grid with linked x axes."""
 
     overlay_requested = Signal()          # "Compare with run..." clicked; the window picks a run
@@ -1064,10 +1037,6 @@ class LivePlotsPanel(QWidget):
             self._relayout()
         return super().eventFilter(obj, event)
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
 
 def _csv_step(v: float) -> str:

@@ -26,13 +26,14 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStackedWidget, QToolButton,
     QVBoxLayout, QWidget,
 )
 
+from .kit import PaletteAware
 from .on_screen import is_on_screen
 from .thumbnails import thumbnail_scale, to_qimage
 
@@ -229,7 +230,7 @@ class _PairTile(QFrame):
                         f"sample grid) are {_fmt(d)} apart.")
 
 
-class ModeCollapsePanel(QWidget):
+class ModeCollapsePanel(PaletteAware, QWidget):
     """Class histogram over time, coverage / KL / diversity curves against real data,
     near-duplicate thumbnails and an alert banner (see the module docstring)."""
 
@@ -966,10 +967,6 @@ class ModeCollapsePanel(QWidget):
         if self._records:
             self._redraw()
 
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
 
 # --------------------------------------------------------------------------------------------

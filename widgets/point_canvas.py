@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from .kit import Growing, PaletteAware
+
 __all__ = ["PointCanvasPanel", "CanvasFrame", "LAYERS", "EMPTY_TEXT", "HQ_TIP",
            "arrow_segments", "grid_polylines", "ring_polylines", "field_rect",
            "mode_readout", "STEP_KINDS", "phase_loss_text"]
@@ -264,34 +266,6 @@ def _bbox(*arrays: Optional[np.ndarray]) -> Optional[tuple[float, float, float, 
     return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
-class _Growing:
-    """A preallocated (n, width) float buffer that doubles its capacity when full."""
-    __slots__ = ("data", "n")
-
-    def __init__(self, width: int = 1, capacity: int = 256, dtype=np.float64):
-        self.data = np.empty((capacity, width), dtype)
-        self.n = 0
-
-    def extend(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows, self.data.dtype).reshape(-1, self.data.shape[1])
-        need = self.n + len(rows)
-        if need > len(self.data):
-            cap = len(self.data)
-            while cap < need:
-                cap *= 2
-            grown = np.empty((cap, self.data.shape[1]), self.data.dtype)
-            grown[:self.n] = self.data[:self.n]
-            self.data = grown
-        self.data[self.n:need] = rows
-        self.n = need
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def view(self) -> np.ndarray:
-        return self.data[:self.n]
-
-
 # --------------------------------------------------------------------------------------------
 # Qt helpers
 
@@ -479,7 +453,7 @@ def _styled_plot(name: str) -> pg.PlotWidget:
 # --------------------------------------------------------------------------------------------
 # the panel
 
-class PointCanvasPanel(QWidget):
+class PointCanvasPanel(PaletteAware, QWidget):
     """A 2D canvas of real and generated points with the model's inner workings on top.
 
     Signals:
@@ -523,10 +497,10 @@ class PointCanvasPanel(QWidget):
         self._dark = False
         self._wide: Optional[bool] = None
         # mode metrics history
-        self._hist = _Growing(4)                     # step, captured %, hq %, reverse KL
+        self._hist = Growing(4)                     # step, captured %, hq %, reverse KL
         self._last_metrics: Optional[tuple] = None
         # drawing
-        self._drawn = _Growing(2, 1024, np.float32)
+        self._drawn = Growing(2, 1024, np.float32)
         self._drawn_modes: list[tuple[float, float, float]] = []   # (x, y, sigma)
         self._drag_count = 0
         self._dragging = False
@@ -1317,10 +1291,6 @@ class PointCanvasPanel(QWidget):
         self._fit_side()
         self._place_badge()
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if obj is self._canvas.viewport() and self.is_draw_mode():

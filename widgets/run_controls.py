@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QGro
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from .forms import NEW_RUN_WARNING, FieldForm, _WheelGuard
+from .forms import NEW_RUN_WARNING, FieldForm
+from .kit import WheelGuard
 from .viewmodels import EngineInfo, FieldSpec, RunInfo
 
 __all__ = ["RunControlsPanel", "STATE_COLOURS"]
@@ -156,7 +157,7 @@ class RunControlsPanel(QWidget):
         self._engine_combo.setMinimumContentsLength(8)
         self._engine_combo.currentIndexChanged.connect(self._on_engine_combo_changed)
         self._engine_combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._engine_combo.installEventFilter(_WheelGuard(self._engine_combo))
+        self._engine_combo.installEventFilter(WheelGuard(self._engine_combo))
         self._preset_combo = QComboBox(self._model_box)
         self._preset_combo.setObjectName("presetCombo")
         self._preset_combo.setToolTip("Ready settings from examples/: choose one to fill this "
@@ -165,7 +166,7 @@ class RunControlsPanel(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._preset_combo.setMinimumContentsLength(8)
         self._preset_combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._preset_combo.installEventFilter(_WheelGuard(self._preset_combo))
+        self._preset_combo.installEventFilter(WheelGuard(self._preset_combo))
         self._preset_combo.activated.connect(self._on_preset_activated)
         preset_label = QLabel("preset", self._model_box)
         preset_label.setBuddy(self._preset_combo)

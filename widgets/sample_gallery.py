@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from .kit import PaletteAware
+
 __all__ = ["SampleGalleryPanel", "make_grid", "GridGeometry"]
 
 HINT = "Samples appear here while training"
@@ -170,7 +172,7 @@ class _LoadBridge(QObject):
     loaded = Signal(int, int, object, str)     # generation, step, array or None, error
 
 
-class SampleGalleryPanel(QWidget):
+class SampleGalleryPanel(PaletteAware, QWidget):
     """Fixed-z samples of the current (or a scrubbed-to) step as one grid image or scatter."""
 
     sample_clicked = Signal(int)               # index of the clicked sample in the grid
@@ -579,10 +581,6 @@ class SampleGalleryPanel(QWidget):
             self._hover.setText("")
         return super().eventFilter(obj, event)
 
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
-            self.apply_palette()
 
 
 # --------------------------------------------------------------------------------------------
