@@ -10,7 +10,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QFrame, QWidget
 
-__all__ = ["Growing", "WheelGuard", "image_view", "PaletteAware"]
+__all__ = ["tile", "Growing", "WheelGuard", "image_view", "PaletteAware"]
+
+
+def tile(images: np.ndarray, cols: int, pad: int, pad_value: int) -> np.ndarray:
+    """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, C) uint8 picture,
+    images row by row, `pad` pixels of `pad_value` around and between them (vectorised)."""
+    n, h, w, c = images.shape
+    rows = max(1, -(-n // cols))
+    cells = np.full((rows * cols, h + pad, w + pad, c), pad_value, np.uint8)
+    cells[:n, pad:, pad:] = images
+    body = cells.reshape(rows, cols, h + pad, w + pad, c).transpose(0, 2, 1, 3, 4)
+    body = body.reshape(rows * (h + pad), cols * (w + pad), c)
+    grid = np.full((body.shape[0] + pad, body.shape[1] + pad, c), pad_value, np.uint8)
+    grid[:body.shape[0], :body.shape[1]] = body
+    return grid
 
 
 class Growing:

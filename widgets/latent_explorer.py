@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxL
                                QPushButton, QScrollArea, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from .kit import WheelGuard, image_view
+from .kit import WheelGuard, image_view, tile
 
 __all__ = ["LatentExplorerPanel", "interpolate", "to_display_uint8", "tile_row",
            "MAX_SLIDERS", "EMPTY_TEXT"]
@@ -101,14 +101,10 @@ def to_display_uint8(image: np.ndarray) -> np.ndarray:
 def tile_row(frames: np.ndarray, pad: int = _PAD, pad_value: int = _PAD_VALUE,
              max_cols: int = 12) -> np.ndarray:
     """(N, H, W, C) uint8 -> one picture, frames left to right (wrapping after max_cols)."""
-    n, h, w, c = frames.shape
+    n = len(frames)
     rows = max(1, math.ceil(n / max_cols))
-    cols = math.ceil(n / rows)
-    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, c), pad_value, np.uint8)
-    for i in range(n):
-        r, k = divmod(i, cols)
-        out[r * (h + pad):r * (h + pad) + h, k * (w + pad):k * (w + pad) + w] = frames[i]
-    return out
+    grid = tile(frames, math.ceil(n / rows), pad, pad_value)
+    return np.ascontiguousarray(grid[pad:grid.shape[0] - pad, pad:grid.shape[1] - pad])
 
 
 def _for_image_item(img: np.ndarray) -> np.ndarray:

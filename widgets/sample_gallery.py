@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from .kit import PaletteAware
+from .kit import PaletteAware, tile
 
 __all__ = ["SampleGalleryPanel", "make_grid", "GridGeometry"]
 
@@ -89,12 +89,7 @@ def make_grid(images: np.ndarray, ncols: Optional[int] = None, pad: int = PAD,
     n, c, h, w = imgs.shape
     cols = ncols or max(1, math.ceil(math.sqrt(max(n, 1))))
     rows = max(1, math.ceil(n / cols))
-    cells = np.full((rows * cols, h + pad, w + pad, c), pad_value, np.uint8)
-    cells[:n, pad:, pad:] = imgs.transpose(0, 2, 3, 1)
-    body = cells.reshape(rows, cols, h + pad, w + pad, c).transpose(0, 2, 1, 3, 4)
-    body = body.reshape(rows * (h + pad), cols * (w + pad), c)
-    grid = np.full((body.shape[0] + pad, body.shape[1] + pad, c), pad_value, np.uint8)
-    grid[:body.shape[0], :body.shape[1]] = body
+    grid = tile(imgs.transpose(0, 2, 3, 1), cols, pad, pad_value)
     return grid, GridGeometry(rows, cols, h, w, n, pad)
 
 
