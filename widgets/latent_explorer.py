@@ -843,26 +843,12 @@ def _qimage_to_rgb(img: QImage) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- preview
-def _fake_decoder(dim: int, size: int = 28):
-    """A smooth fake decoder: z -> a blob whose position, size and brightness follow z."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / (size - 1) * 2 - 1
-    rng = np.random.default_rng(0)
-    w = rng.normal(size=(dim, 6)).astype(np.float32) / math.sqrt(max(dim, 1))
-
-    def decode(z: np.ndarray) -> np.ndarray:
-        h = np.tanh(np.asarray(z, np.float32) @ w)
-        cx, cy, r = 0.5 * h[0], 0.5 * h[1], 0.35 + 0.2 * h[2]
-        ring = np.exp(-((np.hypot(xx - cx, yy - cy) - r) ** 2) / (0.02 + 0.01 * h[3]))
-        bar = np.exp(-((xx * h[4] + yy * h[5]) ** 2) / 0.05) * 0.5
-        return np.clip(ring + bar, 0, 1)[None]
-    return decode
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
     import sys
 
     from PySide6.QtWidgets import QApplication
+    from .preview import fake_decoder
 
     ap = argparse.ArgumentParser(description="Preview LatentExplorerPanel with a fake decoder.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -874,7 +860,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["x"])
     panel = LatentExplorerPanel()
     dim = args.dim
-    decode = _fake_decoder(dim)
+    decode = fake_decoder(dim)
     rng = np.random.default_rng(1)
     mix = rng.normal(size=(2, dim))
 

@@ -1059,29 +1059,13 @@ def _nearest(xs: np.ndarray, x: float) -> Optional[int]:
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _fake_records(n: int, seed: int = 0, scale: float = 1.0, test_every: int = 250) -> list[dict]:
-    rng = np.random.default_rng(seed)
-    steps = np.arange(1, n + 1)
-    recon = scale * (60 * np.exp(-steps / 900) + 25) * (1 + 0.12 * rng.standard_normal(n))
-    kl = scale * (4 + 10 * (1 - np.exp(-steps / 400))) * (1 + 0.1 * rng.standard_normal(n))
-    ms = 14 + 2 * rng.standard_normal(n) + (rng.random(n) < 0.01) * 30
-    out = []
-    for i, s in enumerate(steps):
-        rec = {"step": int(s), "time": float(s * 0.016 + 2.0), "loss/total": float(recon[i] + kl[i]),
-               "loss/recon": float(recon[i]), "loss/kl": float(kl[i]),
-               "elbo": float(-(recon[i] + kl[i])), "perf/step_ms": float(ms[i])}
-        if s % test_every == 0:
-            rec["test/elbo"] = float(-(recon[i] + kl[i]) * 1.05)
-        out.append(rec)
-    return out
-
-
 def _main(argv: list[str]) -> int:
     import argparse
 
     from .palettes import dark_palette
 
     from PySide6.QtWidgets import QApplication
+    from .preview import fake_records
 
     parser = argparse.ArgumentParser(description="Preview LivePlotsPanel with fake data.")
     parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1099,11 +1083,11 @@ def _main(argv: list[str]) -> int:
     panel.setWindowTitle("LivePlotsPanel preview")
     panel.set_log_y(args.log)
     if not args.empty:
-        records = _fake_records(4000)
+        records = fake_records(4000)
         for i in range(0, len(records), 500):
             panel.append(records[i:i + 500])
         panel.set_smoothing(0.9)
-        panel.add_overlay("run-0412", _fake_records(3000, seed=1, scale=1.15)[::2])
+        panel.add_overlay("run-0412", fake_records(3000, seed=1, scale=1.15)[::2])
     panel.show()
     if args.grab:
         for _ in range(5):

@@ -555,69 +555,12 @@ class RunControlsPanel(QWidget):
 
 
 # ---------------------------------------------------------------------------- preview
-def _fake_engines() -> list[EngineInfo]:
-    common = (
-        FieldSpec("latent_dim", "int", 8, "Size of the latent code z.", min=1, max=1024),
-        FieldSpec("arch", "str", "conv", "Image networks: 'conv' (stride-2 conv ladder) or 'mlp' "
-                  "(flatten, much faster on a CPU). Points always use an MLP.",
-                  choices=("conv", "mlp")),
-        FieldSpec("hidden", "int", 256, "Width of the MLP hidden layers.", min=1, max=8192),
-        FieldSpec("depth", "int", 2, "Number of hidden layers of the MLPs.", min=0, max=16),
-        FieldSpec("channels", "int", 16, "Conv channels of the first level.", min=1, max=512),
-        FieldSpec("act", "str", "silu", "Activation function of every hidden layer.",
-                  choices=("relu", "silu", "gelu", "tanh", "leaky_relu")),
-    )
-    vae = common + (
-        FieldSpec("decoder", "str", "auto", "Likelihood p(x|z).",
-                  choices=("auto", "bernoulli", "gaussian")),
-        FieldSpec("sigma", "float", 0.0, "Gaussian decoder std; 0 learns one shared std.",
-                  min=0.0, max=100.0),
-        FieldSpec("beta", "float", 1.0, "Weight of the KL term in the loss.", min=0.0,
-                  max=1000.0, structural=False),
-    )
-    ae = common + (
-        FieldSpec("loss", "str", "mse", "Reconstruction loss.", choices=("mse", "bce")),
-        FieldSpec("denoise_std", "float", 0.0, "Denoising AE noise std.", min=0.0, max=10.0),
-        FieldSpec("contractive", "float", 0.0, "Contractive AE penalty weight.", min=0.0,
-                  structural=False),
-    )
-    caps = frozenset({"encode", "decode"})
-    return [EngineInfo("vae", "Variational autoencoder: an encoder q(z|x), a decoder p(x|z) and "
-                       "a KL term that keeps the codes near N(0, I), so you can sample.", caps, vae),
-            EngineInfo("ae", "Plain autoencoder (optionally denoising or contractive): "
-                       "reconstructs its input through a small latent code.", caps, ae)]
-
-
-def _fake_run_fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("seed", "int", 0, "Seed for weights, batches and noise."),
-        FieldSpec("device", "str", "auto", "Where to train.", choices=("auto", "cpu", "cuda", "mps")),
-        FieldSpec("steps", "int", 2000, "Training steps to run.", min=1),
-        FieldSpec("batch_size", "int", 128, "Examples per training step.", min=1, max=65536),
-        FieldSpec("threads", "int", 0, "CPU threads; 0 chooses.", min=0, max=256),
-        FieldSpec("log_every", "int", 50, "Steps between metric read-backs.", min=1),
-        FieldSpec("sample_every", "int", 500, "Steps between sample snapshots.", min=1),
-        FieldSpec("checkpoint_every", "int", 1000, "Steps between checkpoints.", min=1),
-        FieldSpec("preview_samples", "int", 64, "Samples in each snapshot grid.", min=1, max=1024),
-    ]
-
-
-def _fake_optim_fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("name", "str", "adam", "Optimizer.", choices=("adam", "adamw", "sgd", "rmsprop")),
-        FieldSpec("lr", "float", 1e-3, "Learning rate.", min=0.0, max=10.0, structural=False),
-        FieldSpec("beta1", "float", 0.9, "First-moment decay.", min=0.0, max=1.0),
-        FieldSpec("beta2", "float", 0.999, "Second-moment decay.", min=0.0, max=1.0),
-        FieldSpec("weight_decay", "float", 0.0, "L2 weight decay.", min=0.0, max=1.0),
-        FieldSpec("grad_clip", "float", 0.0, "Clip the global gradient norm; 0 = off.", min=0.0),
-    ]
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
     import sys
 
     from PySide6.QtWidgets import QApplication
+    from .preview import fake_engines, fake_optim_fields, fake_run_fields
 
     ap = argparse.ArgumentParser(description="Preview RunControlsPanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -626,9 +569,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["x"])
     panel = RunControlsPanel()
-    panel.set_engines(_fake_engines())
-    panel.set_run_fields(_fake_run_fields())
-    panel.set_optim_fields(_fake_optim_fields())
+    panel.set_engines(fake_engines())
+    panel.set_run_fields(fake_run_fields())
+    panel.set_optim_fields(fake_optim_fields())
     panel.set_config({"model": {"engine": "vae", "latent_dim": 16}, "optim": {"lr": 2e-4}})
     panel.set_running(True)
     panel.form("model").editor("latent_dim").setValue(32)   # a structural edit mid-run

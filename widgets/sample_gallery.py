@@ -581,34 +581,13 @@ class SampleGalleryPanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _fake_images(step: int, n: int = 64, size: int = 28, seed: int = 0) -> np.ndarray:
-    """Blurry blobs that sharpen with the step, like a model learning."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2 - 1
-    cx, cy = rng.uniform(-0.4, 0.4, (2, n, 1, 1))
-    r = rng.uniform(0.25, 0.6, (n, 1, 1))
-    sharp = 4 + step / 150
-    blob = 1 / (1 + np.exp(sharp * (np.hypot(xx - cx, yy - cy) - r)))
-    hue = rng.uniform(0, 1, (n, 3, 1, 1))
-    imgs = blob[:, None] * (0.4 + 0.6 * hue) + 0.08 * rng.standard_normal((n, 3, size, size)) * (
-        1 - min(step, 3000) / 3000)
-    return np.clip(imgs, 0, 1).astype(np.float32)
-
-
-def _fake_points(step: int, n: int = 1500, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = rng.uniform(0, 4 * np.pi, n)
-    spread = 1.5 * math.exp(-step / 800) + 0.08
-    pts = np.stack([t * np.cos(t), t * np.sin(t)], 1) / 6 + spread * rng.standard_normal((n, 2))
-    return pts.astype(np.float32)
-
-
 def _main(argv: list[str]) -> int:
     import argparse
 
     from .palettes import dark_palette
 
     from PySide6.QtWidgets import QApplication
+    from .preview import fake_images, fake_points
 
     parser = argparse.ArgumentParser(description="Preview SampleGalleryPanel with fake data.")
     parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -626,9 +605,9 @@ def _main(argv: list[str]) -> int:
     panel.setWindowTitle("SampleGalleryPanel preview")
     panel.sample_clicked.connect(lambda i: print(f"sample_clicked({i})"))
     if not args.empty:
-        fake = _fake_points if args.points else _fake_images
+        fake = fake_points if args.points else fake_images
         if args.points:
-            panel.set_reference_points(_fake_points(10**6, n=3000, seed=7))
+            panel.set_reference_points(fake_points(10**6, n=3000, seed=7))
         panel.set_history(list(range(200, 2001, 200)), fake)
         panel.set_samples(2200, fake(2200))
         if args.scrub is not None:
