@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from PySide6.QtWidgets import QApplication, QWidget
 
-from .viewmodels import EngineInfo, FieldSpec
+from .viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
 
 
 def preview_app(dark: bool = False) -> QApplication:
@@ -134,7 +134,7 @@ def fake_records(n: int, seed: int = 0, scale: float = 1.0, test_every: int = 25
 
 # ---------------------------------------------------------------- fakes: SampleGalleryPanel
 
-def fake_images(step: int, n: int = 64, size: int = 28, seed: int = 0) -> np.ndarray:
+def fake_gallery_images(step: int, n: int = 64, size: int = 28, seed: int = 0) -> np.ndarray:
     """Blurry blobs that sharpen with the step, like a model learning."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2 - 1
@@ -148,9 +148,124 @@ def fake_images(step: int, n: int = 64, size: int = 28, seed: int = 0) -> np.nda
     return np.clip(imgs, 0, 1).astype(np.float32)
 
 
-def fake_points(step: int, n: int = 1500, seed: int = 0) -> np.ndarray:
+def fake_gallery_points(step: int, n: int = 1500, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = rng.uniform(0, 4 * np.pi, n)
     spread = 1.5 * math.exp(-step / 800) + 0.08
     pts = np.stack([t * np.cos(t), t * np.sin(t)], 1) / 6 + spread * rng.standard_normal((n, 2))
     return pts.astype(np.float32)
+
+
+# ---------------------------------------------------------------- fakes: DataBrowserPanel (and its tests)
+
+_FONT = {
+    0: ["01110", "10001", "10011", "10101", "11001", "10001", "01110"],
+    1: ["00100", "01100", "00100", "00100", "00100", "00100", "01110"],
+    2: ["01110", "10001", "00001", "00010", "00100", "01000", "11111"],
+    3: ["11111", "00010", "00100", "00010", "00001", "10001", "01110"],
+    4: ["00010", "00110", "01010", "10010", "11111", "00010", "00010"],
+    5: ["11111", "10000", "11110", "00001", "00001", "10001", "01110"],
+    6: ["00110", "01000", "10000", "11110", "10001", "10001", "01110"],
+    7: ["11111", "00001", "00010", "00100", "01000", "01000", "01000"],
+    8: ["01110", "10001", "10001", "01110", "10001", "10001", "01110"],
+    9: ["01110", "10001", "10001", "01111", "00001", "00010", "01100"],
+}
+MNIST_TRAIN_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
+
+
+def fake_digits(n: int = 60_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-like uint8 (n, 1, 28, 28) digits drawn from a 5x7 font, and int64 labels.
+
+    For n = 60000 the per-class counts are MNIST's own (e.g. 6131 threes).
+    """
+    rng = np.random.default_rng(seed)
+    if n == sum(MNIST_TRAIN_COUNTS):
+        labels = np.repeat(np.arange(10), MNIST_TRAIN_COUNTS)
+    else:
+        labels = np.arange(n) % 10
+    labels = rng.permutation(labels).astype(np.int64)
+    # templates: 10 digits x 5 row shifts x 5 column shifts x 3 slants
+    variants = []
+    for d in range(10):
+        glyph = np.array([[c == "1" for c in row] for row in _FONT[d]], dtype=np.float32)
+        big = np.kron(glyph, np.ones((3, 3), np.float32))            # 21 x 15
+        for slant in (-1, 0, 1):
+            sl = np.zeros((21, 21), np.float32)
+            for r in range(21):
+                off = 3 + int(round(slant * (10 - r) / 5))
+                sl[r, off:off + 15] = big[r]
+            # soften: a blurred stroke like a pen
+            soft = sl.copy()
+            soft[1:] += 0.5 * sl[:-1]
+            soft[:, 1:] += 0.5 * sl[:, :-1]
+            soft = np.clip(soft, 0, 1)
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    canvas = np.zeros((28, 28), np.float32)
+                    canvas[3 + dy:24 + dy, 3 + dx:24 + dx] = soft
+                    variants.append(canvas)
+    variants = (np.stack(variants) * 255).astype(np.uint8).reshape(10, 75, 28, 28)
+    pick = rng.integers(0, 75, size=n)
+    images = variants[labels, pick][:, None]
+    return images, labels
+
+
+def fake_points(n: int = 50_000, modes: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A ring of `modes` Gaussians (float32 (n, 2)) and their int64 labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, modes, size=n).astype(np.int64)
+    angle = 2 * np.pi * labels / modes
+    pts = np.stack([np.cos(angle), np.sin(angle)], 1) + rng.normal(0, 0.06, (n, 2))
+    return pts.astype(np.float32), labels
+
+
+def fake_sources() -> list[SourceInfo]:
+    """Sources shaped like the studio's registry, for the preview."""
+    tf = FieldSpec("test_fraction", "float", 0.1, "Fraction held out for evaluation.",
+                   min=0.0, max=0.9)
+    return [
+        SourceInfo("mnist", "MNIST handwritten digits, 28x28 grayscale, 10 classes "
+                   "(60000 train, 10000 test).", "images",
+                   (FieldSpec("limit", "int", 0, "Use only the first N training images "
+                              "(0 = all 60000).", min=0),)),
+        SourceInfo("shapes", "Procedural white sprites (square, ellipse, triangle) with known "
+                   "factors: shape, scale, rotation, x, y.", "images",
+                   (FieldSpec("n", "int", 20000, "Number of training sprites.", 1, 2_000_000),
+                    FieldSpec("size", "int", 32, "Image size in pixels (square).", 8, 256))),
+        SourceInfo("ring8", "8 Gaussians on a circle of radius 1 (PacGAN 2D-ring).", "points",
+                   (FieldSpec("n", "int", 50000, "Number of points.", 1, 10_000_000),)),
+        SourceInfo("folder", "Your folder of images (PNG, JPEG, BMP, WebP, GIF); subfolders "
+                   "become classes.", "images",
+                   (FieldSpec("path", "str", "", "Folder of images (searched recursively)."),
+                    FieldSpec("resolution", "int", 32, "Images are resized to this many "
+                              "pixels.", 4, 512),
+                    FieldSpec("channels", "str", "auto", "1 = grayscale, 3 = colour, auto.",
+                              choices=("auto", "1", "3")),
+                    tf)),
+        SourceInfo("idx", "MNIST-format IDX files (plain or .gz).", "images",
+                   (FieldSpec("images", "str", "", "Training images, IDX format."),
+                    FieldSpec("labels", "str", "", "Training labels, IDX format (optional)."),
+                    tf)),
+        SourceInfo("npz", "A NumPy .npz file of images or 2D points (and labels).", "images",
+                   (FieldSpec("path", "str", "", "A .npz file with arrays x/y."), tf)),
+    ]
+
+
+def fake_skipped(n: int = 12) -> list[tuple[str, str]]:
+    reasons = ["not an image (cannot identify image file)", "truncated PNG data",
+               "too large: 40000x40000 pixels (possible decompression bomb)",
+               "unsupported mode CMYK;16"]
+    return [(f"/home/me/pictures/cats/img_{i:04d}.{'png' if i % 3 else 'txt'}",
+             reasons[i % len(reasons)]) for i in range(n)]
+
+
+def fake_view(kind: str = "images") -> DatasetView:
+    if kind == "points":
+        pts, labels = fake_points()
+        return DatasetView("ring8", "points", points=pts, labels=labels,
+                           class_names=tuple(str(i) for i in range(8)), test_count=5000,
+                           description="8 Gaussians on a circle.")
+    images, labels = fake_digits()
+    return DatasetView("mnist", "images", images=images, labels=labels,
+                       class_names=tuple(str(i) for i in range(10)), test_count=10000,
+                       skipped=fake_skipped(3), description="Fake MNIST-like digits.")

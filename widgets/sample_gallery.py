@@ -587,7 +587,7 @@ def _main(argv: list[str]) -> int:
     from .palettes import dark_palette
 
     from PySide6.QtWidgets import QApplication
-    from .preview import fake_images, fake_points
+    from .preview import fake_gallery_images, fake_gallery_points
 
     parser = argparse.ArgumentParser(description="Preview SampleGalleryPanel with fake data.")
     parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -605,9 +605,9 @@ def _main(argv: list[str]) -> int:
     panel.setWindowTitle("SampleGalleryPanel preview")
     panel.sample_clicked.connect(lambda i: print(f"sample_clicked({i})"))
     if not args.empty:
-        fake = fake_points if args.points else fake_images
+        fake = fake_gallery_points if args.points else fake_gallery_images
         if args.points:
-            panel.set_reference_points(fake_points(10**6, n=3000, seed=7))
+            panel.set_reference_points(fake_gallery_points(10**6, n=3000, seed=7))
         panel.set_history(list(range(200, 2001, 200)), fake)
         panel.set_samples(2200, fake(2200))
         if args.scrub is not None:

@@ -9,10 +9,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit,
                                QSpinBox, QWidget)
 
-from widgets.data_browser import (DROP_HINT, MAX_SCATTER_POINTS, MNIST_TRAIN_COUNTS,
-                                  DataBrowserPanel, fake_digits, fake_points, fake_skipped,
-                                  fake_sources, idx_labels_sibling, is_idx_name,
-                                  request_for_paths)
+from widgets.data_browser import (DROP_HINT, MAX_SCATTER_POINTS, DataBrowserPanel,
+                                  idx_labels_sibling, is_idx_name, request_for_paths)
+from widgets.preview import (MNIST_TRAIN_COUNTS, fake_digits, fake_points, fake_skipped,
+                             fake_sources)
 from widgets.thumbnails import SourceIndexRole, ThumbnailModel, thumbnail_scale, to_qimage
 from widgets.viewmodels import DatasetView, FieldSpec, SourceInfo
 from .imaging import to_array
