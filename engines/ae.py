@@ -123,7 +123,7 @@ _BATCHED_VJP_OK = True
 class AEEngine(Engine):
     name = "ae"
     Config = AEConfig
-    capabilities = frozenset({"encode", "decode"})
+    family_capabilities = frozenset({"encode", "decode"})
     description = ("Autoencoder (optionally denoising or contractive); samples by decoding "
                    "a Gaussian fitted to the training codes.")
 

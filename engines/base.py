@@ -1,7 +1,8 @@
 """The engine contract: one small interface that every model family implements.
 
 The training loop, the CLI and the GUI only ever talk to an engine through this class and
-its `capabilities` (never isinstance). Engines are torch + numpy only.
+its `capabilities` (never isinstance; engines/capabilities.py says what each one
+guarantees). Engines are torch + numpy only.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, ClassVar, Iterable, Optional
 import torch
 from torch import Tensor, nn
 
+from .capabilities import CapabilitySet
 from .params import OptimConfig
 from .spec import Batch, DataSpec
 
@@ -18,8 +20,11 @@ from .spec import Batch, DataSpec
 class Engine(ABC):
     name: ClassVar[str]
     Config: ClassVar[type]
-    # "encode", "decode", "elbo", "log_prob", "trajectory", "critic", "conditional"
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    # every capability an instance of the family may have (names and guaranteed methods:
+    # engines/capabilities.py); an instance's own set is `capabilities`
+    family_capabilities: ClassVar[frozenset[str]] = frozenset()
+    # on the class: family_capabilities; on an instance: active_capabilities() (computed)
+    capabilities = CapabilitySet()
     description: ClassVar[str] = ""
 
     def __init__(self, config: Any, optim: OptimConfig, spec: DataSpec, device: torch.device):
@@ -32,6 +37,11 @@ class Engine(ABC):
     def build(cls, config: Any, optim: OptimConfig, spec: DataSpec,
               device: torch.device | str = "cpu") -> "Engine":
         return cls(config, optim, spec, torch.device(device))
+
+    def active_capabilities(self) -> frozenset[str]:
+        """The capabilities this instance has, from its config and data (default: all of the
+        family's). Read them as `engine.capabilities`."""
+        return frozenset(self.family_capabilities)
 
     # -- training -------------------------------------------------------------------------
     @abstractmethod

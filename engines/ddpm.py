@@ -121,7 +121,7 @@ def _seed_from(z: Tensor) -> int:
 class DDPMEngine(Engine):
     name = "ddpm"
     Config = DDPMConfig
-    capabilities = frozenset({"trajectory"})
+    family_capabilities = frozenset({"trajectory", "invert", "eps_field", "conditional"})
     description = ("Denoising diffusion (DDPM) with DDIM sampling, EMA weights and optional "
                    "classifier-free guidance.")
 
@@ -131,8 +131,6 @@ class DDPMEngine(Engine):
         self.schedule = NoiseSchedule(config.schedule, config.timesteps)
         self.conditional = bool(config.conditional and spec.num_classes > 0)
         self.num_classes = spec.num_classes if self.conditional else 0
-        if self.conditional:
-            self.capabilities = frozenset({"trajectory", "conditional"})
         if spec.is_images:
             mults = tuple([1] + [2] * (config.levels - 1))
             net: nn.Module = UNet(spec.channels, channels=config.channels, mults=mults,
@@ -151,6 +149,16 @@ class DDPMEngine(Engine):
             self.ema_net.requires_grad_(False)
         self._params = list(self.net.parameters())
         self.opt = make_optimizer(self._params, optim)
+
+    def active_capabilities(self) -> frozenset[str]:
+        """"conditional" only when conditioned on labels (config.conditional and labelled
+        data); "eps_field" only on points."""
+        caps = set(self.family_capabilities)
+        if not self.conditional:
+            caps.discard("conditional")
+        if self.spec.is_images:
+            caps.discard("eps_field")
+        return frozenset(caps)
 
     # -- units ------------------------------------------------------------------------------
     def to_net(self, x: Tensor) -> Tensor:

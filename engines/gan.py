@@ -526,7 +526,8 @@ def _make_optimizer(params: list, cfg: OptimConfig) -> torch.optim.Optimizer:
 class GANEngine(Engine):
     """GAN engine (module docstring: losses, options, metrics).
 
-    Beyond the Engine interface (capabilities "critic", plus "conditional" per instance):
+    Beyond the Engine interface (capabilities "critic", "generator_field",
+    "generator_features", "train_phase", and "conditional" when conditioned on labels):
 
     - `critic_label: str`: what `critic_field` returns, e.g. "D(x) = P(real)".
     - `critic_field(points, labels=None) -> Tensor (N,)`: D at data-coordinate points (or
@@ -559,7 +560,8 @@ class GANEngine(Engine):
 
     name = "gan"
     Config = GANConfig
-    capabilities = frozenset({"critic"})
+    family_capabilities = frozenset({"critic", "generator_field", "generator_features",
+                                     "train_phase", "conditional"})
     description = ("Generative adversarial network: minimax, non-saturating, WGAN, WGAN-GP, "
                    "LSGAN and hinge losses, with PacGAN, minibatch discrimination, unrolling, "
                    "conditioning and EMA.")
@@ -570,8 +572,6 @@ class GANEngine(Engine):
         self.kind = config.loss
         self.conditional = bool(config.conditional and spec.num_classes > 0)
         self.num_classes = spec.num_classes if self.conditional else 0
-        if self.conditional:
-            self.capabilities = frozenset({"critic", "conditional"})
         self.latent_dim = config.latent_dim or (64 if spec.is_images else 2)
         k = self.num_classes
         if spec.is_images and config.arch == "conv":
@@ -1061,6 +1061,13 @@ class GANEngine(Engine):
         """D's learning rate = lr, G's = lr * g_lr_mult (both times `lr_factor` with lr_decay)."""
         self.optim_config.lr = lr
         self._set_group_lrs(lr)
+
+    def active_capabilities(self) -> frozenset[str]:
+        """"conditional" only when conditioned on labels (config.conditional and labelled data)."""
+        caps = set(self.family_capabilities)
+        if not self.conditional:
+            caps.discard("conditional")
+        return frozenset(caps)
 
     # -- sampling ------------------------------------------------------------------------------
     def sampling_generator(self) -> nn.Module:

@@ -128,7 +128,7 @@ class VAEDecoder(nn.Module):
 class VAEEngine(Engine):
     name = "vae"
     Config = VAEConfig
-    capabilities = frozenset({"encode", "decode", "elbo"})
+    family_capabilities = frozenset({"encode", "decode", "elbo"})
     description = "Variational autoencoder with a standard-normal prior (reports the ELBO)."
 
     def __init__(self, config: VAEConfig, optim: OptimConfig, spec: DataSpec, device: torch.device):
@@ -230,6 +230,10 @@ class VAEEngine(Engine):
 
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decode(self.encode(x))
+
+    def noise_from_latent(self, latent: Tensor) -> Tensor:
+        """The z of `sample` for a code: the VAE's latent is its standard-normal input."""
+        return latent
 
     @property
     def noise_shape(self) -> tuple[int, ...]:

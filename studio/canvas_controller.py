@@ -91,7 +91,7 @@ class CanvasController(QObject):
         self.last_metrics_step = -1
         if not self.active:
             return
-        self.panel.set_phase_steps_available(hasattr(t.engine, "train_phase"))
+        self.panel.set_phase_steps_available("train_phase" in t.engine.capabilities)
         dock = self.window.docks.get(self.panel.objectName())
         if dock is not None:
             dock.raise_()                  # the best view of a model of 2D points

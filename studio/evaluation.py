@@ -153,8 +153,7 @@ def evaluate(trainer, n: int = 10000, seed: int = 0, iwae_k: int = 64, iwae_n: i
     if held_out:
         say("held-out metrics of the engine")
         out.update(trainer.evaluate())
-    if (held_out and "elbo" in trainer.engine.capabilities and iwae_k > 1
-            and hasattr(trainer.engine, "iwae_bound")):
+    if held_out and "elbo" in trainer.engine.capabilities and iwae_k > 1:
         say(f"importance-weighted bound, k = {iwae_k}")
         out.update(iwae_on_subset(trainer, iwae_k, min(iwae_n, len(ds.test_x)), seed))
     if held_out and evaluator_applies(ds):

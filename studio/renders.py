@@ -53,9 +53,8 @@ def decode(trainer: Trainer, z: np.ndarray, label: Optional[int] = None) -> np.n
     z2 = np.asarray(z, np.float32).reshape(-1, size)
     zt = _tensor(trainer, z2).reshape(len(z2), *engine.noise_shape)
     labels = _labels(trainer, label, len(z2))
-    exact = getattr(engine, "decode_noise", None)     # diffusion: the inverse of `invert`
-    if exact is not None:
-        return _np(exact(zt, labels=labels))
+    if "invert" in engine.capabilities:     # diffusion: decode_noise, the inverse of `invert`
+        return _np(engine.decode_noise(zt, labels=labels))
     return _np(engine.sample(len(z2), z=zt, labels=labels))
 
 
@@ -100,12 +99,10 @@ def encode(trainer: Trainer, x: np.ndarray) -> np.ndarray:
     For the AE the code is whitened through its fitted Gaussian (inverse of sample's map)."""
     engine = trainer.engine
     if "encode" not in engine.capabilities:
-        if hasattr(engine, "invert"):      # diffusion: DDIM inversion gives the x_T of x
+        if "invert" in engine.capabilities:    # diffusion: DDIM inversion gives the x_T of x
             return invert(trainer, x)
         raise ValueError(f"the {engine.name} engine cannot encode")
-    latent = engine.encode(_data_tensor(trainer, x))
-    to_noise = getattr(engine, "noise_from_latent", None)
-    return _np(to_noise(latent) if to_noise is not None else latent)
+    return _np(engine.noise_from_latent(engine.encode(_data_tensor(trainer, x))))
 
 
 def interpolate(trainer: Trainer, za: np.ndarray, zb: np.ndarray, steps: int = 8,
@@ -135,8 +132,7 @@ def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[s
     """Principal directions of the encoded training data in z space (for latents above 16
     dimensions the explorer's sliders move along these). Engines that cannot encode use
     their prior samples, whose principal directions are the axes."""
-    features = getattr(trainer.engine, "generator_features", None)
-    if features is not None:
+    if "generator_features" in trainer.engine.capabilities:
         return ganspace_basis(trainer, n=n, k=k, seed=seed)
     data = trainer.dataset.train_x
     g = np.random.default_rng(seed)
@@ -276,7 +272,7 @@ def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
     """Points: the predicted-noise field on a grid at every frame's t, pointing towards the
     data (-eps scaled by the data's std, i.e. along the score), for the scrubber's arrows."""
     engine = trainer.engine
-    if trainer.dataset.spec.is_images or not hasattr(engine, "eps_field"):
+    if trainer.dataset.spec.is_images or "eps_field" not in engine.capabilities:
         return out
     pts = trainer.dataset.train_x[:5000]
     lo, hi = pts.min(0), pts.max(0)
@@ -294,6 +290,8 @@ def _with_field(trainer: Trainer, out: dict[str, Any]) -> dict[str, Any]:
 
 def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
     """DDIM inversion of data to the noise that regenerates it (for the latent explorer)."""
+    if "invert" not in trainer.engine.capabilities:
+        raise ValueError(f"the {trainer.engine.name} engine cannot invert data to its noise")
     return _np(trainer.engine.invert(_data_tensor(trainer, x)))
 
 
@@ -334,7 +332,7 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
     real points, n generated points from a fixed seed (so frames are comparable while the
     model trains), the critic's output on a field_res^2 grid over the padded data box (engines
     with the "critic" capability), the generator's gradient directions at `arrows` of the
-    generated points (engines with `generator_field`), the image of a latent grid (the
+    generated points (engines with the "generator_field" capability), the image of a latent grid (the
     manifold) and the PacGAN mode scores when the data set has known modes."""
     from .metrics import mode_metrics
     engine, ds = trainer.engine, trainer.dataset
@@ -354,10 +352,9 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
         pts = np.stack([xx.ravel(), yy.ravel()], 1)
         values = _np(engine.critic_field(_tensor(trainer, pts))).reshape(field_res, field_res)
         out.update(field_x=gx, field_y=gy, field_values=values,
-                   field_label=str(getattr(engine, "critic_label", "critic")))
-    gen_field = getattr(engine, "generator_field", None)
-    if gen_field is not None and arrows > 0:
-        at, push = gen_field(z[:arrows])
+                   field_label=str(engine.critic_label))
+    if "generator_field" in engine.capabilities and arrows > 0:
+        at, push = engine.generator_field(z[:arrows])
         out.update(arrows_at=_np(at), arrows=_np(push))
     if manifold and len(engine.noise_shape) == 1:
         grid = latent_grid(int(engine.noise_shape[0]))
@@ -380,7 +377,7 @@ def codes(trainer: Trainer, n: int = 2000, pairs: int = 16, seed: int = 0,
     scatter's colours and thumbnails; z, each image's standard-normal input (what the latent
     explorer decodes); and the first `pairs` images beside their reconstructions."""
     engine, ds = trainer.engine, trainer.dataset
-    if "encode" not in engine.capabilities or not hasattr(engine, "reconstruct"):
+    if "encode" not in engine.capabilities:
         raise ValueError(f"the {engine.name} engine has no encoder: the codes view is for "
                          "autoencoders and VAEs")
     if not ds.spec.is_images:
@@ -401,8 +398,7 @@ def codes(trainer: Trainer, n: int = 2000, pairs: int = 16, seed: int = 0,
         xy = centred @ vt[:2].T
         share = s ** 2 / max(float((s ** 2).sum()), 1e-12)
         axes = tuple(f"PC{k + 1} ({100 * share[k]:.0f}% of variance)" for k in range(2))
-    to_noise = getattr(engine, "noise_from_latent", None)
-    z = _np(to_noise(_tensor(trainer, latent))) if to_noise is not None else latent
+    z = _np(engine.noise_from_latent(_tensor(trainer, latent)))
     k = min(int(pairs), len(images))
     x = _data_tensor(trainer, images[:k])
     return {"step": trainer.step, "index": idx, "xy": xy.astype(np.float32),

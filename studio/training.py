@@ -335,14 +335,13 @@ class Trainer:
         """One inner step of one player only (a GAN's "discriminator" or "generator"), for the
         2D canvas's single-player steps. The step counter does not move (a step is one round
         of both players); the weights do, and the next checkpoint keeps them."""
-        fn = getattr(self.engine, "train_phase", None)
-        if fn is None:
+        if "train_phase" not in self.engine.capabilities:
             raise ValueError(f"the {self.engine.name} engine has no separate training phases")
         if phase not in ("discriminator", "generator"):
             raise ValueError(f"phase {phase!r}: choose 'discriminator' or 'generator'")
         self.engine.train(True)
         self.unsaved = True
-        return fn(self.next_batch(), phase)
+        return self.engine.train_phase(self.next_batch(), phase)
 
     def train(self, until: Optional[int] = None, callbacks: Optional[Callbacks] = None) -> TrainResult:
         """Train until step `until` (default: config.run.steps), an abort, or a non-finite loss."""

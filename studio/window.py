@@ -551,7 +551,7 @@ class MainWindow(QMainWindow):
                                 latent_dim=int(np.prod(t.engine.noise_shape)), capabilities=caps)
         self.eval_z = t.eval_z.detach().cpu().numpy().reshape(len(t.eval_z), -1)
         self.latent_panel.set_classes(_class_names(t.dataset) if "conditional" in caps else [])
-        self.latent_panel.set_capabilities(explorer_capabilities(caps, t.engine))
+        self.latent_panel.set_capabilities(explorer_capabilities(caps))
         if "trajectory" in caps:
             sched = t.engine.schedule
             self.scrubber_panel.set_schedule(sched.alpha_bar[1:].cpu().numpy(), sched.T)
@@ -1252,11 +1252,12 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def explorer_capabilities(caps: frozenset, engine: Any) -> frozenset:
-    """What the latent explorer can do with an engine: every engine decodes its standard-
-    normal input (`sample(z=...)`), and diffusion models "encode" by DDIM inversion."""
+def explorer_capabilities(caps: frozenset) -> frozenset:
+    """What the latent explorer can do with an engine of capabilities `caps`: every engine
+    decodes its standard-normal input (the "decode" render, `sample(z=...)`), and engines
+    that "invert" (diffusion: DDIM inversion) "encode" data to it."""
     out = set(caps) | {"decode"}
-    if "trajectory" in caps and hasattr(engine, "invert"):
+    if "invert" in caps:
         out.add("encode")
     return frozenset(out)
 

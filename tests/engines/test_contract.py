@@ -9,11 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from engines import Batch, DataSpec, OptimConfig, engine_names, get_engine
-
-KNOWN_CAPABILITIES = {"encode", "decode", "elbo", "log_prob", "trajectory", "critic", "conditional"}
-CAPABILITY_METHODS = {"encode": ["encode"], "decode": ["decode"], "elbo": ["evaluate"],
-                      "log_prob": ["log_prob"], "trajectory": ["sample_trajectory"],
-                      "critic": ["critic_field"]}
+from engines.capabilities import KNOWN as KNOWN_CAPABILITIES, missing_members
 SPECS = {
     "points": DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7)),
     "gray8": DataSpec("images", channels=1, height=8, width=8, num_classes=3),
@@ -51,9 +47,7 @@ def test_declaration(name):
     E = get_engine(name)
     assert E.name == name
     assert set(E.capabilities) <= KNOWN_CAPABILITIES
-    for cap in E.capabilities:
-        for method in CAPABILITY_METHODS.get(cap, []):
-            assert callable(getattr(E, method, None)), f"{name} declares {cap} but lacks {method}"
+    assert missing_members(E) == [], f"{name} lacks methods of the capabilities it declares"
     assert dataclasses.is_dataclass(E.Config)
     for f in dataclasses.fields(E.Config):
         assert f.metadata.get("help"), f"{name}.{f.name} has no help text for the GUI tooltip"
@@ -134,7 +128,7 @@ def test_set_lr_reaches_every_optimizer(name):
 @specs
 def test_critic_methods(name, spec_name):
     """Engines with the "critic" capability: critic_field gives one finite value per point
-    (or image) without gradients; generator_field (when present) gives G(z) in data units
+    (or image) without gradients; generator_field (with its capability) gives G(z) in data units
     and one push vector per sample of the same shape; train_phase runs both phases."""
     E = get_engine(name)
     if "critic" not in E.capabilities:

@@ -173,7 +173,7 @@ def render_requests(t: Trainer) -> list[tuple[str, dict]]:
     reqs = [("decode", {"z": z[0]}), ("sample", {"seed": 5, "n": 2}),
             ("interpolate", {"za": z[0], "zb": z[1], "steps": 3, "mode": "spherical"}),
             ("basis", {"n": 40, "k": 3})]
-    if "encode" in e.capabilities or hasattr(e, "invert"):
+    if "encode" in e.capabilities or "invert" in e.capabilities:
         reqs.append(("encode", {"x": t.dataset.test_x[:2]}))
     if hasattr(e, "invert"):
         reqs.append(("invert", {"x": t.dataset.test_x[:2]}))
