@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from .kit import PaletteAware
 from .thumbnails import to_qimage
 
-__all__ = ["CodesViewPanel", "CodesView", "CLASS_COLOURS", "EMPTY_TEXT", "fake_view"]
+__all__ = ["CodesViewPanel", "CodesView", "CLASS_COLOURS", "EMPTY_TEXT"]
 
 EMPTY_TEXT = ("Train or open an autoencoder or VAE on images to see its codes: every test "
               "image placed by its code and coloured by class, and inputs beside their "
@@ -485,32 +485,10 @@ class CodesViewPanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-def fake_view(n: int = 1500, seed: int = 0) -> CodesView:
-    """Ten blurred-disc "digits" whose codes form ten overlapping clusters (PCA-like axes)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    angle = 2 * np.pi * labels / 10
-    centres = np.stack([2.2 * np.cos(angle), 1.3 * np.sin(angle)], 1)
-    xy = (centres + rng.normal(0, 0.45, (n, 2))).astype(np.float32)
-    yy, xx = np.mgrid[0:28, 0:28]
-    thumbs = np.zeros((n, 1, 28, 28), np.uint8)
-    for k in range(10):
-        cx, cy = 14 + 7 * math.cos(2 * math.pi * k / 10), 14 + 7 * math.sin(2 * math.pi * k / 10)
-        disc = np.clip(1.6 - np.hypot(xx - cx, yy - cy) / 4, 0, 1)
-        thumbs[labels == k, 0] = (255 * disc).astype(np.uint8)
-    inputs = thumbs[:16].astype(np.float32) / 255
-    recons = np.clip(0.8 * inputs + 0.1 * inputs.mean(), 0, 1).astype(np.float32)
-    z = rng.normal(size=(n, 16)).astype(np.float32)
-    return CodesView(xy=xy, thumbs=thumbs, labels=labels, z=z,
-                     axes=("PC1 (21% of variance)", "PC2 (14% of variance)"),
-                     class_names=[str(k) for k in range(10)], inputs=inputs,
-                     reconstructions=recons, index=np.arange(n), step=3000, latent_dim=16)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
-    from .preview import preview_app, show_or_grab
+    from .preview import fake_codes_view, preview_app, show_or_grab
 
     ap = argparse.ArgumentParser(description="Preview CodesViewPanel with made-up codes.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -524,7 +502,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     panel.code_clicked.connect(lambda z: print("code_clicked", np.round(z[:4], 3), "..."))
     panel.refresh_requested.connect(lambda: print("refresh_requested"))
     if not args.empty:
-        panel.set_codes(fake_view())
+        panel.set_codes(fake_codes_view())
     return show_or_grab(app, panel, args.size, args.grab)
 
 

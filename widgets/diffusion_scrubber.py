@@ -1414,101 +1414,11 @@ class DiffusionScrubberPanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _linear_alpha_bar(T: int = 1000) -> np.ndarray:
-    betas = np.linspace(1e-4, 0.02, T)
-    return np.cumprod(1.0 - betas)
-
-
-def _drawn_images(n: int = 16, size: int = 28) -> np.ndarray:
-    """n clean (n, 1, size, size) images in [0, 1]: digits drawn with QPainter, then shapes."""
-    from PySide6.QtGui import QFont, QImage, QPainter
-
-    yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size * 2 - 1
-    shapes = [np.hypot(xx, yy) < 0.6,
-              (np.abs(xx) < 0.5) & (np.abs(yy) < 0.5),
-              (yy > -0.6) & (yy < 0.55) & (np.abs(xx) < (yy + 0.6) * 0.55),
-              (np.abs(xx) < 0.15) | (np.abs(yy) < 0.15),
-              np.abs(np.hypot(xx, yy) - 0.55) < 0.13,
-              np.abs(xx) + np.abs(yy) < 0.7]
-    out = np.zeros((n, 1, size, size), np.float32)
-    font = QFont()
-    font.setPixelSize(int(size * 0.85))
-    font.setBold(True)
-    for i in range(n):
-        if i < 10:
-            img = QImage(size, size, QImage.Format.Format_Grayscale8)
-            img.fill(0)
-            p = QPainter(img)
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.setFont(font)
-            p.setPen(QColor(255, 255, 255))
-            p.drawText(img.rect(), Qt.AlignmentFlag.AlignCenter, str((i * 7 + 3) % 10))
-            p.end()
-            buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * size)
-            out[i, 0] = buf.reshape(size, img.bytesPerLine())[:, :size] / 255.0
-        else:
-            out[i, 0] = shapes[(i - 10) % len(shapes)]
-    return out
-
-
-def fake_image_trajectory(n: int = 16, steps: int = 50, T: int = 1000, seed: int = 0,
-                          mode: str = "sample") -> tuple[dict, np.ndarray]:
-    """A made-up trajectory: clean drawings blended with Gaussian noise per the linear schedule
-    (x_t = sqrt(abar) x0 + sqrt(1 - abar) eps in [-1, 1] space). Returns (traj, alpha_bar)."""
-    rng = np.random.default_rng(seed)
-    ab = _linear_alpha_bar(T)
-    x0 = _drawn_images(n) * 2 - 1
-    t = np.round(np.linspace(T, 1, steps)).astype(np.int64)
-    if mode == "forward":
-        t = t[::-1].copy()
-    eps = rng.standard_normal(x0.shape).astype(np.float32)
-    a = ab[t - 1][:, None, None, None, None]
-    xt = np.sqrt(a) * x0[None] + np.sqrt(1 - a) * eps[None]
-    blur = (1 - a) * rng.standard_normal((steps,) + x0.shape) * 0.6          # a fallible model
-    x0_hat = np.clip(x0[None] * (0.3 + 0.7 * np.sqrt(a)) + blur, -1, 1)
-    eps_hat = eps[None] + 0.3 * np.sqrt(a) * rng.standard_normal((steps,) + x0.shape)
-    traj = {"t": t, "xt": np.clip((xt + 1) / 2, 0, 1).astype(np.float32),
-            "x0": ((x0_hat + 1) / 2).astype(np.float32), "eps": eps_hat.astype(np.float32),
-            "mode": mode}
-    if mode == "forward":           # the render adds the truth beside the guesses
-        traj["x0_true"] = np.broadcast_to((x0 + 1) / 2, xt.shape).astype(np.float32)
-        traj["eps_true"] = np.broadcast_to(eps, xt.shape).astype(np.float32)
-        traj["eps_mse"] = ((eps_hat - eps) ** 2).reshape(steps, n, -1).mean(axis=2)
-    return traj, ab
-
-
-def fake_point_trajectory(n: int = 400, steps: int = 50, T: int = 1000, seed: int = 0,
-                          grid: int = 15) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
-    """Particles denoising onto a ring of radius 2, with a per-step predicted-noise field.
-    Returns (traj, alpha_bar, grid_xy (M, 2), vectors (S, M, 2))."""
-    rng = np.random.default_rng(seed)
-    ab = _linear_alpha_bar(T)
-    ang = rng.uniform(0, 2 * np.pi, n)
-    x0 = np.stack([np.cos(ang), np.sin(ang)], 1) * (2 + 0.08 * rng.standard_normal((n, 1)))
-    eps = rng.standard_normal((n, 2))
-    t = np.round(np.linspace(T, 1, steps)).astype(np.int64)
-    a = ab[t - 1][:, None, None]
-    xt = np.sqrt(a) * x0[None] + np.sqrt(1 - a) * eps[None]
-
-    def project(p: np.ndarray) -> np.ndarray:
-        r = np.linalg.norm(p, axis=-1, keepdims=True)
-        return 2 * p / np.maximum(r, 1e-6)
-
-    x0_hat = project(xt) * np.sqrt(a)             # a model that learnt "the ring", roughly
-    g = np.linspace(-3, 3, grid)
-    gx, gy = np.meshgrid(g, g)
-    grid_xy = np.stack([gx.ravel(), gy.ravel()], 1)
-    field = (grid_xy[None] - np.sqrt(a) * project(grid_xy)[None]) / np.sqrt(1 - a)
-    traj = {"t": t, "xt": xt.astype(np.float32), "x0": x0_hat.astype(np.float32),
-            "eps": ((xt - np.sqrt(a) * x0_hat) / np.sqrt(1 - a)).astype(np.float32),
-            "mode": "sample"}
-    return traj, ab, grid_xy, field.astype(np.float32)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
-    from widgets.preview import preview_app, show_or_grab
+    from widgets.preview import (fake_image_trajectory, fake_point_trajectory, preview_app,
+                                 show_or_grab)
 
     ap = argparse.ArgumentParser(description="Preview DiffusionScrubberPanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")

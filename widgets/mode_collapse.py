@@ -972,92 +972,10 @@ class ModeCollapsePanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _fake_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 1, 28, 28) uint8 digits and labels: MNIST test images when assets/mnist.npz is
-    there (a preview convenience), otherwise procedural blobs labelled 0..9."""
-    from pathlib import Path
-    rng = np.random.default_rng(seed)
-    path = Path(__file__).resolve().parents[1] / "assets" / "mnist.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            idx = rng.choice(len(z["y_test"]), n, replace=False)
-            return z["x_test"][idx][:, None], z["y_test"][idx].astype(np.int64)
-    labels = rng.integers(0, 10, n)
-    yy, xx = np.mgrid[0:28, 0:28]
-    out = np.zeros((n, 1, 28, 28), np.uint8)
-    for i, c in enumerate(labels):
-        a = 2 * np.pi * c / 10
-        cx, cy = 14 + 6 * np.cos(a), 14 + 6 * np.sin(a)
-        out[i, 0] = (255 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 18)).astype(np.uint8)
-    return out, labels
-
-
-def fake_collapse(n_records: int = 40, every: int = 500, n: int = 64, seed: int = 0,
-                  with_classes: bool = True) -> tuple[list[dict], np.ndarray]:
-    """Records of a GAN that learns all 10 classes, then collapses to 3 (coverage 10 -> 3),
-    and the last snapshot's samples (N, 1, 28, 28) uint8 with repeated digits."""
-    rng = np.random.default_rng(seed)
-    data = np.full(10, 0.1) + rng.normal(0, 0.004, 10)
-    data /= data.sum()
-    pool, labels = _fake_digits(400, seed)
-    records = []
-    alerted = False
-    for t in range(n_records):
-        step = (t + 1) * every
-        # learning (t < 6), healthy (6..24), collapsing onto classes 1, 4, 7 (25..)
-        collapse = min(max((t - 24) / 8, 0.0), 1.0)
-        learn = min(t / 6, 1.0)
-        weights = np.ones(10) * (0.15 + 0.85 * learn)
-        weights[[0, 8]] *= 0.3 + 0.7 * learn
-        weights *= 1.0 - collapse * 0.995 * np.isin(np.arange(10), [1, 4, 7], invert=True)
-        p = weights / weights.sum()
-        counts = rng.multinomial(n, p)
-        hist = counts / n
-        kl = float(np.sum(hist[hist > 0] * np.log(hist[hist > 0] / data[hist > 0])))
-        diversity = 42.0 * (0.55 + 0.42 * learn) * (1 - 0.5 * collapse) + rng.normal(0, 0.8)
-        pairs = int(round(200 * collapse ** 2 + (rng.random() < 0.05)))
-        covered = int((counts > 0).sum())
-        alert = None
-        if not alerted and covered <= 8 and t > 10:
-            alert = (f"Possible mode collapse: coverage dropped to {covered} of 10 classes "
-                     f"(best 10, at step {6 * every}); KL to the data's class mix rose to "
-                     f"{kl:.2f} nats (best 0.04).")
-            alerted = True
-        rec = {"step": step, "n": n, "class_hist": hist if with_classes else None,
-               "data_hist": data if with_classes else None,
-               "classes_covered": covered if with_classes else None,
-               "num_classes": 10 if with_classes else None,
-               "kl_to_data": kl if with_classes else None, "real_kl": 0.07 if with_classes else None,
-               "real_classes_covered": 9.99 if with_classes else None,
-               "diversity": diversity if with_classes else diversity / 120,
-               "real_diversity": 42.7 if with_classes else 0.356,
-               "real_diversity_std": 1.0 if with_classes else 0.008,
-               "diversity_space": "features" if with_classes else "pixels",
-               "duplicates": [], "duplicate_pairs": pairs, "duplicate_share": min(1.0, pairs / 60),
-               "duplicate_threshold": 2.35 if with_classes else 0.065, "alert": alert}
-        records.append(rec)
-    # the last snapshot: three digits repeated with a little noise
-    picks = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else c for c in (1, 4, 7)]
-    which = rng.integers(0, 3, n)
-    noise = rng.normal(0, 6, (n, 1, 28, 28))
-    samples = np.clip(pool[[picks[w] for w in which]].astype(np.float64) + noise, 0, 255).astype(np.uint8)
-    pairs = []
-    for i in range(n):
-        for j in range(i + 1, n):
-            if which[i] == which[j]:
-                pairs.append((i, j, float(0.1 + 0.3 * rng.random())))
-    pairs.sort(key=lambda p: p[2])
-    last = records[-1]
-    last["duplicates"] = pairs[:32]
-    last["duplicate_pairs"] = len(pairs)
-    last["duplicate_share"] = 1.0
-    return records, samples
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
-    from .preview import preview_app
+    from .preview import fake_collapse, preview_app
 
     ap = argparse.ArgumentParser(description="Preview ModeCollapsePanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")

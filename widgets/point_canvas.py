@@ -1631,81 +1631,12 @@ class PointCanvasPanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-RING8_SIGMA = 0.01
-
-
-def ring8_modes() -> np.ndarray:
-    a = 2 * np.pi * np.arange(8) / 8
-    return np.stack([np.cos(a), np.sin(a)], 1).astype(np.float32)
-
-
-def fake_frame(step: int = 1200, progress: float = 0.7, seed: int = 0, n_real: int = 512,
-               n_fake: int = 2500, grid: int = 64, n_arrows: int = 200, latent: int = 16,
-               discriminator: bool = True) -> CanvasFrame:
-    """A made-up GAN frame on ring8: G maps its latent plane onto an arc through 7 of the 8
-    modes, bunching up at the modes as progress -> 1; D(x) compares kernel densities of the
-    real and generated points; the arrows pull generated points towards the nearest mode."""
-    rng = np.random.default_rng(seed)
-    modes = ring8_modes()
-    real = modes[rng.integers(0, 8, n_real)] + RING8_SIGMA * rng.standard_normal((n_real, 2))
-    sharp = 2 + 14 * progress
-
-    def g(z: np.ndarray) -> np.ndarray:
-        t = (np.tanh(0.7 * z[..., 0]) + 1) / 2 * 5.999          # 0..6 along the arc
-        k = np.floor(t)
-        step_ = 1 / (1 + np.exp(-sharp * (t - k - 0.5)))        # a soft staircase
-        theta = (k + step_) * (np.pi / 4) + 0.15 * (1 - progress)
-        r = 1.0 + 0.3 * (1 - progress) * np.tanh(0.8 * z[..., 1]) + 0.04 * np.sin(3 * t)
-        return np.stack([r * np.cos(theta), r * np.sin(theta)], -1)
-
-    fake = g(rng.standard_normal((n_fake, 2))).astype(np.float32)
-    fake += (0.02 * rng.standard_normal(fake.shape)).astype(np.float32)
-    lz = np.linspace(-2.5, 2.5, latent)
-    manifold = g(np.stack(np.meshgrid(lz, lz), -1)).astype(np.float32)
-    at = fake[rng.choice(n_fake, n_arrows, replace=False)]
-    near = modes[np.argmin(((at[:, None] - modes[None, :7]) ** 2).sum(-1), axis=1)]
-    arrows = (near - at) * (0.3 + np.linalg.norm(near - at, axis=1, keepdims=True))
-    if not discriminator:
-        return CanvasFrame(step=step, real=real.astype(np.float32), fake=fake,
-                           manifold=manifold, modes=modes, mode_sigma=RING8_SIGMA)
-    fx = np.linspace(-1.6, 1.6, grid)
-    gx, gy = np.meshgrid(fx, fx)
-    cells = np.stack([gx.ravel(), gy.ravel()], 1)
-
-    def density(pts: np.ndarray, bw: float = 0.12) -> np.ndarray:
-        sub = pts[:: max(1, len(pts) // 500)]
-        d2 = ((cells[:, None, :] - sub[None, :, :]) ** 2).sum(-1)
-        return np.exp(-d2 / (2 * bw * bw)).mean(1) + 0.02
-
-    logit = 2.5 * np.log(density(real) / density(fake))
-    dval = (1 / (1 + np.exp(-logit))).reshape(grid, grid).astype(np.float32)
-    return CanvasFrame(step=step, real=real.astype(np.float32), fake=fake, field_x=fx, field_y=fx,
-                       field_values=dval, field_label="D(x) = P(real)", arrows_at=at,
-                       arrows=arrows.astype(np.float32), manifold=manifold, modes=modes,
-                       mode_sigma=RING8_SIGMA)
-
-
-def fake_metrics(steps: int = 60, every: int = 20):
-    """(step, captured, 8, hq, reverse KL, per-mode counts) rows of a GAN finding the modes."""
-    rng = np.random.default_rng(3)
-    for i in range(steps):
-        t = i / max(steps - 1, 1)
-        captured = min(7, 1 + int(7 * t ** 0.7))
-        hq = 0.15 + 0.81 * t ** 0.8 + 0.01 * rng.standard_normal()
-        w = np.zeros(8)
-        w[:captured] = rng.uniform(0.6, 1.4, captured)
-        counts = np.round(w / w.sum() * 2500 * hq).astype(int)
-        p = w[:captured] / w[:captured].sum()
-        rkl = float(np.sum(p * np.log(p * 8)))
-        yield i * every, captured, 8, float(np.clip(hq, 0, 1)), rkl, counts
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
 
     from PySide6.QtCore import QTimer
 
-    from widgets.preview import preview_app, show_or_grab
+    from widgets.preview import fake_frame, fake_metrics, preview_app, show_or_grab
 
     ap = argparse.ArgumentParser(description="Preview PointCanvasPanel with fake ring8 data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
+
+if TYPE_CHECKING:
+    from .codes_view import CodesView
+    from .point_canvas import CanvasFrame
 
 
 def preview_app(dark: bool = False) -> QApplication:
@@ -269,3 +274,278 @@ def fake_view(kind: str = "images") -> DatasetView:
     return DatasetView("mnist", "images", images=images, labels=labels,
                        class_names=tuple(str(i) for i in range(10)), test_count=10000,
                        skipped=fake_skipped(3), description="Fake MNIST-like digits.")
+
+
+# ---------------------------------------------------------------- fakes: CodesViewPanel (and its tests)
+
+def fake_codes_view(n: int = 1500, seed: int = 0) -> CodesView:
+    """Ten blurred-disc "digits" whose codes form ten overlapping clusters (PCA-like axes)."""
+    from .codes_view import CodesView
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    angle = 2 * np.pi * labels / 10
+    centres = np.stack([2.2 * np.cos(angle), 1.3 * np.sin(angle)], 1)
+    xy = (centres + rng.normal(0, 0.45, (n, 2))).astype(np.float32)
+    yy, xx = np.mgrid[0:28, 0:28]
+    thumbs = np.zeros((n, 1, 28, 28), np.uint8)
+    for k in range(10):
+        cx, cy = 14 + 7 * math.cos(2 * math.pi * k / 10), 14 + 7 * math.sin(2 * math.pi * k / 10)
+        disc = np.clip(1.6 - np.hypot(xx - cx, yy - cy) / 4, 0, 1)
+        thumbs[labels == k, 0] = (255 * disc).astype(np.uint8)
+    inputs = thumbs[:16].astype(np.float32) / 255
+    recons = np.clip(0.8 * inputs + 0.1 * inputs.mean(), 0, 1).astype(np.float32)
+    z = rng.normal(size=(n, 16)).astype(np.float32)
+    return CodesView(xy=xy, thumbs=thumbs, labels=labels, z=z,
+                     axes=("PC1 (21% of variance)", "PC2 (14% of variance)"),
+                     class_names=[str(k) for k in range(10)], inputs=inputs,
+                     reconstructions=recons, index=np.arange(n), step=3000, latent_dim=16)
+
+
+# ---------------------------------------------------------------- fakes: ModeCollapsePanel (and its tests)
+
+def fake_collapse_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 1, 28, 28) uint8 digits and labels: MNIST test images when assets/mnist.npz is
+    there (a preview convenience), otherwise procedural blobs labelled 0..9."""
+    from pathlib import Path
+    rng = np.random.default_rng(seed)
+    path = Path(__file__).resolve().parents[1] / "assets" / "mnist.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            idx = rng.choice(len(z["y_test"]), n, replace=False)
+            return z["x_test"][idx][:, None], z["y_test"][idx].astype(np.int64)
+    labels = rng.integers(0, 10, n)
+    yy, xx = np.mgrid[0:28, 0:28]
+    out = np.zeros((n, 1, 28, 28), np.uint8)
+    for i, c in enumerate(labels):
+        a = 2 * np.pi * c / 10
+        cx, cy = 14 + 6 * np.cos(a), 14 + 6 * np.sin(a)
+        out[i, 0] = (255 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 18)).astype(np.uint8)
+    return out, labels
+
+
+def fake_collapse(n_records: int = 40, every: int = 500, n: int = 64, seed: int = 0,
+                  with_classes: bool = True) -> tuple[list[dict], np.ndarray]:
+    """Records of a GAN that learns all 10 classes, then collapses to 3 (coverage 10 -> 3),
+    and the last snapshot's samples (N, 1, 28, 28) uint8 with repeated digits."""
+    rng = np.random.default_rng(seed)
+    data = np.full(10, 0.1) + rng.normal(0, 0.004, 10)
+    data /= data.sum()
+    pool, labels = fake_collapse_digits(400, seed)
+    records = []
+    alerted = False
+    for t in range(n_records):
+        step = (t + 1) * every
+        # learning (t < 6), healthy (6..24), collapsing onto classes 1, 4, 7 (25..)
+        collapse = min(max((t - 24) / 8, 0.0), 1.0)
+        learn = min(t / 6, 1.0)
+        weights = np.ones(10) * (0.15 + 0.85 * learn)
+        weights[[0, 8]] *= 0.3 + 0.7 * learn
+        weights *= 1.0 - collapse * 0.995 * np.isin(np.arange(10), [1, 4, 7], invert=True)
+        p = weights / weights.sum()
+        counts = rng.multinomial(n, p)
+        hist = counts / n
+        kl = float(np.sum(hist[hist > 0] * np.log(hist[hist > 0] / data[hist > 0])))
+        diversity = 42.0 * (0.55 + 0.42 * learn) * (1 - 0.5 * collapse) + rng.normal(0, 0.8)
+        pairs = int(round(200 * collapse ** 2 + (rng.random() < 0.05)))
+        covered = int((counts > 0).sum())
+        alert = None
+        if not alerted and covered <= 8 and t > 10:
+            alert = (f"Possible mode collapse: coverage dropped to {covered} of 10 classes "
+                     f"(best 10, at step {6 * every}); KL to the data's class mix rose to "
+                     f"{kl:.2f} nats (best 0.04).")
+            alerted = True
+        rec = {"step": step, "n": n, "class_hist": hist if with_classes else None,
+               "data_hist": data if with_classes else None,
+               "classes_covered": covered if with_classes else None,
+               "num_classes": 10 if with_classes else None,
+               "kl_to_data": kl if with_classes else None, "real_kl": 0.07 if with_classes else None,
+               "real_classes_covered": 9.99 if with_classes else None,
+               "diversity": diversity if with_classes else diversity / 120,
+               "real_diversity": 42.7 if with_classes else 0.356,
+               "real_diversity_std": 1.0 if with_classes else 0.008,
+               "diversity_space": "features" if with_classes else "pixels",
+               "duplicates": [], "duplicate_pairs": pairs, "duplicate_share": min(1.0, pairs / 60),
+               "duplicate_threshold": 2.35 if with_classes else 0.065, "alert": alert}
+        records.append(rec)
+    # the last snapshot: three digits repeated with a little noise
+    picks = [int(np.flatnonzero(labels == c)[0]) if (labels == c).any() else c for c in (1, 4, 7)]
+    which = rng.integers(0, 3, n)
+    noise = rng.normal(0, 6, (n, 1, 28, 28))
+    samples = np.clip(pool[[picks[w] for w in which]].astype(np.float64) + noise, 0, 255).astype(np.uint8)
+    pairs = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if which[i] == which[j]:
+                pairs.append((i, j, float(0.1 + 0.3 * rng.random())))
+    pairs.sort(key=lambda p: p[2])
+    last = records[-1]
+    last["duplicates"] = pairs[:32]
+    last["duplicate_pairs"] = len(pairs)
+    last["duplicate_share"] = 1.0
+    return records, samples
+
+
+# ---------------------------------------------------------------- fakes: PointCanvasPanel
+
+RING8_SIGMA = 0.01
+
+
+def ring8_modes() -> np.ndarray:
+    a = 2 * np.pi * np.arange(8) / 8
+    return np.stack([np.cos(a), np.sin(a)], 1).astype(np.float32)
+
+
+def fake_frame(step: int = 1200, progress: float = 0.7, seed: int = 0, n_real: int = 512,
+               n_fake: int = 2500, grid: int = 64, n_arrows: int = 200, latent: int = 16,
+               discriminator: bool = True) -> CanvasFrame:
+    """A made-up GAN frame on ring8: G maps its latent plane onto an arc through 7 of the 8
+    modes, bunching up at the modes as progress -> 1; D(x) compares kernel densities of the
+    real and generated points; the arrows pull generated points towards the nearest mode."""
+    from .point_canvas import CanvasFrame
+    rng = np.random.default_rng(seed)
+    modes = ring8_modes()
+    real = modes[rng.integers(0, 8, n_real)] + RING8_SIGMA * rng.standard_normal((n_real, 2))
+    sharp = 2 + 14 * progress
+
+    def g(z: np.ndarray) -> np.ndarray:
+        t = (np.tanh(0.7 * z[..., 0]) + 1) / 2 * 5.999          # 0..6 along the arc
+        k = np.floor(t)
+        step_ = 1 / (1 + np.exp(-sharp * (t - k - 0.5)))        # a soft staircase
+        theta = (k + step_) * (np.pi / 4) + 0.15 * (1 - progress)
+        r = 1.0 + 0.3 * (1 - progress) * np.tanh(0.8 * z[..., 1]) + 0.04 * np.sin(3 * t)
+        return np.stack([r * np.cos(theta), r * np.sin(theta)], -1)
+
+    fake = g(rng.standard_normal((n_fake, 2))).astype(np.float32)
+    fake += (0.02 * rng.standard_normal(fake.shape)).astype(np.float32)
+    lz = np.linspace(-2.5, 2.5, latent)
+    manifold = g(np.stack(np.meshgrid(lz, lz), -1)).astype(np.float32)
+    at = fake[rng.choice(n_fake, n_arrows, replace=False)]
+    near = modes[np.argmin(((at[:, None] - modes[None, :7]) ** 2).sum(-1), axis=1)]
+    arrows = (near - at) * (0.3 + np.linalg.norm(near - at, axis=1, keepdims=True))
+    if not discriminator:
+        return CanvasFrame(step=step, real=real.astype(np.float32), fake=fake,
+                           manifold=manifold, modes=modes, mode_sigma=RING8_SIGMA)
+    fx = np.linspace(-1.6, 1.6, grid)
+    gx, gy = np.meshgrid(fx, fx)
+    cells = np.stack([gx.ravel(), gy.ravel()], 1)
+
+    def density(pts: np.ndarray, bw: float = 0.12) -> np.ndarray:
+        sub = pts[:: max(1, len(pts) // 500)]
+        d2 = ((cells[:, None, :] - sub[None, :, :]) ** 2).sum(-1)
+        return np.exp(-d2 / (2 * bw * bw)).mean(1) + 0.02
+
+    logit = 2.5 * np.log(density(real) / density(fake))
+    dval = (1 / (1 + np.exp(-logit))).reshape(grid, grid).astype(np.float32)
+    return CanvasFrame(step=step, real=real.astype(np.float32), fake=fake, field_x=fx, field_y=fx,
+                       field_values=dval, field_label="D(x) = P(real)", arrows_at=at,
+                       arrows=arrows.astype(np.float32), manifold=manifold, modes=modes,
+                       mode_sigma=RING8_SIGMA)
+
+
+def fake_metrics(steps: int = 60, every: int = 20):
+    """(step, captured, 8, hq, reverse KL, per-mode counts) rows of a GAN finding the modes."""
+    rng = np.random.default_rng(3)
+    for i in range(steps):
+        t = i / max(steps - 1, 1)
+        captured = min(7, 1 + int(7 * t ** 0.7))
+        hq = 0.15 + 0.81 * t ** 0.8 + 0.01 * rng.standard_normal()
+        w = np.zeros(8)
+        w[:captured] = rng.uniform(0.6, 1.4, captured)
+        counts = np.round(w / w.sum() * 2500 * hq).astype(int)
+        p = w[:captured] / w[:captured].sum()
+        rkl = float(np.sum(p * np.log(p * 8)))
+        yield i * every, captured, 8, float(np.clip(hq, 0, 1)), rkl, counts
+
+
+# ---------------------------------------------------------------- fakes: DiffusionScrubberPanel
+
+def _linear_alpha_bar(T: int = 1000) -> np.ndarray:
+    betas = np.linspace(1e-4, 0.02, T)
+    return np.cumprod(1.0 - betas)
+
+
+def _drawn_images(n: int = 16, size: int = 28) -> np.ndarray:
+    """n clean (n, 1, size, size) images in [0, 1]: digits drawn with QPainter, then shapes."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+    yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size * 2 - 1
+    shapes = [np.hypot(xx, yy) < 0.6,
+              (np.abs(xx) < 0.5) & (np.abs(yy) < 0.5),
+              (yy > -0.6) & (yy < 0.55) & (np.abs(xx) < (yy + 0.6) * 0.55),
+              (np.abs(xx) < 0.15) | (np.abs(yy) < 0.15),
+              np.abs(np.hypot(xx, yy) - 0.55) < 0.13,
+              np.abs(xx) + np.abs(yy) < 0.7]
+    out = np.zeros((n, 1, size, size), np.float32)
+    font = QFont()
+    font.setPixelSize(int(size * 0.85))
+    font.setBold(True)
+    for i in range(n):
+        if i < 10:
+            img = QImage(size, size, QImage.Format.Format_Grayscale8)
+            img.fill(0)
+            p = QPainter(img)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setFont(font)
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(img.rect(), Qt.AlignmentFlag.AlignCenter, str((i * 7 + 3) % 10))
+            p.end()
+            buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * size)
+            out[i, 0] = buf.reshape(size, img.bytesPerLine())[:, :size] / 255.0
+        else:
+            out[i, 0] = shapes[(i - 10) % len(shapes)]
+    return out
+
+
+def fake_image_trajectory(n: int = 16, steps: int = 50, T: int = 1000, seed: int = 0,
+                          mode: str = "sample") -> tuple[dict, np.ndarray]:
+    """A made-up trajectory: clean drawings blended with Gaussian noise per the linear schedule
+    (x_t = sqrt(abar) x0 + sqrt(1 - abar) eps in [-1, 1] space). Returns (traj, alpha_bar)."""
+    rng = np.random.default_rng(seed)
+    ab = _linear_alpha_bar(T)
+    x0 = _drawn_images(n) * 2 - 1
+    t = np.round(np.linspace(T, 1, steps)).astype(np.int64)
+    if mode == "forward":
+        t = t[::-1].copy()
+    eps = rng.standard_normal(x0.shape).astype(np.float32)
+    a = ab[t - 1][:, None, None, None, None]
+    xt = np.sqrt(a) * x0[None] + np.sqrt(1 - a) * eps[None]
+    blur = (1 - a) * rng.standard_normal((steps,) + x0.shape) * 0.6          # a fallible model
+    x0_hat = np.clip(x0[None] * (0.3 + 0.7 * np.sqrt(a)) + blur, -1, 1)
+    eps_hat = eps[None] + 0.3 * np.sqrt(a) * rng.standard_normal((steps,) + x0.shape)
+    traj = {"t": t, "xt": np.clip((xt + 1) / 2, 0, 1).astype(np.float32),
+            "x0": ((x0_hat + 1) / 2).astype(np.float32), "eps": eps_hat.astype(np.float32),
+            "mode": mode}
+    if mode == "forward":           # the render adds the truth beside the guesses
+        traj["x0_true"] = np.broadcast_to((x0 + 1) / 2, xt.shape).astype(np.float32)
+        traj["eps_true"] = np.broadcast_to(eps, xt.shape).astype(np.float32)
+        traj["eps_mse"] = ((eps_hat - eps) ** 2).reshape(steps, n, -1).mean(axis=2)
+    return traj, ab
+
+
+def fake_point_trajectory(n: int = 400, steps: int = 50, T: int = 1000, seed: int = 0,
+                          grid: int = 15) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Particles denoising onto a ring of radius 2, with a per-step predicted-noise field.
+    Returns (traj, alpha_bar, grid_xy (M, 2), vectors (S, M, 2))."""
+    rng = np.random.default_rng(seed)
+    ab = _linear_alpha_bar(T)
+    ang = rng.uniform(0, 2 * np.pi, n)
+    x0 = np.stack([np.cos(ang), np.sin(ang)], 1) * (2 + 0.08 * rng.standard_normal((n, 1)))
+    eps = rng.standard_normal((n, 2))
+    t = np.round(np.linspace(T, 1, steps)).astype(np.int64)
+    a = ab[t - 1][:, None, None]
+    xt = np.sqrt(a) * x0[None] + np.sqrt(1 - a) * eps[None]
+
+    def project(p: np.ndarray) -> np.ndarray:
+        r = np.linalg.norm(p, axis=-1, keepdims=True)
+        return 2 * p / np.maximum(r, 1e-6)
+
+    x0_hat = project(xt) * np.sqrt(a)             # a model that learnt "the ring", roughly
+    g = np.linspace(-3, 3, grid)
+    gx, gy = np.meshgrid(g, g)
+    grid_xy = np.stack([gx.ravel(), gy.ravel()], 1)
+    field = (grid_xy[None] - np.sqrt(a) * project(grid_xy)[None]) / np.sqrt(1 - a)
+    traj = {"t": t, "xt": xt.astype(np.float32), "x0": x0_hat.astype(np.float32),
+            "eps": ((xt - np.sqrt(a) * x0_hat) / np.sqrt(1 - a)).astype(np.float32),
+            "mode": "sample"}
+    return traj, ab, grid_xy, field.astype(np.float32)

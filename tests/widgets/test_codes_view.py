@@ -12,7 +12,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from widgets.codes_view import CLASS_COLOURS, EMPTY_TEXT, CodesView, CodesViewPanel, fake_view
+from widgets.codes_view import CLASS_COLOURS, EMPTY_TEXT, CodesView, CodesViewPanel
+from widgets.preview import fake_codes_view as fake_view
 
 from .imaging import to_array
 

@@ -14,7 +14,8 @@ import pytest
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from widgets.mode_collapse import HINT, ModeCollapsePanel, fake_collapse, heat_grid, main
+from widgets.mode_collapse import HINT, ModeCollapsePanel, heat_grid, main
+from widgets.preview import fake_collapse
 from widgets.palettes import dark_palette
 
 from .imaging import to_array
