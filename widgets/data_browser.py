@@ -27,7 +27,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QAction, QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics,
                            QKeyEvent, QMouseEvent, QPainter, QPaintEvent)
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox,
                                QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView, QMenu,
                                QProgressBar, QPushButton, QSizePolicy, QSpinBox,
@@ -1106,9 +1106,8 @@ class DataBrowserPanel(QWidget):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
-    import sys
 
-    from .preview import fake_sources, fake_view
+    from .preview import fake_sources, fake_view, preview_app
 
     ap = argparse.ArgumentParser(description="Preview the data browser with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1118,7 +1117,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--expand-skipped", action="store_true", help="open the skipped list")
     args = ap.parse_args(argv)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = preview_app()
     panel = DataBrowserPanel()
     w, h = (int(v) for v in args.size.lower().split("x"))
     panel.resize(w, h)

@@ -314,12 +314,12 @@ def _fmt(v) -> str:
 def _main(argv: list[str]) -> int:
     import argparse
 
-    from PySide6.QtWidgets import QApplication
+    from .preview import preview_app
     p = argparse.ArgumentParser()
     p.add_argument("--grab")
     p.add_argument("--size", default="640x420", help="WxH")
     args = p.parse_args(argv)
-    app = QApplication.instance() or QApplication([])
+    app = preview_app()
     w = EvaluationTable()
     base = {"step": 3000, "n": 10000, "seed": 0, "test/elbo": -100.36, "test/recon": 80.2,
             "test/kl": 20.1, "likelihood/iwae_k64": -97.5, "quality/fd": 4.1,

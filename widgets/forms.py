@@ -406,12 +406,12 @@ if __name__ == "__main__":  # pragma: no cover - manual preview
     import argparse
     import sys
 
-    from PySide6.QtWidgets import QApplication
+    from widgets.preview import preview_app
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--grab", metavar="OUT.png")
     args = ap.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = preview_app()
     form = FieldForm([
         FieldSpec("latent_dim", "int", 8, "Size of the latent code z.", min=1, max=1024),
         FieldSpec("arch", "str", "conv", "Image networks.", choices=("conv", "mlp")),

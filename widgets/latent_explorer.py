@@ -845,10 +845,8 @@ def _qimage_to_rgb(img: QImage) -> np.ndarray:
 # ---------------------------------------------------------------------------- preview
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
-    import sys
 
-    from PySide6.QtWidgets import QApplication
-    from .preview import fake_decoder
+    from .preview import fake_decoder, preview_app
 
     ap = argparse.ArgumentParser(description="Preview LatentExplorerPanel with a fake decoder.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -857,7 +855,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--points", action="store_true", help="point data instead of images")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     args = ap.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else ["x"])
+    app = preview_app()
     panel = LatentExplorerPanel()
     dim = args.dim
     decode = fake_decoder(dim)

@@ -1062,10 +1062,7 @@ def _nearest(xs: np.ndarray, x: float) -> Optional[int]:
 def _main(argv: list[str]) -> int:
     import argparse
 
-    from .palettes import dark_palette
-
-    from PySide6.QtWidgets import QApplication
-    from .preview import fake_records
+    from .preview import fake_records, preview_app
 
     parser = argparse.ArgumentParser(description="Preview LivePlotsPanel with fake data.")
     parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -1074,10 +1071,7 @@ def _main(argv: list[str]) -> int:
     parser.add_argument("--size", default="760x640", help="WxH")
     parser.add_argument("--log", action="store_true", help="log y")
     args = parser.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    if args.dark:
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette())
+    app = preview_app(args.dark)
     panel = LivePlotsPanel()
     panel.resize(*(int(v) for v in args.size.split("x")))
     panel.setWindowTitle("LivePlotsPanel preview")

@@ -557,17 +557,15 @@ class RunControlsPanel(QWidget):
 # ---------------------------------------------------------------------------- preview
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
     import argparse
-    import sys
 
-    from PySide6.QtWidgets import QApplication
-    from .preview import fake_engines, fake_optim_fields, fake_run_fields
+    from .preview import fake_engines, fake_optim_fields, fake_run_fields, preview_app
 
     ap = argparse.ArgumentParser(description="Preview RunControlsPanel with fake data.")
     ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
     ap.add_argument("--size", default="360x700", help="WxH")
     ap.add_argument("--scroll", type=int, default=0, help="scroll the form down by N pixels")
     args = ap.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else ["x"])
+    app = preview_app()
     panel = RunControlsPanel()
     panel.set_engines(fake_engines())
     panel.set_run_fields(fake_run_fields())

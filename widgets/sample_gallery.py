@@ -584,10 +584,7 @@ class SampleGalleryPanel(PaletteAware, QWidget):
 def _main(argv: list[str]) -> int:
     import argparse
 
-    from .palettes import dark_palette
-
-    from PySide6.QtWidgets import QApplication
-    from .preview import fake_gallery_images, fake_gallery_points
+    from .preview import fake_gallery_images, fake_gallery_points, preview_app
 
     parser = argparse.ArgumentParser(description="Preview SampleGalleryPanel with fake data.")
     parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
@@ -596,10 +593,7 @@ def _main(argv: list[str]) -> int:
     parser.add_argument("--scrub", type=int, metavar="I", help="scrub back to timeline index I")
     parser.add_argument("--dark", action="store_true", help="preview with a dark palette")
     args = parser.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    if args.dark:
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette())
+    app = preview_app(args.dark)
     panel = SampleGalleryPanel()
     panel.resize(560, 600)
     panel.setWindowTitle("SampleGalleryPanel preview")
