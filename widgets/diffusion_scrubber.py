@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.kit import PaletteAware, image_view
+from widgets.kit import muted as _muted
 from widgets.sample_gallery import GridGeometry, make_grid
 
 __all__ = ["DiffusionScrubberPanel", "x0_across_steps", "pick_steps", "log10_snr",
@@ -194,12 +195,6 @@ def _arrow_segments(xy: np.ndarray, vec: np.ndarray, scale: float) -> np.ndarray
 
 # --------------------------------------------------------------------------------------------
 # Qt helpers
-
-def _muted(fg: QColor, bg: QColor, amount: float = 0.45) -> QColor:
-    return QColor(int(fg.red() * (1 - amount) + bg.red() * amount),
-                  int(fg.green() * (1 - amount) + bg.green() * amount),
-                  int(fg.blue() * (1 - amount) + bg.blue() * amount))
-
 
 def _image_view(name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem, QGraphicsRectItem]:
     view, vb, item = image_view(name)

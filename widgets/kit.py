@@ -8,9 +8,10 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QFrame, QWidget
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QFrame, QLabel, QWidget
 
-__all__ = ["tile", "Growing", "WheelGuard", "image_view", "PaletteAware"]
+__all__ = ["tile", "Growing", "WheelGuard", "image_view", "PaletteAware", "muted", "mute_label"]
 
 
 def tile(images: np.ndarray, cols: int, pad: int, pad_value: int) -> np.ndarray:
@@ -96,3 +97,18 @@ class PaletteAware:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self.apply_palette()
+
+
+def muted(fg: QColor, bg: QColor, amount: float = 0.45) -> QColor:
+    """`fg` blended towards `bg` by `amount` (channels truncated to ints)."""
+    return QColor(int(fg.red() * (1 - amount) + bg.red() * amount),
+                  int(fg.green() * (1 - amount) + bg.green() * amount),
+                  int(fg.blue() * (1 - amount) + bg.blue() * amount))
+
+
+def mute_label(label: QLabel) -> None:
+    """Secondary text: the label's text colour blended 40% towards its background (any theme)."""
+    pal = label.palette()
+    fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
+    pal.setColor(QPalette.ColorRole.WindowText, muted(fg, bg, 0.4))
+    label.setPalette(pal)

@@ -18,12 +18,12 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from .kit import WheelGuard, image_view, tile
+from .kit import WheelGuard, image_view, mute_label, tile
 
 __all__ = ["LatentExplorerPanel", "interpolate", "to_display_uint8", "tile_row",
            "MAX_SLIDERS", "EMPTY_TEXT"]
@@ -111,15 +111,6 @@ def _for_image_item(img: np.ndarray) -> np.ndarray:
     return img[:, :, 0] if img.shape[-1] == 1 else img
 
 
-def _mute(label: QLabel) -> None:
-    pal = label.palette()
-    fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
-    pal.setColor(QPalette.ColorRole.WindowText,
-                 QColor(int(fg.red() * 0.6 + bg.red() * 0.4), int(fg.green() * 0.6 + bg.green() * 0.4),
-                        int(fg.blue() * 0.6 + bg.blue() * 0.4)))
-    label.setPalette(pal)
-
-
 def _image_view(parent: QWidget, name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem]:
     return image_view(name, parent, background=parent.palette().color(QPalette.ColorRole.Mid))
 
@@ -193,7 +184,7 @@ class LatentExplorerPanel(QWidget):
         self._empty.setWordWrap(True)
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setMargin(24)
-        _mute(self._empty)
+        mute_label(self._empty)
         self._pages.addWidget(self._empty)
 
         # ----- explorer page
@@ -290,7 +281,7 @@ class LatentExplorerPanel(QWidget):
         self._mode_label = QLabel(controls)
         self._mode_label.setObjectName("sliderModeLabel")
         self._mode_label.setWordWrap(True)
-        _mute(self._mode_label)
+        mute_label(self._mode_label)
         self._reset_button = QPushButton("Reset", controls)
         self._reset_button.setObjectName("resetSlidersButton")
         self._reset_button.setToolTip("Put the sliders back to the base code.")
@@ -351,7 +342,7 @@ class LatentExplorerPanel(QWidget):
         self._ends_label = QLabel(interp)
         self._ends_label.setObjectName("endsLabel")
         self._ends_label.setWordWrap(True)
-        _mute(self._ends_label)
+        mute_label(self._ends_label)
         iv.addWidget(self._ends_label)
         self._strip_view, self._strip_vb, self._strip_item = _image_view(interp, "interpolationView")
         self._strip_view.setToolTip("Click a frame to continue exploring from its code.")

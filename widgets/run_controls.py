@@ -11,13 +11,13 @@ import os
 from typing import Any, Mapping, Optional, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QGroupBox,
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from .forms import NEW_RUN_WARNING, FieldForm
-from .kit import WheelGuard
+from .kit import WheelGuard, mute_label
 from .viewmodels import EngineInfo, FieldSpec, RunInfo
 
 __all__ = ["RunControlsPanel", "STATE_COLOURS"]
@@ -33,16 +33,6 @@ STATE_COLOURS = {
 
 
 CUSTOM_PRESET = "(your settings)"
-
-
-def _mute(label: QLabel) -> None:
-    """Secondary text: the palette's text colour blended towards the background (any theme)."""
-    pal = label.palette()
-    fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
-    mixed = QColor(int(fg.red() * 0.6 + bg.red() * 0.4), int(fg.green() * 0.6 + bg.green() * 0.4),
-                   int(fg.blue() * 0.6 + bg.blue() * 0.4))
-    pal.setColor(QPalette.ColorRole.WindowText, mixed)
-    label.setPalette(pal)
 
 
 def _format_eta(seconds: float) -> str:
@@ -174,7 +164,7 @@ class RunControlsPanel(QWidget):
         self._preset_desc = QLabel(self._model_box)
         self._preset_desc.setObjectName("presetDescription")
         self._preset_desc.setWordWrap(True)
-        _mute(self._preset_desc)
+        mute_label(self._preset_desc)
         self._preset_desc.hide()
         engine_row.addRow(self._preset_desc)
         self.set_presets([])
@@ -185,7 +175,7 @@ class RunControlsPanel(QWidget):
         self._engine_desc = QLabel(self._model_box)
         self._engine_desc.setObjectName("engineDescription")
         self._engine_desc.setWordWrap(True)
-        _mute(self._engine_desc)
+        mute_label(self._engine_desc)
         self._engine_desc.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mv.addWidget(self._engine_desc)
         self._engine_warn = QLabel(f"\u26a0 engine: {NEW_RUN_WARNING}.", self._model_box)
@@ -256,7 +246,7 @@ class RunControlsPanel(QWidget):
         self._what_label = QLabel(self._status)
         self._what_label.setObjectName("whatLabel")
         self._what_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        _mute(self._what_label)
+        mute_label(self._what_label)
         speed_row.addWidget(self._speed_label)
         speed_row.addStretch(1)
         speed_row.addWidget(self._what_label)
