@@ -64,13 +64,16 @@ class HasLogProb(Protocol):
 class HasTrajectory(Protocol):
     """"trajectory": a diffusion model's steps. `sample_trajectory(n, sampler=, steps=, eta=,
     seed=, start_index=, x_start=)` and `forward_trajectory(x0, steps=, seed=)` give frames
-    ("t", "xt", "x0", "eps", "xt_net"); `eps_fn(labels)` the noise predictor (x_t, t) -> eps;
-    `to_net` / `to_data` convert units; `schedule` is the NoiseSchedule."""
+    ("t", "xt", "x0", "eps", "xt_net"); `predict(x_t, t, labels=None)` the model's guess at
+    x_t (network units): (x0 in data units, eps); `eps_fn(labels)` the noise predictor
+    (x_t, t) -> eps; `to_net` / `to_data` convert units; `schedule` is the NoiseSchedule
+    (q_sample, T, alpha_bar)."""
 
     schedule: Any
 
     def sample_trajectory(self, n: int, **kwargs: Any) -> dict[str, Any]: ...
     def forward_trajectory(self, x0: Tensor, steps: Optional[int] = None, **kwargs: Any) -> dict[str, Any]: ...
+    def predict(self, x_t: Tensor, t: int, labels: Optional[Tensor] = None) -> tuple[Tensor, Tensor]: ...
     def eps_fn(self, labels: Optional[Tensor] = None, guidance: Optional[float] = None) -> Any: ...
     def to_net(self, x: Tensor) -> Tensor: ...
     def to_data(self, x: Tensor) -> Tensor: ...
@@ -154,7 +157,8 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
     Capability("elbo", HasELBO, ("evaluate", "iwae_bound")),
     Capability("log_prob", HasLogProb, ("log_prob",)),
     Capability("trajectory", HasTrajectory, ("sample_trajectory", "forward_trajectory",
-                                             "eps_fn", "to_net", "to_data", "schedule")),
+                                             "predict", "eps_fn", "to_net", "to_data",
+                                             "schedule")),
     Capability("eps_field", HasEpsField, ("eps_field",)),
     Capability("invert", Inverts, ("invert", "decode_noise")),
     Capability("critic", HasCritic, ("critic_field", "critic_label")),

@@ -399,6 +399,17 @@ class DDPMEngine(Engine):
             eps = self.eps_fn(labels)(xt, tb)
         return eps.cpu().numpy().astype(np.float32)
 
+    def predict(self, x_t: Tensor, t: int,
+                labels: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """What the model guesses at x_t (network units, time t >= 1), deterministically:
+        (the x0 it implies, in data units, with the sampler's clipping; eps_theta(x_t, t))."""
+        with self._inference():
+            x = x_t.to(self.device)
+            eps = self.eps_fn(labels)(x, torch.full((len(x),), int(t), dtype=torch.long,
+                                                    device=x.device))
+            x0 = self.schedule._x0_hat(x, int(t), eps, self._clip())[0]
+            return self.to_data(x0), eps
+
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(self, batches: Iterable[Batch], seed: int = 0) -> dict[str, float]:
         """`test/mse`: the training loss (MSE on the configured target, per element) on

@@ -210,17 +210,15 @@ def _forward_predictions(trainer: Trainer, out: dict[str, Any]) -> dict[str, np.
     rather than showing the answer. Deterministic: no noise is drawn."""
     engine = trainer.engine
     x0s, epss = [], []
-    with engine._inference():
-        eps_fn = engine.eps_fn()
-        for t, xt in zip(out["t"], out["xt_net"]):
-            x = torch.as_tensor(xt, device=trainer.device)
-            if t == 0:                            # x_0 is the data: nothing left to guess
-                x0s.append(engine.to_data(x))
-                epss.append(torch.zeros_like(x))
-                continue
-            eps = eps_fn(x, torch.full((len(x),), int(t), dtype=torch.long, device=x.device))
-            x0s.append(engine.to_data(engine.schedule._x0_hat(x, int(t), eps, engine._clip())[0]))
-            epss.append(eps)
+    for t, xt in zip(out["t"], out["xt_net"]):
+        x = torch.as_tensor(xt, device=trainer.device)
+        if t == 0:                                # x_0 is the data: nothing left to guess
+            x0s.append(engine.to_data(x))
+            epss.append(torch.zeros_like(x))
+            continue
+        x0, eps = engine.predict(x, int(t))
+        x0s.append(x0)
+        epss.append(eps)
     eps_pred = np.stack([_np(e) for e in epss])
     err = (eps_pred - out["eps_true"]) ** 2
     mse = err.reshape(len(err), err.shape[1], -1).mean(axis=2)

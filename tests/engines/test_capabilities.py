@@ -146,6 +146,8 @@ def _trajectory(engine, spec, x, z, shape):
     xt = engine.to_net(x)
     eps = engine.eps_fn()(xt, torch.full((len(x),), 1, dtype=torch.long))
     assert eps.shape == shape and engine.to_data(xt).shape == shape
+    x0, eps2 = engine.predict(xt, 1)
+    assert x0.shape == shape and torch.equal(eps2, eps) and _finite(x0)
     assert engine.schedule.T >= 1
 
 
