@@ -56,9 +56,12 @@ class DDPMConfig:
                           choices=SCHEDULES)
     timesteps: int = param(1000, "T, the number of diffusion steps. Linear betas are scaled by "
                                  "1000 / T so x_T is pure noise for any T.", min=2, max=100000)
-    prediction: str = param("eps", "What the network predicts: 'eps' (the noise, Ho et al.), "
-                                   "'x0' (the clean data) or 'v' (sqrt(abar) eps - sqrt(1-abar) "
-                                   "x0, Salimans & Ho 2022).", choices=PREDICTIONS)
+    # x0: recognisable digits within a minute on a CPU, where eps takes several (docs/
+    # benchmarks.md, "First hour"); eps gives sharper samples with time (ddpm-mnist.toml)
+    prediction: str = param("x0", "What the network predicts: 'x0' (the clean data: digits "
+                                  "appear soonest), 'eps' (the noise, Ho et al.: sharper with "
+                                  "time) or 'v' (sqrt(abar) eps - sqrt(1-abar) x0, Salimans & "
+                                  "Ho 2022).", choices=PREDICTIONS)
     sampler: str = param("ddim", "Default sampler of `sample`: 'ddim' (Song et al. 2021; "
                                  "deterministic at eta = 0) or 'ddpm' (ancestral, Algorithm 2).",
                          choices=SAMPLERS, structural=False)
@@ -78,11 +81,12 @@ class DDPMConfig:
                               "too slow for short CPU runs.", min=0.0, max=0.99999)
     channels: int = param(32, "Images: U-Net base width (channels at the first level; "
                               "doubled at the others).", min=4, max=512)
-    levels: int = param(2, "Images: U-Net resolution levels (one stride-2 downsampling "
+    levels: int = param(1, "Images: U-Net resolution levels (one stride-2 downsampling "
                            "between consecutive levels).", min=1, max=5)
     res_blocks: int = param(1, "Images: residual blocks per U-Net level.", min=1, max=4)
-    patch: int = param(2, "Images: the U-Net works on patch x patch pixel blocks (space to "
-                          "depth); 2 is ~4x faster than 1 on a CPU.", min=1, max=4)
+    # patch 4 with one level: ~4x the steps per second of patch 2 with two (the first hour)
+    patch: int = param(4, "Images: the U-Net works on patch x patch pixel blocks (space to "
+                          "depth); each doubling is ~4x faster on a CPU.", min=1, max=4)
     hidden: int = param(128, "Points: width of the MLP hidden layers.", min=8, max=4096)
     depth: int = param(3, "Points: number of MLP hidden layers.", min=1, max=16)
     dropout: float = param(0.0, "Dropout in the residual blocks (Ho et al. used 0.1 on "

@@ -175,11 +175,13 @@ class GANConfig:
                                        "'lsgan' (least squares) or 'hinge'.", choices=LOSSES)
     latent_dim: int = param(0, "Size of z; 0 picks 2 for points (as in PacGAN) and 64 for "
                                "images.", min=0, max=1024)
-    arch: str = param("conv", "Image networks: 'conv' (DCGAN: transposed convs in G, strided "
-                              "convs in D) or 'mlp' (much faster on a CPU). Points always use "
-                              "MLPs.", choices=("conv", "mlp"))
+    # mlp: ~60 it/s on a busy 2-core CPU against ~1 for the DCGAN, and all ten digits
+    # within a minute (docs/benchmarks.md, "First hour")
+    arch: str = param("mlp", "Image networks: 'mlp' (much faster on a CPU) or 'conv' (DCGAN: "
+                             "transposed convs in G, strided convs in D). Points always use "
+                             "MLPs.", choices=("conv", "mlp"))
     g_hidden: int = param(256, "Width of the generator's MLP hidden layers.", min=1, max=8192)
-    g_depth: int = param(3, "Number of hidden layers of the generator's MLP.", min=0, max=16)
+    g_depth: int = param(2, "Number of hidden layers of the generator's MLP.", min=0, max=16)
     d_hidden: int = param(256, "Width of the discriminator's MLP hidden layers (and of the "
                                "layer before minibatch discrimination in the conv D).",
                           min=1, max=8192)

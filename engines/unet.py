@@ -17,7 +17,7 @@ U-Net (Ronneberger et al. 2015 as used by Ho et al. 2020), sized for CPU speed:
   temb = MLP(sinusoidal(t)) (+ class embedding). No attention (too slow on a CPU for its
   worth at 28x28). GroupNorm uses the largest group count <= 8 that divides the width.
   Inputs of any H, W: padded (zeros) up to a multiple of patch * 2**(levels - 1), cropped back.
-  `patch` = 2 (the default in the DDPM engine) runs the whole net on 2x2 pixel patches (like
+  `patch` = 2 (the ddpm-mnist preset's) runs the whole net on 2x2 pixel patches (like
   DiT's patch size 2), which makes it ~4x cheaper; patch = 1 is the classic U-Net.
 """
 from __future__ import annotations

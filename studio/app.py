@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 DEMO_POINTS_CONFIG = {
     "run": {"seed": 0, "steps": 1500, "batch_size": 256, "log_every": 50, "sample_every": 250,
@@ -52,6 +54,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    problem = xcb_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -75,6 +81,133 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     window = MainWindow(settings=settings)
     window.show()
     return app.exec()
+
+
+# Shared libraries of Qt's xcb platform plugin (PySide6 6.5+, with what they pull in) and
+# the package that provides each: Debian/Ubuntu (checked with dpkg on Debian 12), Fedora.
+XCB_PACKAGES = {
+    "libxcb-cursor.so.0": ("libxcb-cursor0", "xcb-util-cursor"),
+    "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm"),
+    "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image"),
+    "libxcb-keysyms.so.1": ("libxcb-keysyms1", "xcb-util-keysyms"),
+    "libxcb-render-util.so.0": ("libxcb-render-util0", "xcb-util-renderutil"),
+    "libxcb-util.so.1": ("libxcb-util1", "xcb-util"),
+    "libxcb-xinerama.so.0": ("libxcb-xinerama0", "libxcb"),
+    "libxcb-xkb.so.1": ("libxcb-xkb1", "libxcb"),
+    "libxcb-randr.so.0": ("libxcb-randr0", "libxcb"),
+    "libxcb-render.so.0": ("libxcb-render0", "libxcb"),
+    "libxcb-shape.so.0": ("libxcb-shape0", "libxcb"),
+    "libxcb-shm.so.0": ("libxcb-shm0", "libxcb"),
+    "libxcb-sync.so.1": ("libxcb-sync1", "libxcb"),
+    "libxcb-xfixes.so.0": ("libxcb-xfixes0", "libxcb"),
+    "libxcb.so.1": ("libxcb1", "libxcb"),
+    "libxkbcommon-x11.so.0": ("libxkbcommon-x11-0", "libxkbcommon-x11"),
+    "libxkbcommon.so.0": ("libxkbcommon0", "libxkbcommon"),
+    "libX11-xcb.so.1": ("libx11-xcb1", "libX11-xcb"),
+    "libX11.so.6": ("libx11-6", "libX11"),
+    "libGL.so.1": ("libgl1", "libglvnd-glx"),
+    "libEGL.so.1": ("libegl1", "libglvnd-egl"),
+    "libfontconfig.so.1": ("libfontconfig1", "fontconfig"),
+    "libfreetype.so.6": ("libfreetype6", "freetype"),
+    "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs"),
+    "libglib-2.0.so.0": ("libglib2.0-0", "glib2"),
+    "libgthread-2.0.so.0": ("libglib2.0-0", "glib2"),
+    "libz.so.1": ("zlib1g", "zlib"),
+    "libzstd.so.1": ("libzstd1", "libzstd"),
+}
+
+
+def will_use_xcb(env: Optional[dict] = None, platform: str = sys.platform) -> bool:
+    """Qt will load its xcb plugin: Linux under X11, unless QT_QPA_PLATFORM names another
+    platform. In a Wayland session Qt tries Wayland first and xcb only as a fallback."""
+    env = os.environ if env is None else env
+    if not platform.startswith("linux"):
+        return False
+    chosen = env.get("QT_QPA_PLATFORM", "")
+    if chosen:
+        return chosen.split(";")[0].split(":")[0] == "xcb"
+    wayland = env.get("XDG_SESSION_TYPE") == "wayland" and bool(env.get("WAYLAND_DISPLAY"))
+    return bool(env.get("DISPLAY")) and not wayland
+
+
+def xcb_plugin() -> Optional[Path]:
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    return path if path.is_file() else None
+
+
+def missing_libraries(plugin: Path) -> list[str]:
+    """Sonames the plugin (with everything it loads) cannot find, by ldd; without ldd, the
+    known ones that cannot be opened."""
+    try:
+        out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
+                             timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        import ctypes
+        missing = []
+        for soname in XCB_PACKAGES:
+            try:
+                ctypes.CDLL(soname)
+            except OSError:
+                missing.append(soname)
+        return missing
+    found = [line.split("=>")[0].strip() for line in out.splitlines() if "not found" in line]
+    return list(dict.fromkeys(found))
+
+
+def distro_family(os_release: str = "/etc/os-release") -> str:
+    """"debian", "fedora" or "" (unknown), from ID and ID_LIKE."""
+    try:
+        text = Path(os_release).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    ids = " ".join(line.split("=", 1)[1].strip().strip('"') for line in text.splitlines()
+                   if line.startswith(("ID=", "ID_LIKE="))).split()
+    if any(i in ("debian", "ubuntu") for i in ids):
+        return "debian"
+    if any(i in ("fedora", "rhel", "centos") for i in ids):
+        return "fedora"
+    return ""
+
+
+def install_commands(missing: Sequence[str], family: str = "") -> list[str]:
+    """The commands that install the missing libraries (both families when unknown)."""
+    apt = list(dict.fromkeys(XCB_PACKAGES[s][0] for s in missing if s in XCB_PACKAGES))
+    dnf = list(dict.fromkeys(XCB_PACKAGES[s][1] for s in missing if s in XCB_PACKAGES))
+    out = []
+    if apt and family in ("debian", ""):
+        out.append("sudo apt-get install " + " ".join(apt) + ("" if family else "   (Debian, Ubuntu)"))
+    if dnf and family in ("fedora", ""):
+        out.append("sudo dnf install " + " ".join(dnf) + ("" if family else "   (Fedora)"))
+    unknown = [s for s in missing if s not in XCB_PACKAGES]
+    if unknown:
+        out.append("and the package that provides " + ", ".join(unknown)
+                   + " (apt-file search NAME, or dnf provides '*/NAME')")
+    return out
+
+
+def xcb_problem(env: Optional[dict] = None,
+                probe: Callable[[Path], list[str]] = missing_libraries) -> str:
+    """Why Qt's xcb plugin would fail to load, with the command that fixes it; "" when it
+    will load or is not needed. Qt's own message blames another library (libxcb-cursor0)
+    whichever one is missing, then aborts."""
+    if not will_use_xcb(env):
+        return ""
+    plugin = xcb_plugin()
+    if plugin is None:
+        return ""
+    missing = probe(plugin)
+    if not missing:
+        return ""
+    lines = [f"genstudio: the window cannot open: Qt's X11 (xcb) platform plugin needs "
+             f"{', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed.",
+             "Install with:"]
+    lines += [f"  {c}" for c in install_commands(missing, distro_family())]
+    lines.append("(The README lists every system package the window needs. Headless commands "
+                 "such as `genstudio train` work without them.)")
+    return "\n".join(lines)
 
 
 def wait_until(app, predicate, timeout_s: float = 120.0, poll_ms: int = 20) -> bool:

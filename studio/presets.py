@@ -23,7 +23,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 STARTERS = {
     ("ae", "mnist"): "ae-mnist-quick",
     ("vae", "mnist"): "vae-mnist-quick",
-    ("ddpm", "mnist"): "ddpm-mnist",
+    ("ddpm", "mnist"): "ddpm-mnist-quick",
     ("gan", "mnist"): "gan-mnist-mlp",
     ("ae", "ring8"): "ae-ring8",
     ("gan", "ring8"): "gan-ring8-best",
@@ -75,7 +75,7 @@ def list_presets(engine: Optional[str] = None, data: Optional[str] = None) -> li
     if not folder.is_dir():
         return []
     out = []
-    for path in sorted(folder.glob("*.toml")):
+    for path in sorted(folder.glob("*.toml"), key=lambda p: p.stem):
         try:
             p = read_preset(path)
         except ConfigError:

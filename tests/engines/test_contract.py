@@ -14,7 +14,12 @@ SPECS = {
     "points": DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7)),
     "gray8": DataSpec("images", channels=1, height=8, width=8, num_classes=3),
     "rgb12": DataSpec("images", channels=3, height=12, width=12),
+    "gray8-defaults": DataSpec("images", channels=1, height=8, width=8, num_classes=3),
 }
+# The image specs run the conv networks (and the diffusion U-Net at two levels of 2x2
+# patches) explicitly; "gray8-defaults" runs each engine's plain defaults (MLPs, one level).
+CONV = {"arch": "conv", "patch": 2, "levels": 2, "prediction": "eps"}
+OVERRIDES = {"gray8": CONV, "rgb12": CONV}
 
 
 def _batch(spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
@@ -35,7 +40,10 @@ def _step_batch(engine, spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
 def _build(name: str, spec: DataSpec, seed: int = 0):
     torch.manual_seed(seed)
     E = get_engine(name)
-    return E.build(E.Config(), OptimConfig(), spec, "cpu")
+    fields = {f.name for f in dataclasses.fields(E.Config)}
+    over = next((OVERRIDES.get(k, {}) for k, v in SPECS.items() if v is spec), {})
+    return E.build(E.Config(**{k: v for k, v in over.items() if k in fields}), OptimConfig(),
+                   spec, "cpu")
 
 
 params = pytest.mark.parametrize("name", engine_names())

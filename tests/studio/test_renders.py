@@ -51,9 +51,11 @@ def ddpm_config(data: dict, steps: int, **model):
                 "sample_every": 10_000, "checkpoint_every": 10_000, "preview_samples": 4,
                 "threads": 1, "device": "cpu"},
         "data": data,
+        # eps prediction (Ho et al.), whose DDIM inversion these tests hold to tight bounds
         "model": {"engine": "ddpm", "sampler": "ddim", "sample_steps": 50, "eta": 0.0,
-                  "ema": 0.0, "clip": False, **model},
-        "optim": {"lr": 2e-3, "grad_clip": 1.0},
+                  "ema": 0.0, "clip": False, "prediction": "eps", "patch": 2, "levels": 2,
+                  **model},
+        "optim": {"lr": 2e-3, "grad_clip": 1.0, "beta1": 0.9},
     })
 
 
