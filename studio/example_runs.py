@@ -167,19 +167,23 @@ def build(names: Optional[Sequence[str]] = None, out: Optional[Path] = None,
     for r in recipes:
         t0 = time.perf_counter()
         config = load_preset(r.preset).replace(run=r.run)
+        dest = out / r.name
         with tempfile.TemporaryDirectory(prefix=f".build-{r.name}-", dir=out) as tmp:
             cfg_path, run_dir = Path(tmp) / "config.toml", Path(tmp) / r.name
             config.save(cfg_path)
             say(f"{r.name}: training examples/{r.preset}.toml ({config.run.steps} steps)")
             if cli_main(["train", str(cfg_path), "--out", str(run_dir), "--quiet"]) != 0:
                 raise SystemExit(f"{r.name}: training failed")
-            if cli_main(["eval", str(run_dir), "--n", "2000", "--iwae-n", "500", "--quiet"]) != 0:
-                raise SystemExit(f"{r.name}: evaluation failed")
-            finish(run_dir, r)
-            dest = out / r.name
             if dest.exists():
                 shutil.rmtree(dest)
             os.rename(run_dir, dest)
+        try:    # at its final place: evaluations.jsonl records the run's path
+            if cli_main(["eval", str(dest), "--n", "2000", "--iwae-n", "500", "--quiet"]) != 0:
+                raise SystemExit(f"{r.name}: evaluation failed")
+            finish(dest, r)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
         made.append(dest)
         say(f"{r.name}: {folder_bytes(dest) / 2 ** 20:.2f} MB in {time.perf_counter() - t0:.0f} s")
     return made

@@ -26,7 +26,6 @@ STARTERS = {
     ("ddpm", "mnist"): "ddpm-mnist-quick",
     ("gan", "mnist"): "gan-mnist-mlp",
     ("ae", "ring8"): "ae-ring8",
-    ("gan", "ring8"): "gan-ring8-best",
     ("gan", "grid25"): "gan-grid25-best",
     ("vae", "moons"): "vae-moons",
     ("ddpm", "moons"): "ddpm-moons",
