@@ -59,6 +59,7 @@ def wait_state(qtbot, w, state: str) -> None:
 @pytest.fixture
 def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("welcome_shown", "1")   # not a first start (that is test_example_runs)
     w = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
     qtbot.addWidget(w)
     w.resize(1280, 720)

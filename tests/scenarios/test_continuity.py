@@ -12,6 +12,7 @@ from .conftest import WAIT, folder_bytes, headless_run, open_run_by_menu, type_i
 
 def _window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("welcome_shown", "1")   # not a first start (that is test_example_runs)
     w = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
     qtbot.addWidget(w)
     w.resize(1280, 720)

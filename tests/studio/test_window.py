@@ -22,6 +22,7 @@ TINY = {
 
 def make_window(qtbot, tmp_path, name="settings.ini"):
     settings = QSettings(str(tmp_path / name), QSettings.IniFormat)
+    settings.setValue("welcome_shown", "1")   # not a first start (that is test_example_runs)
     w = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
     qtbot.addWidget(w)
     w.resize(1300, 820)
