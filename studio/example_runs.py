@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 
 ASSETS_RUNS = Path(__file__).resolve().parents[1] / "assets" / "runs"
 THUMBNAIL = "thumbnail.png"
-MAX_TOTAL_BYTES = 20 * 2 ** 20
+MAX_TOTAL_BYTES = 20 * 10 ** 6          # "20 MB", in decimal megabytes
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,15 @@ RECIPES = (
     Recipe("ae-mnist", "ae-mnist-quick", "Autoencoder on MNIST",
            "An MLP autoencoder with a 16-number code. Samples are decoded from a Gaussian "
            "fitted to the codes of the training digits: try the latent explorer's sliders.",
-           {**_COMPACT, "sample_every": 500}),
+           {**_COMPACT, "sample_every": 1000}),
     Recipe("vae-mnist", "vae-mnist-quick", "Variational autoencoder on MNIST",
            "An MLP VAE with a 16-dimensional latent: samples from the prior are soft, "
            "recognisable digits; the ELBO plot shows reconstruction and KL separately.",
-           {**_COMPACT, "sample_every": 500}),
+           {**_COMPACT, "sample_every": 1000}),
     Recipe("ddpm-mnist", "ddpm-mnist-quick", "Diffusion model (DDPM) on MNIST",
            "A small U-Net denoiser sampled with 50 DDIM steps: open the diffusion scrubber to "
            "watch noise become digits step by step.",
-           {**_COMPACT, "sample_every": 500}),
+           {**_COMPACT, "sample_every": 1000}),
     Recipe("gan-mnist-cdcgan", "gan-mnist-cdcgan", "Conditional DCGAN on MNIST",
            "A class-conditional DCGAN: column k of the sample grid is digit k. Pick a class in "
            "the latent explorer, or sweep one code across every class.",
@@ -177,16 +177,23 @@ def build(names: Optional[Sequence[str]] = None, out: Optional[Path] = None,
             if dest.exists():
                 shutil.rmtree(dest)
             os.rename(run_dir, dest)
-        try:    # at its final place: evaluations.jsonl records the run's path
-            if cli_main(["eval", str(dest), "--n", "2000", "--iwae-n", "500", "--quiet"]) != 0:
+        try:    # at its final place, relative: evaluations.jsonl records the path it is given
+            if cli_main(["eval", _relative(dest), "--n", "2000", "--iwae-n", "500", "--quiet"]) != 0:
                 raise SystemExit(f"{r.name}: evaluation failed")
             finish(dest, r)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
         made.append(dest)
-        say(f"{r.name}: {folder_bytes(dest) / 2 ** 20:.2f} MB in {time.perf_counter() - t0:.0f} s")
+        say(f"{r.name}: {folder_bytes(dest) / 1e6:.2f} MB in {time.perf_counter() - t0:.0f} s")
     return made
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:          # another drive (Windows)
+        return str(path)
 
 
 def finish(run_dir: Path, recipe: Recipe) -> None:
@@ -219,10 +226,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         made = build(args.only.split(",") if args.only else None,
                      Path(args.out) if args.out else None)
         total = sum(folder_bytes(m) for m in made)
-        print(f"built {len(made)} run(s), {total / 2 ** 20:.2f} MB")
+        print(f"built {len(made)} run(s), {total / 1e6:.2f} MB")
         return 0
     for r in list_example_runs():
-        print(f"{r.name:22} step {r.step:>6}  {folder_bytes(r.path) / 2 ** 20:5.2f} MB  {r.title}")
+        print(f"{r.name:22} step {r.step:>6}  {folder_bytes(r.path) / 1e6:5.2f} MB  {r.title}")
     return 0
 
 

@@ -38,7 +38,7 @@ def test_every_recipe_is_shipped_with_title_description_and_thumbnail():
 
 def test_shipped_runs_are_compact():
     total = sum(folder_bytes(r.path) for r in list_example_runs())
-    assert 0 < total <= MAX_TOTAL_BYTES, f"{total / 2**20:.1f} MB"
+    assert 0 < total <= MAX_TOTAL_BYTES, f"{total / 1e6:.1f} MB"
     for r in list_example_runs():
         assert len(Run(r.path).checkpoint_slots()) == 1, r.name
 
