@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from engines import Batch, DataSpec, OptimConfig, get_engine
 from engines.gan import (GANConfig, GANEngine, LOSSES, discriminator_loss, generator_loss,
                          gradient_penalty, mmd2_unbiased, warmup_critic_steps)
-from engines.gan_nets import (ConvGenerator, Discriminator, MinibatchDiscrimination,
+from engines.gan.nets import (ConvGenerator, Discriminator, MinibatchDiscrimination,
                               pack_samples)
 
 POINTS = DataSpec("points", dim=2, point_mean=(0.5, -1.0), point_std=(1.5, 0.7), num_classes=4)
@@ -543,7 +543,7 @@ def test_lr_decay_schedule_is_linear_in_generator_steps_and_resumes():
     lr * (1 - (1 - f) * min(n, T) / T) (G's times g_lr_mult): linear from 1x to f x over T
     steps, then f x. The count is the saved g_steps, so a resumed engine continues the
     schedule; lr_decay = 1 (the default) never touches the rates; set_lr changes the base."""
-    from engines.gan import lr_factor
+    from engines.gan.schedule import lr_factor
     assert lr_factor(0, 0.1, 4) == 1.0
     assert lr_factor(2, 0.1, 4) == pytest.approx(0.55)
     assert lr_factor(4, 0.1, 4) == pytest.approx(0.1)
@@ -611,7 +611,7 @@ def test_latent_mixture_draws_z_from_the_mixture():
     """latent_mixture N (DeLiGAN): code (eps, u) of size d + 1 -> z = mu_i + sigma_i * eps with
     i = min(floor(N Phi(u)), N - 1), uniform on 0..N-1; mu starts in [-1, 1), sigma at s0.
     Per component the drawn z have mean mu_i and std |sigma_i| (per dimension)."""
-    from engines.gan_nets import MixtureLatent
+    from engines.gan.latent import MixtureLatent
     eng = build(latent_mixture=4, latent_mixture_sigma=0.3)
     assert eng.noise_shape == (3,) and build().noise_shape == (2,)
     mix = eng.G.latent

@@ -1,22 +1,22 @@
-"""Networks of the GAN engine (torch only): generators, the discriminator, and the pieces that
-change only the discriminator's input or its last layer (PacGAN packing, minibatch
-discrimination, label conditioning).
+"""Networks of the GAN engine (torch only): the generators, the discriminator, and the pieces
+that change only the discriminator's input or its last layer (label conditioning, PacGAN
+packing, minibatch discrimination, input scaling, Fourier features).
 
-Units: the networks work in "network units": standardised coordinates for points, [-1, 1]
-pixels for images (the generator ends in tanh). The engine maps to and from data units.
+Networks work in network units (standardised points, images in [-1, 1]; G ends in tanh for
+images); the engine maps to and from data units.
 
 - `MLPGenerator`: z (+ one-hot label) -> [Linear -> BatchNorm? -> act] x depth -> Linear
   (-> tanh for images, reshaped to (C, H, W)).
 - `ConvGenerator` (DCGAN, Radford et al. 2016): z (+ one-hot label) -> Linear to the top
-  feature map -> BatchNorm -> ReLU -> one stride-2 ConvTranspose2d per level (BatchNorm +
-  ReLU between them) -> tanh. Kernel 4 / padding 1 where the target size is even
-  (out = 2 in), kernel 3 / padding 1 where it is odd (out = 2 in - 1), so every size comes
-  out exactly (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 13 -> 7 ...; the ladder is
-  `nets.conv_sizes`).
-- `Discriminator`: input preparation (one-hot label per sample, then packing) -> body (MLP,
-  or strided convs with LeakyReLU(0.2), the first without normalisation as in DCGAN) ->
-  features f(x) in R^A -> [concat minibatch-discrimination features o(x) in R^B] -> Linear
-  to one raw output (a logit or a critic value) per D input.
+  feature map -> BatchNorm -> ReLU -> one stride-2 ConvTranspose2d per level -> tanh; kernel
+  4 where the target side is even, 3 where it is odd, so any size comes out exactly (the
+  ladder is `engines.nets.conv_sizes`).
+- `Discriminator`: label per sample, then packing (Lin et al. 2018) -> MLP or strided-conv
+  body -> [minibatch-discrimination features (Salimans et al. 2016)] -> Linear to one raw
+  output (a logit or a critic value) per D input; optional spectral normalisation (Miyato
+  et al. 2018).
+- `input_scaler`, `fourier_features`: forward pre-hooks the engine puts on D for
+  `d_input_scale` and `d_fourier` (Tancik et al. 2020).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from .nets import conv_sizes, make_act
+from ..nets import conv_sizes, make_act
 
 NORMS = ("batch", "none")
 
@@ -149,77 +149,6 @@ class ConvGenerator(nn.Module):
         return self.fc(z)
 
 
-class MixtureLatent(nn.Module):
-    """DeLiGAN's learnable mixture-of-Gaussians latent (Gurumurthy et al. 2017, sec. 4):
-    N components with means mu (N, d) ~ U(-1, 1) and per-dimension scales sigma (N, d) =
-    sigma0 at the start (the authors' code: `g_z` random_uniform(-1, 1), `g_sig` 0.2), both
-    trained with the generator through the reparameterisation z = mu_i + sigma_i * eps.
-
-    Input: a standard-normal code (B, d + 1) = (eps, u); the component is
-    i = min(floor(N Phi(u)), N - 1) (Phi the standard normal CDF, so i is uniform on
-    0..N-1 and independent of eps). Output: z = mu_i + sigma_i * eps, (B, d). The map is a
-    deterministic function of the code, so fixed codes give fixed samples.
-    `regulariser()` = mean over i, k of (1 - sigma_ik)^2 (the authors' code:
-    reduce_mean(square(zsig - 1)); the paper's lambda / N sum_i (1 - sigma_i)^2 per dimension)."""
-
-    def __init__(self, components: int, dim: int, sigma0: float = 0.2,
-                 learn_weights: bool = False):
-        super().__init__()
-        self.components, self.dim = components, dim
-        self.mu = nn.Parameter(torch.rand(components, dim) * 2.0 - 1.0)
-        self.sigma = nn.Parameter(torch.full((components, dim), float(sigma0)))
-        # pi = softmax(logits), starting uniform; only with learn_weights (older checkpoints
-        # and the uniform mixture have no logits)
-        self.logits = nn.Parameter(torch.zeros(components)) if learn_weights else None
-
-    def weights(self) -> Tensor:
-        """The mixture weights pi (N,)."""
-        if self.logits is None:
-            return torch.full((self.components,), 1.0 / self.components, device=self.mu.device)
-        return torch.softmax(self.logits, 0)
-
-    def component(self, u: Tensor) -> Tensor:
-        """(B,) standard-normal u -> (B,) component indices: i = min(floor(N Phi(u)), N - 1),
-        uniform on 0..N-1; with learned weights the i with C_(i-1) <= Phi(u) < C_i, C the
-        cumulative weights, so P(i) = pi_i."""
-        n = self.components
-        if self.logits is None:
-            return (torch.special.ndtr(u) * n).long().clamp_(0, n - 1)
-        cdf = torch.cumsum(self.weights().detach(), 0)
-        return torch.searchsorted(cdf, torch.special.ndtr(u).contiguous(),
-                                  right=True).clamp_(0, n - 1)
-
-    def log_weight(self, code: Tensor) -> Tensor:
-        """(B,) log pi_i of each code's component, differentiable w.r.t. the logits."""
-        i = self.component(code[:, self.dim])
-        return torch.log_softmax(self.logits, 0)[i]
-
-    def forward(self, code: Tensor) -> Tensor:
-        i = self.component(code[:, self.dim])
-        return self.mu[i] + self.sigma[i] * code[:, :self.dim]
-
-    def regulariser(self) -> Tensor:
-        return (1.0 - self.sigma).pow(2).mean()
-
-
-class MixtureLatentGenerator(nn.Module):
-    """A generator whose input goes through a `MixtureLatent` first: G(code) = net(mix(code))
-    (DeLiGAN). `latent` holds mu and sigma, so they are G's parameters (trained, averaged by
-    the EMA, saved with G's weights)."""
-
-    def __init__(self, net: nn.Module, components: int, dim: int, sigma0: float = 0.2,
-                 learn_weights: bool = False):
-        super().__init__()
-        self.net = net
-        self.latent = MixtureLatent(components, dim, sigma0, learn_weights)
-
-    def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
-        return self.net(self.latent(z), y)
-
-    def features(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
-        return self.net.features(self.latent(z), y)
-
-
 # ------------------------------------------------------------------------------ discriminator
 
 class MinibatchDiscrimination(nn.Module):
@@ -331,3 +260,24 @@ class Discriminator(nn.Module):
         if self.mbd is not None:
             h = torch.cat([h, self.mbd(h, isolated, double_backward)], 1)
         return self.head(h).squeeze(1)
+
+
+# ------------------------------------------------------------------------- D input hooks
+
+def input_scaler(c: float):
+    """A forward pre-hook that multiplies a module's first argument (x) by c."""
+    def hook(module: nn.Module, args: tuple, kwargs: dict):
+        if args:
+            return (args[0] * c,) + tuple(args[1:]), kwargs
+        return args, {**kwargs, "x": kwargs["x"] * c}
+    return hook
+
+
+def fourier_features(module: nn.Module, args: tuple, kwargs: dict):
+    """Forward pre-hook: x (B, d) -> [x, sin(2 pi x B^T), cos(2 pi x B^T)], B = module.fourier_B."""
+    def feats(x: Tensor) -> Tensor:
+        a = (2.0 * torch.pi) * (x.flatten(1) @ module.fourier_B.t())
+        return torch.cat([x.flatten(1), a.sin(), a.cos()], 1)
+    if args:
+        return (feats(args[0]),) + tuple(args[1:]), kwargs
+    return args, {**kwargs, "x": feats(kwargs["x"])}
