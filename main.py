@@ -1,7 +1,7 @@
 """`python main.py` is the same as `genstudio`."""
 import sys
 
-from studio.cli import main
+from studio.core.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

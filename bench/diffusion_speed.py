@@ -21,7 +21,7 @@ Rows:
 Weights: a fresh engine (seed 0) by default. The U-Net's output conv is zero-initialised, so
 untrained samples are trivial, but the arithmetic (and the time) is the same as for trained
 weights; `--run RUN_DIR` loads a trained run's checkpoint (and its model config) instead.
-Threads: `studio.device.configure_threads` as the Trainer does (0 = from the usable cores)
+Threads: `studio.core.device.configure_threads` as the Trainer does (0 = from the usable cores)
 unless `--threads` is given. Nothing here is asserted in tests.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ import torch  # noqa: E402
 
 from engines import DataSpec, OptimConfig, get_engine  # noqa: E402
 from engines.ddpm import DDPMConfig  # noqa: E402
-from studio.device import configure_threads, usable_cpus  # noqa: E402
+from studio.core.device import configure_threads, usable_cpus  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from loop_overhead import busy_cpu_s  # noqa: E402  (other processes' CPU, from /proc/stat)
@@ -79,8 +79,8 @@ def build_engine(run_dir: str | None):
         torch.manual_seed(0)
         engine = get_engine("ddpm").build(DDPMConfig(), OptimConfig(), MNIST, "cpu")
         return engine, "fresh DDPMConfig() defaults, seed 0 (untrained)"
-    from studio.runs import Run
-    from studio.config import ConfigError
+    from studio.core.runs import Run
+    from studio.core.config import ConfigError
     run = Run.open(run_dir)
     cfg = run.config()
     if cfg.engine != "ddpm":

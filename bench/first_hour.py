@@ -18,7 +18,7 @@ The time to recognisable is the first mark that passes (so it is rounded up to a
 
 Run: python bench/first_hour.py [--cases ae:mnist,...,preset:vae-mnist-quick] [--budget 120]
      [--n 1000] [--full] [--pictures DIR]
-A case is ENGINE:DATA (studio.config.default_config), preset:NAME (examples/NAME.toml) or
+A case is ENGINE:DATA (studio.core.config.default_config), preset:NAME (examples/NAME.toml) or
 file:PATH.toml.
 """
 from __future__ import annotations
@@ -44,8 +44,8 @@ ENGINE_CASES = "ae:mnist,vae:mnist,ddpm:mnist,gan:mnist,ae:ring8,vae:ring8,ddpm:
 
 
 def case_config(case: str):
-    from studio.config import default_config, load_config
-    from studio.presets import load_preset
+    from studio.core.config import default_config, load_config
+    from studio.core.presets import load_preset
     kind, _, name = case.partition(":")
     if kind == "preset":
         return load_preset(name)
@@ -55,9 +55,9 @@ def case_config(case: str):
 
 
 def score(trainer, n: int, gan: bool, picture: Optional[Path] = None) -> dict:
-    from studio import metrics
-    from studio.evaluation import draw_samples, evaluator_applies, features_and_probs, mode_quality
-    from studio.images import samples_picture, save_png
+    from studio.core import metrics
+    from studio.core.evaluation import draw_samples, evaluator_applies, features_and_probs, mode_quality
+    from studio.core.images import samples_picture, save_png
     ds = trainer.dataset
     if evaluator_applies(ds):
         x = draw_samples(trainer.engine, n, seed=0)
@@ -83,7 +83,7 @@ def score(trainer, n: int, gan: bool, picture: Optional[Path] = None) -> dict:
 
 
 def run_one(case: str, budget: float, n: int, full: bool, pictures: Optional[Path] = None) -> dict:
-    from studio.training import Callbacks, Trainer
+    from studio.core.training import Callbacks, Trainer
     config = case_config(case)
     gan = config.engine == "gan"
     paused = 0.0
@@ -167,7 +167,7 @@ def main() -> int:
           f"(GANs: 10) with >= {MIN_SHARE:.0%} of {args.n} samples each; ring8: every mode "
           f"captured, reverse KL <= {MAX_REVERSE_KL}, high quality >= {MIN_HIGH_QUALITY:.0%} (2,500 samples)")
     if not args.cases:
-        from studio.presets import list_presets
+        from studio.core.presets import list_presets
         args.cases = ",".join([ENGINE_CASES] + [f"preset:{p.name}" for p in list_presets()])
     rows = []
     for case in args.cases.split(","):

@@ -1,6 +1,6 @@
 """Mode collapse on the 2D mixtures, the PacGAN protocol (Lin et al. 2018, sec. 4.1): each GAN
 preset trained on ring8 and grid25 for a stated CPU budget, several seeds, 2,500 samples
-scored with studio.metrics.mode_metrics (modes captured, % high-quality samples within 3
+scored with studio.core.metrics.mode_metrics (modes captured, % high-quality samples within 3
 sigma of a mode, reverse KL), mean +- standard error over seeds, printed beside the published
 PacGAN Table 1 and VEEGAN Table 1 rows (../shared/REFERENCES.md).
 
@@ -67,7 +67,7 @@ samples, 5 runs; GDPP 25k iterations):
 | GDPP (GDPP T1) | 8.0 | 71.7 | - | 24.8 | 68.5 | - |
 
 Note: for perfect samples the 3-sigma disc of a 2-D Gaussian holds 1 - exp(-4.5) = 98.9% of
-them, so ~98.9% high quality is the ceiling (studio.metrics.mode_metrics)."""
+them, so ~98.9% high quality is the ceiling (studio.core.metrics.mode_metrics)."""
 
 
 def worker(preset: str, data: str, seed: int, budget: float, n: int) -> dict:
@@ -75,16 +75,16 @@ def worker(preset: str, data: str, seed: int, budget: float, n: int) -> dict:
     import numpy as np
     import torch
     torch.set_num_threads(1)
-    from studio.config import load_config
-    from studio.metrics import mode_metrics
-    from studio.training import Callbacks, Trainer
+    from studio.core.config import load_config
+    from studio.core.metrics import mode_metrics
+    from studio.core.training import Callbacks, Trainer
     cfg = load_config(ROOT / "examples" / f"{preset}.toml")
     d = cfg.to_dict()
     d["data"] = {**{k: v for k, v in d["data"].items() if k != "name"}, "name": data}
     d["run"]["seed"] = seed
     d["run"]["threads"] = 1
     d["run"]["device"] = "cpu"
-    from studio.config import config_from_dict
+    from studio.core.config import config_from_dict
     cfg = config_from_dict(d)
     t = Trainer(cfg)
     c0 = time.process_time()

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engines import Batch  # noqa: E402
-from studio.config import config_from_dict, load_config  # noqa: E402
-from studio.training import Trainer  # noqa: E402
+from studio.core.config import config_from_dict, load_config  # noqa: E402
+from studio.core.training import Trainer  # noqa: E402
 
 VARIANTS = [("width 400, fresh batch", 400, False), ("width 400, reuse_fake", 400, True),
             ("width 256, fresh batch", 256, False), ("width 256, reuse_fake", 256, True)]

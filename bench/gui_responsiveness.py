@@ -42,15 +42,15 @@ WARMUP = 200
 def headless_rate(config_path: Path, steps: int) -> float:
     """`genstudio train` speed: the same Trainer on the main thread of a fresh process, as
     headless training runs (in this process the GUI thread is kept serial, see
-    studio.device.keep_this_thread_serial, which would not be headless any more)."""
+    studio.core.device.keep_this_thread_serial, which would not be headless any more)."""
     out = subprocess.run([sys.executable, __file__, "--headless", str(config_path),
                           "--steps", str(steps)], capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
 
 def _headless_child(config_path: Path, steps: int) -> None:
-    from studio.config import load_config
-    from studio.training import Trainer
+    from studio.core.config import load_config
+    from studio.core.training import Trainer
     t = Trainer(load_config(config_path))
     t.train(until=WARMUP)
     t0 = time.perf_counter()
@@ -60,8 +60,8 @@ def _headless_child(config_path: Path, steps: int) -> None:
 
 def window_rate_and_jitter(app, config, steps: int, tmp: Path):
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
-    from studio.app import wait_until
-    from studio.window import MainWindow
+    from studio.shell.app import wait_until
+    from studio.shell.window import MainWindow
 
     settings = QSettings(str(tmp / f"s{time.time_ns()}.ini"), QSettings.IniFormat)
     w = MainWindow(settings=settings, runs_dir=tmp / "runs")
@@ -106,7 +106,7 @@ def window_rate_and_jitter(app, config, steps: int, tmp: Path):
 def slider_latencies(app, w, moves: int) -> np.ndarray:
     """Move a latent slider while training runs; time from the move to the decoded image
     being on screen (the window's decoded_shown signal for that request)."""
-    from studio.app import wait_until
+    from studio.shell.app import wait_until
     wait_until(app, lambda: w.latent_panel.sliders(), 60)
     shown: list[float] = []
     w.decoded_shown.connect(lambda stamp: shown.append(time.perf_counter()))
@@ -133,8 +133,8 @@ def main() -> int:
         return 0
     import torch
     from PySide6.QtWidgets import QApplication
-    from studio.config import load_config
-    from studio.theme import apply_theme
+    from studio.core.config import load_config
+    from studio.shell.theme import apply_theme
 
     config_path = ROOT / "examples" / "vae-mnist.toml"
     config = load_config(config_path)

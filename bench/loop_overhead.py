@@ -6,7 +6,7 @@
 For each engine preset (ae, vae, ddpm: examples/<engine>-mnist.toml; ddpm-moons:
 examples/ddpm-moons.toml, the points MLP) it measures the training throughput of
 
-  engine  the real `studio.training.Trainer(config)` (no run folder, so nothing is written to
+  engine  the real `studio.core.training.Trainer(config)` (no run folder, so nothing is written to
           disk: no checkpoints, no PNGs), driven by `trainer.train(until=...)` with the example
           config's log_every / sample_every (metric read-backs and fixed-z sample snapshots
           included) and CLI-like callbacks (progress, should_abort, metrics, samples); each
@@ -54,9 +54,9 @@ import torch.nn.functional as F  # noqa: E402
 
 from engines.nets import make_decoder, make_encoder  # noqa: E402
 from engines.unet import TimeMLP, UNet  # noqa: E402
-from studio.config import RunConfig, load_config  # noqa: E402
-from studio.device import configure_threads, usable_cpus  # noqa: E402
-from studio.training import BatchSampler, Callbacks, Trainer  # noqa: E402
+from studio.core.config import RunConfig, load_config  # noqa: E402
+from studio.core.device import configure_threads, usable_cpus  # noqa: E402
+from studio.core.training import BatchSampler, Callbacks, Trainer  # noqa: E402
 
 GOAL = 0.95
 CHECK_STEPS = 5
@@ -595,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = configure_threads(0)          # what Trainer does with run.threads = 0
     la = os.getloadavg()
-    print("loop_overhead: engine loop (studio.training.Trainer) vs a bare PyTorch loop, "
+    print("loop_overhead: engine loop (studio.core.training.Trainer) vs a bare PyTorch loop, "
           f"goal engine/bare >= {GOAL}")
     print(f"command:  python {' '.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])}"
           if argv is None else f"command:  loop_overhead.main({argv})")

@@ -1,7 +1,7 @@
 """Quality per CPU minute: the studio's default preset of each family against a reference
 implementation of the same kind of model written the way the well-known reference scripts
 write it (bench/reference_models.py), both trained for the same wall time on this machine,
-one after the other, then scored with the same metrics (studio/evaluation.py).
+one after the other, then scored with the same metrics (studio/core/evaluation.py).
 
 Also: sampling speed per family (samples per second at batch 64 and 1,000).
 
@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from reference_models import (ReferenceAE, ReferenceVAE, reference_samples,  # noqa: E402
                               reference_test_elbo, train_for)
-from studio.config import load_config  # noqa: E402
-from studio.device import configure_threads  # noqa: E402
-from studio.evaluation import draw_samples, image_quality  # noqa: E402
-from studio.training import Callbacks, Trainer  # noqa: E402
+from studio.core.config import load_config  # noqa: E402
+from studio.core.device import configure_threads  # noqa: E402
+from studio.core.evaluation import draw_samples, image_quality  # noqa: E402
+from studio.core.training import Callbacks, Trainer  # noqa: E402
 
 COLUMNS = ["quality/fd", "quality/precision", "quality/recall", "quality/classifier_score",
            "coverage/classes", "coverage/kl"]
@@ -62,7 +62,7 @@ def main() -> int:
     print(f"Command: `python bench/quality_per_minute.py --seconds {args.seconds:g} --n {args.n} "
           f"--families {args.families}`. Each model trains for the same wall time, one after the "
           f"other, then {args.n:,} samples are scored against the MNIST test split with the "
-          f"bundled evaluator (studio/evaluation.py). The `real data` row is real training "
+          f"bundled evaluator (studio/core/evaluation.py). The `real data` row is real training "
           f"images scored the same way (the best reachable value at this n).\n")
     header = "| model | steps | test ELBO | " + " | ".join(c.split("/")[1] for c in COLUMNS) + " |"
     print(header)

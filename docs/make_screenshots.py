@@ -1,5 +1,5 @@
 """Regenerate docs/screenshots/ from the ready-trained example runs (run from the repository
-root, after `python -m studio.example_runs build` if assets/runs/ is missing):
+root, after `python -m studio.core.example_runs build` if assets/runs/ is missing):
 
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py
 
@@ -54,14 +54,14 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from studio.example_runs import copy_example_run, list_example_runs
-    from studio.theme import apply_theme
-    from studio.window import MainWindow
+    from studio.core.example_runs import copy_example_run, list_example_runs
+    from studio.shell.theme import apply_theme
+    from studio.shell.window import MainWindow
 
     have = {r.name for r in list_example_runs()}
     missing = sorted({name for name, *_ in SHOTS} - have)
     if missing:
-        print(f"missing example runs {missing}: run `python -m studio.example_runs build`",
+        print(f"missing example runs {missing}: run `python -m studio.core.example_runs build`",
               file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication([])
@@ -78,7 +78,7 @@ def main() -> int:
         w.docks[dock].raise_()
         w.open_run(copy_example_run(name, tmp / "runs"))
         wait_until(app, lambda: w.state in ("finished", "paused", "stopped", "idle")
-                   and w.host.trainer is not None, 120)
+                   and w.snapshot is not None, 120)
         if dock == "DiffusionScrubberPanel":
             w.scrubber_panel.set_run_settings(sampler="ddim", steps=50, n=16, seed=0)
             w._on_scrubber_trajectory({"mode": "sample", "sampler": "ddim", "steps": 50,

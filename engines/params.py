@@ -1,7 +1,7 @@
 """Hyperparameter fields that carry their own documentation and limits.
 
 Every engine's Config is a dataclass built from `param(...)` fields. The metadata is read by
-studio.config (to validate TOML and name the valid choices in errors) and by the GUI's
+studio.core.config (to validate TOML and name the valid choices in errors) and by the GUI's
 generated form (labels, ranges, tooltips), so one declaration serves both.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Qt objects must be destroyed on the GUI thread. Python's cyclic collector runs in whatever
 # thread allocates, so Qt garbage left by one test could be destroyed on a later test's
-# engine thread (see studio/gui_gc.py). Each Qt test's garbage therefore dies right after the
+# engine thread (see studio/shell/gui_gc.py). Each Qt test's garbage therefore dies right after the
 # test, here on the main thread; freezing what exists after collection keeps that cheap.
 def pytest_collection_finish(session):
     gc.collect()

@@ -7,7 +7,7 @@
 - The first test images beside their reconstructions: each input above its reconstruction.
 
 The panel takes plain numpy (`set_codes(CodesView(...))`, or `CodesView.from_mapping` of
-studio.renders.codes's result) and asks for a new render with `refresh_requested`. It never
+studio.core.renders.codes's result) and asks for a new render with `refresh_requested`. It never
 imports torch, engines or studio.
 
 Preview: ``python -m widgets.codes_view [--grab OUT.png] [--size WxH] [--dark] [--empty]``.

@@ -2,7 +2,7 @@
 reference (floor or ceiling) in its own column, so every number is read against what a
 perfect model would get at the same sample count.
 
-The keys are those of studio/evaluation.py; each row shows a readable name with an arrow
+The keys are those of studio/core/evaluation.py; each row shows a readable name with an arrow
 for its direction, and a tooltip saying what it measures. The window calls
 `set_current_run(name, latest_record_or_None)` when a run opens and `add_run(name, record)`
 when an evaluation arrives (the current run's column stays first; other runs are

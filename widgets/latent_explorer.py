@@ -33,7 +33,7 @@ SLIDER_RANGE = 3.0          # sliders span -3..3 ...
 SLIDER_STEP = 0.01          # ... in steps of 0.01
 _TICKS = int(round(1 / SLIDER_STEP))
 EMPTY_TEXT = "Train or open a run with an encoder/decoder to explore its latent space"
-_PAD, _PAD_VALUE = 2, 40    # gaps between interpolation frames (as studio.images.image_grid)
+_PAD, _PAD_VALUE = 2, 40    # gaps between interpolation frames (as studio.core.images.image_grid)
 
 
 # ---------------------------------------------------------------------------- pure helpers

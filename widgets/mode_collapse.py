@@ -9,7 +9,7 @@
 - an alert banner (step + message, dismissable) and `alert_raised(int, str)`.
 
 The panel takes plain values: `append_record(record, samples)` where record is a mapping or
-any object with the fields of `studio.mode_monitor.ModeRecord` (step, n, class_hist,
+any object with the fields of `studio.core.mode_monitor.ModeRecord` (step, n, class_hist,
 data_hist, classes_covered, num_classes, kl_to_data, real_kl, real_classes_covered,
 diversity, real_diversity, real_diversity_std, diversity_space, duplicates,
 duplicate_pairs, duplicate_share, duplicate_threshold, alert), and samples the batch as
@@ -53,7 +53,7 @@ MAX_SYMBOLS = 150               # curves show a dot per snapshot up to this many
 ROW_HEIGHTS = (156, 80, 80, 100)   # minimum heights: heatmap, coverage, KL, diversity
 RIGHT_COLUMN = 150              # colour bar + current-share bars, px
 BOTTOM_AXIS_HEIGHT = 24         # heatmap and bars: equal, so their rows line up
-LOW_COVERAGE = 0.5              # studio.mode_monitor.AlertRules.low_coverage (drawn dotted)
+LOW_COVERAGE = 0.5              # studio.core.mode_monitor.AlertRules.low_coverage (drawn dotted)
 
 _COLOURS = {   # (light, dark)
     "coverage": ("#1f77b4", "#5aa9e6"),

@@ -30,7 +30,7 @@ from .kit import PaletteAware, tile
 __all__ = ["SampleGalleryPanel", "make_grid", "GridGeometry"]
 
 HINT = "Samples appear here while training"
-PAD = 2                  # same layout as studio.images.image_grid, so live grids and saved
+PAD = 2                  # same layout as studio.core.images.image_grid, so live grids and saved
 PAD_VALUE = 40           # snapshot PNGs look alike and clicks map the same way
 CACHE_SIZE = 50          # loaded snapshots kept in memory (LRU)
 SAMPLE_COLOUR = (230, 110, 20)

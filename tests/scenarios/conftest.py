@@ -10,9 +10,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QFileDialog, QLineEdit
 
-from studio.cli import main
-from studio.config import config_from_dict
-from studio.window import MainWindow
+from studio.core.cli import main
+from studio.core.config import config_from_dict
+from studio.shell.window import MainWindow
+from tests import trainer_guard
 
 WAIT = 120_000   # ms; generous for a loaded 2-core CI machine
 
@@ -54,6 +55,15 @@ def open_run_by_menu(w, monkeypatch, path: Path) -> None:
 
 def wait_state(qtbot, w, state: str) -> None:
     qtbot.waitUntil(lambda: w.state == state, timeout=WAIT)
+
+
+@pytest.fixture(autouse=True)
+def host_only_trainer(monkeypatch):
+    """Every scenario drives the window with the trainer readable on the host thread only:
+    a read from the GUI (or any other) thread fails the test."""
+    guard = trainer_guard.install(monkeypatch)
+    yield guard
+    assert not guard.violations, "\n\n".join(guard.violations)
 
 
 @pytest.fixture

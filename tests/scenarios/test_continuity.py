@@ -4,8 +4,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog
 
-from studio.runs import Run
-from studio.window import MainWindow
+from studio.core.runs import Run
+from studio.shell.window import MainWindow
 
 from .conftest import WAIT, folder_bytes, headless_run, open_run_by_menu, type_into
 
@@ -40,7 +40,7 @@ def test_restart_reopens_the_last_run_with_its_name_and_lists_it_as_recent(qtbot
         qtbot.waitUntil(lambda: w2.run_path is not None and w2.state == "finished", timeout=WAIT)
         assert w2.run_path.resolve() == run_dir.resolve()
         assert w2.windowTitle().startswith("Lecture 3: a small VAE")
-        assert w2.host.trainer.step == 20
+        assert w2.run_info.step == 20
         w2.recent_menu.aboutToShow.emit()                   # File > Recent runs
         texts = [a.text() for a in w2.recent_menu.actions()]
         assert any("Lecture 3: a small VAE" in t for t in texts)

@@ -7,8 +7,8 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
-from studio.runs import Run
-from studio.window import MainWindow
+from studio.core.runs import Run
+from studio.shell.window import MainWindow
 
 from .conftest import WAIT, folder_bytes, headless_run, type_into
 
@@ -42,13 +42,13 @@ def test_first_start_offers_example_runs_and_a_copy_trains_on(qtbot, tmp_path, m
         assert not dlg.list.item(0).icon().isNull()              # the thumbnail
         QTest.mouseClick(dlg.open_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: w.run_path is not None and w.state == "finished", timeout=WAIT)
-        assert w.run_path.parent == tmp_path / "runs" and w.host.trainer.step == 20
+        assert w.run_path.parent == tmp_path / "runs" and w.run_info.step == 20
         assert w.windowTitle().startswith("A tiny VAE")
         w.activateWindow()                                       # back to the main window
         qtbot.waitUntil(w.isActiveWindow, timeout=WAIT)
         type_into(w.controls_panel.form("run").editor("steps"), "25")
         QTest.keyClick(w, Qt.Key_F5)
-        qtbot.waitUntil(lambda: w.host.trainer.step == 25 and w.state == "finished", timeout=WAIT)
+        qtbot.waitUntil(lambda: w.run_info.step == 25 and w.state == "finished", timeout=WAIT)
     finally:
         w.close()
     assert folder_bytes(shipped) == before                       # the shipped run is untouched

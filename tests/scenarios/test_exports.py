@@ -4,7 +4,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
 
-from studio.export import read_png_metadata
+from studio.core.export import read_png_metadata
 
 from .conftest import TINY_VAE, WAIT, wait_state
 
@@ -24,10 +24,10 @@ def test_an_interpolation_exported_later_records_the_step_its_frames_come_from(
     w = window
     w.controls_panel.set_config({**TINY_VAE, "run": {**TINY_VAE["run"], "steps": 100000}})
     QTest.keyClick(w, Qt.Key_F5)
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step >= 20, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.run_info.step >= 20, timeout=WAIT)
     QTest.keyClick(w, Qt.Key_F6)
     wait_state(qtbot, w, "paused")
-    frames_step = w.host.trainer.step
+    frames_step = w.run_info.step
 
     w.docks["LatentExplorerPanel"].raise_()
     _click(w.latent_panel, "Set A = current")
@@ -38,10 +38,10 @@ def test_an_interpolation_exported_later_records_the_step_its_frames_come_from(
     qtbot.waitUntil(lambda: w.last_interpolation is not None, timeout=WAIT)
 
     QTest.keyClick(w, Qt.Key_F7)                       # train on, then export the GIF
-    qtbot.waitUntil(lambda: w.host.trainer.step > frames_step + 15, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step > frames_step + 15, timeout=WAIT)
     QTest.keyClick(w, Qt.Key_F6)
     wait_state(qtbot, w, "paused")
-    later = w.host.trainer.step
+    later = w.run_info.step
 
     monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(tmp_path / name))
     with qtbot.waitSignal(w.export_written, timeout=WAIT):

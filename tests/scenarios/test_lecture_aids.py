@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
-from studio.export import read_png_metadata
+from studio.core.export import read_png_metadata
 
 from .conftest import WAIT, headless_run, open_run_by_menu
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from studio.runs import Run
+from studio.core.runs import Run
 
 from .conftest import WAIT, type_into, wait_state
 
@@ -24,7 +24,7 @@ def test_open_an_example_config_and_train_it(qtbot, window, monkeypatch):
     assert w.controls_panel.config()["model"]["latent_dim"] == 1
     type_into(w.controls_panel.form("run").editor("steps"), "30")
     QTest.keyClick(w, Qt.Key_F5)
-    qtbot.waitUntil(lambda: w.state == "finished" and w.host.trainer.step == 30, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.state == "finished" and w.run_info.step == 30, timeout=WAIT)
     cfg = Run.open(w.run_path).config()
     assert cfg.engine == "ae" and cfg.data_name == "ring8" and cfg.run.steps == 30
 
@@ -41,7 +41,7 @@ def test_preset_picker_fills_the_form_and_file_new_run_from_example(qtbot, windo
     # File > New run from example: a new run with the preset's settings, ready to train
     action = next(a for a in w.examples_menu.actions() if a.text() == "ae-ring8")
     action.trigger()
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.run_path is not None
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.run_path is not None
                     and w.state in ("idle", "paused"), timeout=WAIT)
     cfg = Run.open(w.run_path).config()
     assert cfg.engine == "ae" and cfg.data_name == "ring8"

@@ -5,14 +5,14 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from studio.runs import Run
+from studio.core.runs import Run
 
 from .conftest import WAIT, folder_bytes, headless_run, open_run_by_menu, type_into, wait_state
 
 
 def _open_finished(qtbot, w, monkeypatch, path):
     open_run_by_menu(w, monkeypatch, path)
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step == 20
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.run_info.step == 20
                     and w.state == "finished", timeout=WAIT)
 
 
@@ -45,7 +45,7 @@ def test_training_on_with_raised_steps_records_the_change(qtbot, window, tmp_pat
     type_into(form("optim").editor("lr"), "0.0005")
     type_into(form("run").editor("steps"), "30")
     QTest.keyClick(w, Qt.Key_F5)                            # Train: goes on with the edits
-    qtbot.waitUntil(lambda: w.host.trainer.step == 30 and w.state == "finished", timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step == 30 and w.state == "finished", timeout=WAIT)
     cfg = Run.open(run_dir).config()
     assert cfg.run.steps == 30 and cfg.optim.lr == 0.0005
     changes = [json.loads(l) for l in (run_dir / "config_changes.jsonl").read_text().splitlines()]
@@ -64,6 +64,6 @@ def test_train_on_a_finished_run_says_why_nothing_happens(qtbot, window, tmp_pat
                     and w.warning_box.isVisible(), timeout=WAIT)
     text = w.warning_box.text()
     assert "finished its 20 steps" in text and "Raise Steps" in text
-    assert w.host.trainer.step == 20
+    assert w.run_info.step == 20
     w.close()
     assert folder_bytes(run_dir) == before

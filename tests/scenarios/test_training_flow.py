@@ -5,7 +5,7 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from studio.runs import Run
+from studio.core.runs import Run
 
 from .conftest import TINY_VAE, WAIT, headless_run, open_run_by_menu, wait_state
 
@@ -15,26 +15,26 @@ def test_train_pause_step_resume_stop(qtbot, window):
     w.controls_panel.set_config({**TINY_VAE, "run": {**TINY_VAE["run"], "steps": 5000}})
     QTest.keyClick(w, Qt.Key_F5)
     wait_state(qtbot, w, "running")
-    qtbot.waitUntil(lambda: w.host.trainer.step >= 15, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step >= 15, timeout=WAIT)
     QTest.keyClick(w, Qt.Key_F6)
     wait_state(qtbot, w, "paused")
-    paused_at = w.host.trainer.step
+    paused_at = w.run_info.step
     assert w.status_labels["state"].text() == "State: paused"
 
     QTest.keyClick(w, Qt.Key_F10)                        # one step
-    qtbot.waitUntil(lambda: w.host.trainer.step == paused_at + 1 and w.state == "paused",
+    qtbot.waitUntil(lambda: w.run_info.step == paused_at + 1 and w.state == "paused",
                     timeout=WAIT)
     qtbot.waitUntil(lambda: w.status_labels["step"].text() == f"Step {paused_at + 1:,} / 5,000",
                     timeout=WAIT)                        # the run's total, not the step's
 
     QTest.keyClick(w, Qt.Key_F7)
     wait_state(qtbot, w, "running")
-    qtbot.waitUntil(lambda: w.host.trainer.step > paused_at + 10, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step > paused_at + 10, timeout=WAIT)
     QTest.keyClick(w, Qt.Key_F5, Qt.ShiftModifier)       # Stop
     wait_state(qtbot, w, "stopped")
     run = Run.open(w.run_path)
     assert run.status()["state"] == "stopped"
-    assert run.load_checkpoint().step == w.host.trainer.step
+    assert run.load_checkpoint().step == w.run_info.step
     assert w.run_path.name in w.windowTitle()
 
 

@@ -89,7 +89,7 @@ def test_scrubber_generates_plays_back_and_forward_mode_shows_guesses(qtbot, win
 def test_a_gan_collapsed_from_its_first_snapshot_raises_the_mode_alert(qtbot, window):
     """A generator that never learns (learning rate 0) draws one blob from the first snapshot
     on: it never "drops" from a better coverage, yet the alert must fire."""
-    from studio.window import MODES_ALERT_TITLE
+    from studio.shell.window import MODES_ALERT_TITLE
     stuck = {"run": {"seed": 0, "steps": 1300, "batch_size": 16, "log_every": 100,
                      "sample_every": 100, "checkpoint_every": 1300, "preview_samples": 64,
                      "device": "cpu"},
@@ -119,6 +119,6 @@ def test_the_browser_shows_the_points_a_seeded_run_trains_on(qtbot, window, tmp_
     open_run_by_menu(w, monkeypatch, run_dir)
     qtbot.waitUntil(lambda: w.state == "finished" and w.browser_dataset is not None
                     and w.browser_dataset.name == "moons", timeout=WAIT)
-    from studio.training import Trainer
+    from studio.core.training import Trainer
     trained_on = Trainer.load(run_dir).dataset.train_x
     assert np.array_equal(w.browser_dataset.train_x, trained_on)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import errno
 import os
 
-from studio import atomic
-from studio.training import Trainer
+from studio.core import atomic
+from studio.core.training import Trainer
 
 
 def save_with_fault(run_dir: str, fault_index: int, mode: str, steps: int, conn) -> None:

@@ -1,5 +1,5 @@
 """Tiny, fast configs shared by the studio tests."""
-from studio.config import config_from_dict
+from studio.core.config import config_from_dict
 
 
 def tiny_points_config(engine="vae", steps=40, **model):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studio import app
+from studio.shell import app
 
 X11 = {"DISPLAY": ":0"}
 

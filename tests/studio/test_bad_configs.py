@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engines import OptimConfig, engine_names, get_engine
-from studio import device as device_mod
-from studio.config import (SEED_MAX, ConfigError, RunConfig, RunSection, config_from_dict,
+from studio.core import device as device_mod
+from studio.core.config import (SEED_MAX, ConfigError, RunConfig, RunSection, config_from_dict,
                            default_config, load_config, parse_config)
-from studio.data import DATA_SOURCES
-from studio.device import pick_device
-from studio.options import field_default
+from studio.core.data import DATA_SOURCES
+from studio.core.device import pick_device
+from studio.core.options import field_default
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -255,7 +255,7 @@ def test_seed_out_of_range(seed):
 
 
 def test_largest_seed_works_for_every_consumer():
-    from studio.training import EVAL_Z_SEED_OFFSET
+    from studio.core.training import EVAL_Z_SEED_OFFSET
     cfg = config_from_dict({"run": {"seed": SEED_MAX}, "model": {"engine": "vae"}})
     seed = cfg.run.seed
     torch.Generator().manual_seed(seed)

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from studio.data import SKIP_KINDS, DataError, Dataset, load_dataset, scan_folder
-from studio.data.common import MAX_CLASSES, MIN_IMAGE_SIDE
+from studio.core.data import SKIP_KINDS, DataError, Dataset, load_dataset, scan_folder
+from studio.core.data.common import MAX_CLASSES, MIN_IMAGE_SIDE
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -423,9 +423,9 @@ def test_fuzzed_folders_drop_nothing_silently(workdir, tree):
 # -------------------------------------------------------------- what the data browser shows
 
 def shown_by_browser(panel, name: str, options: dict) -> str:
-    """What the window does with a load job's result (studio/window.py): a Dataset is
+    """What the window does with a load job's result (studio/shell/window.py): a Dataset is
     shown, an error's text goes to set_error."""
-    from studio.presenters import dataset_view
+    from studio.shell.presenters import dataset_view
     try:
         panel.show_dataset(dataset_view(load_dataset(name, options)))
     except Exception as e:   # the bus hands the window str(error) of whatever was raised

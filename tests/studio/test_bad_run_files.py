@@ -12,9 +12,9 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from studio.cli import main
-from studio.runs import RUN_STATES, CheckpointError, Run
-from studio.training import Trainer
+from studio.core.cli import main
+from studio.core.runs import RUN_STATES, CheckpointError, Run
+from studio.core.training import Trainer
 
 from .helpers import tiny_points_config
 

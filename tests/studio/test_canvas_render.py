@@ -1,12 +1,12 @@
-"""The 2D canvas render (studio.renders.canvas) and the latent-grid manifold it draws."""
+"""The 2D canvas render (studio.core.renders.canvas) and the latent-grid manifold it draws."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from studio import renders
-from studio.metrics import mode_metrics
-from studio.training import Trainer
+from studio.core import renders
+from studio.core.metrics import mode_metrics
+from studio.core.training import Trainer
 
 from .helpers import tiny_points_config
 
@@ -55,7 +55,7 @@ def test_ganspace_basis_recovers_the_direction_the_first_layer_varies_most():
     For a linear first layer with one dominant singular direction, the first basis vector
     is that right-singular vector of W (up to sign), and it explains most of the variance."""
     import torch
-    from studio.config import config_from_dict
+    from studio.core.config import config_from_dict
     cfg = config_from_dict({
         "run": {"seed": 0, "steps": 1, "batch_size": 32, "device": "cpu"},
         "data": {"name": "ring8", "n": 256, "n_test": 64},

@@ -15,8 +15,8 @@ import time
 import pytest
 import torch
 
-from studio.runs import Run
-from studio.training import CheckpointSaveError, Trainer
+from studio.core.runs import Run
+from studio.core.training import CheckpointSaveError, Trainer
 
 from . import fault_worker
 from .helpers import tiny_points_config
@@ -29,7 +29,7 @@ def ctx():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("needs the forkserver start method (POSIX)")
     c = multiprocessing.get_context("forkserver")
-    c.set_forkserver_preload(["torch", "studio.training", "tests.studio.fault_worker"])
+    c.set_forkserver_preload(["torch", "studio.core.training", "tests.studio.fault_worker"])
     return c
 
 
@@ -67,7 +67,7 @@ def _run_child(ctx, target, *args, timeout=60):
 
 def _fault_points(tmp_path):
     """The named points of one save, recorded in-process."""
-    from studio import atomic
+    from studio.core import atomic
     t = _new_run(tmp_path, "probe")
     t.train_one_step()
     seen = []
@@ -164,7 +164,7 @@ def test_random_kills_while_checkpointing_every_step(tmp_path, ctx):
 
 
 def test_a_full_disk_during_training_stops_with_a_message_and_a_final_status(tmp_path, monkeypatch):
-    from studio import atomic
+    from studio.core import atomic
     import errno
     t = _new_run(tmp_path)
     before = t.step

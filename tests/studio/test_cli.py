@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.cli import main
-from studio.runs import Run
+from studio.core.cli import main
+from studio.core.runs import Run
 
 from .helpers import tiny_mnist_config, tiny_points_config
 
@@ -103,7 +103,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
 def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     cfg = _write(tiny_points_config("vae", steps=10 ** 7), tmp_path / "c.toml")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "studio.cli", "train", str(cfg), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "studio.core.cli", "train", str(cfg), "--out",
                              str(tmp_path / "run")], cwd=ROOT, env=env,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -137,7 +137,7 @@ GAN_TINY = {
 def test_sample_every_gan_run_and_labels_for_conditional_ones(tmp_path, capsys):
     """`genstudio sample` on a conditional GAN with --label, on an unconditional GAN, and the
     messages for a label out of range and for --label on a model without classes."""
-    from studio.config import config_from_dict
+    from studio.core.config import config_from_dict
     cfg = _write(config_from_dict(GAN_TINY), tmp_path / "c.toml")
     assert main(["train", str(cfg), "--out", str(tmp_path / "cgan"), "--quiet"]) == 0
     assert main(["sample", str(tmp_path / "cgan"), "--n", "5", "--label", "7",
@@ -164,7 +164,7 @@ def test_sample_every_gan_run_and_labels_for_conditional_ones(tmp_path, capsys):
 def test_headless_training_keeps_the_mode_collapse_history(tmp_path):
     """`genstudio train` on images scores every snapshot as the studio's Modes panel does, so
     the run opens in the studio with its history; a resume cuts it back to the checkpoint."""
-    from studio.mode_monitor import history_path, read_history
+    from studio.core.mode_monitor import history_path, read_history
     cfg = _write(tiny_mnist_config("vae", steps=20), tmp_path / "c.toml")
     assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     recs = read_history(history_path(tmp_path / "run"))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.cli import main
-from studio.runs import Run
-from studio.training import NonFiniteLoss, Trainer
+from studio.core.cli import main
+from studio.core.runs import Run
+from studio.core.training import NonFiniteLoss, Trainer
 
 from .helpers import tiny_points_config
 
@@ -125,7 +125,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_sample_refuses_more_than_memory_allows_before_drawing(tmp_path, capsys, monkeypatch):
-    from studio import cli
+    from studio.core import cli
     run_dir = _trained(tmp_path)
     monkeypatch.setattr(cli, "MAX_SAMPLE_BYTES", 4 * 2 * 1000)      # 1,000 2D points
     capsys.readouterr()
@@ -138,7 +138,7 @@ def test_sample_refuses_more_than_memory_allows_before_drawing(tmp_path, capsys,
 def _train_subprocess(tmp_path):
     cfg = _write(tiny_points_config("vae", steps=10 ** 7), tmp_path / "c.toml")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "studio.cli", "train", str(cfg), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "studio.core.cli", "train", str(cfg), "--out",
                              str(tmp_path / "run")], cwd=ROOT, env=env,
                             stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:          # wait for the first progress line: training runs

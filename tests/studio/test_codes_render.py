@@ -1,4 +1,4 @@
-"""studio.renders.codes: the AE/VAE codes figure (test codes in 2D, coloured by class) and
+"""studio.core.renders.codes: the AE/VAE codes figure (test codes in 2D, coloured by class) and
 inputs beside their reconstructions, for widgets/codes_view.py."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from studio import renders
-from studio.training import Trainer
+from studio.core import renders
+from studio.core.training import Trainer
 
 from .helpers import tiny_mnist_config, tiny_points_config
 

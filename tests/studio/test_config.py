@@ -1,6 +1,6 @@
 import pytest
 
-from studio.config import ConfigError, config_from_dict, default_config, parse_config, structural_changes
+from studio.core.config import ConfigError, config_from_dict, default_config, parse_config, structural_changes
 
 GOOD = """
 [run]
@@ -59,7 +59,7 @@ def test_structural_changes_ignore_live_values():
 
 def test_every_example_config_is_valid():
     from pathlib import Path
-    from studio.config import load_config
+    from studio.core.config import load_config
     examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
     assert {p.stem.split("-")[0] for p in examples} >= {"ae", "vae"}
     for p in examples:
@@ -69,7 +69,7 @@ def test_every_example_config_is_valid():
 def test_live_keys_come_from_the_structural_metadata():
     """One live-parameter path: the fields marked structural=False, split by when they take
     effect; threads applies when the run is next opened, not mid-run."""
-    from studio.config import default_config, live_keys, structural_changes
+    from studio.core.config import default_config, live_keys, structural_changes
     cfg = default_config("vae", "mnist")
     step = live_keys(cfg, applies="step")
     assert {("optim", "lr"), ("run", "steps"), ("run", "log_every"), ("model", "beta")} <= step

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from studio.data import DATA_SOURCES, DataError, data_source_names, load_dataset, make_options
-from studio.data.builtin import MnistOptions
+from studio.core.data import DATA_SOURCES, DataError, data_source_names, load_dataset, make_options
+from studio.core.data.builtin import MnistOptions
 
 
 def test_every_source_registered_with_documented_options():

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from studio.data import DataError, load_dataset
+from studio.core.data import DataError, load_dataset
 
 
 def idx_bytes(a: np.ndarray, code: int = 0x08) -> bytes:
@@ -149,7 +149,7 @@ def test_npz_refuses_object_arrays(tmp_path):
 def test_npz_points_with_modes_are_scored_like_the_mixture_toys(tmp_path):
     """A drawn distribution saved with its mode centres and sigma: the Dataset carries them so
     the canvas and evaluation count modes as for ring8 / grid25."""
-    from studio.data import load_dataset
+    from studio.core.data import load_dataset
     rng = np.random.default_rng(0)
     modes = np.array([[0.0, 0.0], [3.0, 1.0]], np.float32)
     x = (modes[rng.integers(0, 2, 400)] + 0.1 * rng.standard_normal((400, 2))).astype(np.float32)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.data import DataError, ScanReport, SkippedFile, load_dataset, scan_folder
-from studio.data import folder as folder_mod
-from studio.data.folder import to_rgb_or_gray
+from studio.core.data import DataError, ScanReport, SkippedFile, load_dataset, scan_folder
+from studio.core.data import folder as folder_mod
+from studio.core.data.folder import to_rgb_or_gray
 
 R = 16   # every good test image is R x R (or crops to it), so pixels come through unresampled
 

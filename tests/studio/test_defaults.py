@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from engines import OptimConfig, engine_names, get_engine
-from studio.config import RunSection, config_from_dict, default_config
-from studio.training import EARLY_SNAPSHOTS, Callbacks, Trainer, is_snapshot_step
+from studio.core.config import RunSection, config_from_dict, default_config
+from studio.core.training import EARLY_SNAPSHOTS, Callbacks, Trainer, is_snapshot_step
 
 
 def _steps(sample_every, upto):

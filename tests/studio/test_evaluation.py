@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from studio import metrics
-from studio.data import load_dataset
-from studio.evaluator import MnistEvaluator
+from studio.core import metrics
+from studio.core.data import load_dataset
+from studio.core.evaluator import MnistEvaluator
 
 
 @pytest.fixture(scope="module")

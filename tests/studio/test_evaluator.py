@@ -1,7 +1,7 @@
 """The shipped MNIST evaluator (assets/evaluator-mnist.safetensors) and its loader.
 
 The file's metadata holds the accuracy on the full 10,000-image test split, measured by
-`python -m studio.evaluator_train` through MnistEvaluator; `test_metadata_accuracy_matches_full_test_split`
+`python -m studio.core.evaluator_train` through MnistEvaluator; `test_metadata_accuracy_matches_full_test_split`
 re-measures it here, the other tests use the first 2,000 test images to stay fast.
 """
 import json
@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from studio.data import load_dataset
-from studio.evaluator import (DEFAULT_PATH, FORMAT, EvaluatorError, MnistCNN, MnistEvaluator,
+from studio.core.data import load_dataset
+from studio.core.evaluator import (DEFAULT_PATH, FORMAT, EvaluatorError, MnistCNN, MnistEvaluator,
                               clear_cache)
 
 SUBSET = 2000

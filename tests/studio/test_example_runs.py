@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from studio import example_runs
-from studio.cli import main as cli
-from studio.evaluation import draw_samples
-from studio.example_runs import (MAX_TOTAL_BYTES, RECIPES, Recipe, copy_example_run,
+from studio.core import example_runs
+from studio.core.cli import main as cli
+from studio.core.evaluation import draw_samples
+from studio.core.example_runs import (MAX_TOTAL_BYTES, RECIPES, Recipe, copy_example_run,
                                  folder_bytes, list_example_runs)
-from studio.presets import find_preset
-from studio.runs import Run
-from studio.training import Trainer
+from studio.core.presets import find_preset
+from studio.core.runs import Run
+from studio.core.training import Trainer
 
 SHIPPED = [r.name for r in RECIPES]
 

@@ -1,6 +1,6 @@
 """A conditional GAN trained briefly on real MNIST makes the digit it is asked for.
 
-The shipped MNIST evaluator (studio.evaluator, ~99% test accuracy) classifies samples drawn
+The shipped MNIST evaluator (studio.core.evaluator, ~99% test accuracy) classifies samples drawn
 with label k; a generator that ignored its label would match the request 10% of the time
 (chance). Measured with this exact config (seed 0, one thread, 2,000 steps, ~20 s on one
 core): 88% of the 500 samples are classified as the requested digit; we assert > 50%.
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.config import config_from_dict
-from studio.evaluator import MnistEvaluator
-from studio.training import Trainer
+from studio.core.config import config_from_dict
+from studio.core.evaluator import MnistEvaluator
+from studio.core.training import Trainer
 
 STEPS = 2000
 THRESHOLD = 0.5       # chance is 0.1; measured 0.88

@@ -1,11 +1,11 @@
 """Qt objects die on the GUI thread: while a window is open, Python's cyclic collector runs
-only from a GUI-thread timer (studio/gui_gc.py), never in the engine thread that allocates."""
+only from a GUI-thread timer (studio/shell/gui_gc.py), never in the engine thread that allocates."""
 from __future__ import annotations
 
 import gc
 import threading
 
-from studio.gui_gc import gui_thread_collector
+from studio.shell.gui_gc import gui_thread_collector
 
 from .test_window import make_window
 

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from studio.host import EngineHost
-from studio.runs import Run
+from studio.core.host import EngineHost
+from studio.core.runs import Run
 
 from .helpers import tiny_points_config
 
@@ -29,7 +29,7 @@ class Collector:
         self.errors += u.errors
         self.renders.update(u.renders)
         self.samples = u.samples or self.samples
-        self.run_changed += u.run_changed
+        self.run_changed += u.run_changed is not None
         self.evaluation = u.evaluation or self.evaluation
 
     def wait(self, predicate, timeout=30.0):
@@ -181,7 +181,7 @@ def test_a_pending_slider_decode_lets_the_gui_take_renders_first(host, tmp_path)
 def test_mode_records_are_scored_off_the_host_thread_and_in_before_the_state(tmp_path):
     """The mode-collapse monitor scores snapshots on its own thread (not the host's, so a
     slider's render never waits for it); whoever sees "finished" has every record already."""
-    from studio.mode_monitor import history_path, read_history
+    from studio.core.mode_monitor import history_path, read_history
     from .helpers import tiny_mnist_config
     h = EngineHost(reserve_cpu_for_gui=False)
     h.start()

@@ -1,4 +1,4 @@
-"""studio.metrics against closed forms and the papers' definitions (fast, numpy only)."""
+"""studio.core.metrics against closed forms and the papers' definitions (fast, numpy only)."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from studio.metrics import (class_coverage, classifier_score, frechet_distance,
+from studio.core.metrics import (class_coverage, classifier_score, frechet_distance,
                             frechet_from_stats, gaussian_stats, manifold_radii, mode_metrics,
                             precision_recall)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engines.spec import DataSpec
-from studio.mode_monitor import (
+from studio.core.mode_monitor import (
     HISTORY_FILE, UNAVAILABLE_POINTS, AlertRules, ModeMonitor, ModeRecord, alert_snapshot_path,
     append_history, history_path, read_history, save_alert_snapshot, truncate_history,
 )

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import studio
-from studio import presets
-from studio.config import ConfigError, RunConfig
+from studio.core import presets
+from studio.core.config import ConfigError, RunConfig
 
 EXAMPLES = Path(studio.__file__).resolve().parents[1] / "examples"
 

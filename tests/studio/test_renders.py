@@ -1,4 +1,4 @@
-"""studio/renders.py: what the engine host computes for the GUI between training steps.
+"""studio/core/renders.py: what the engine host computes for the GUI between training steps.
 
 The renders ask engines through capabilities, never classes. The diffusion-specific paths
 checked here: `encode` on a ddpm engine (no "encode" capability) falls back to DDIM inversion,
@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio import renders
-from studio.config import config_from_dict
-from studio.training import Trainer
+from studio.core import renders
+from studio.core.config import config_from_dict
+from studio.core.training import Trainer
 
 from .helpers import tiny_mnist_config
 

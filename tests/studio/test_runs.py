@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from studio import atomic
-from studio.runs import CheckpointError, Run, read_state
-from studio.training import Trainer
+from studio.core import atomic
+from studio.core.runs import CheckpointError, Run, read_state
+from studio.core.training import Trainer
 
 from .helpers import tiny_points_config
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from studio.runs import Run
-from studio.training import Callbacks, Trainer
+from studio.core.runs import Run
+from studio.core.training import Callbacks, Trainer
 
 from .helpers import tiny_mnist_config, tiny_points_config
 
@@ -149,7 +149,7 @@ def test_learning_rate_changes_mid_run(tmp_path):
 def test_training_time_counts_the_session_under_way(tmp_path):
     """metrics.jsonl "time" grows within one train() call, and a checkpoint saved inside the
     loop stores the time trained so far (it used to store 0 until train() returned)."""
-    from studio.runs import Run
+    from studio.core.runs import Run
     from .helpers import tiny_points_config
     cfg = tiny_points_config("ae", steps=40).replace(run={"checkpoint_every": 20, "log_every": 10})
     t = Trainer.create(cfg, tmp_path / "run")
@@ -161,7 +161,7 @@ def test_training_time_counts_the_session_under_way(tmp_path):
 
 
 def test_point_runs_use_one_thread_unless_asked(tmp_path):
-    """Tiny MLPs on 2D points get one intra-op thread (studio.device.choose_threads)."""
+    """Tiny MLPs on 2D points get one intra-op thread (studio.core.device.choose_threads)."""
     import torch
     from .helpers import tiny_points_config
     t = Trainer(tiny_points_config("ae", steps=1))
@@ -171,12 +171,12 @@ def test_point_runs_use_one_thread_unless_asked(tmp_path):
 
 
 def test_keeping_the_gui_thread_serial_leaves_the_host_threads_setting_alone():
-    """studio.device.keep_this_thread_serial: one intra-op thread for the calling thread
+    """studio.core.device.keep_this_thread_serial: one intra-op thread for the calling thread
     only (OpenMP's per-thread setting), so the GUI thread never opens an OpenMP team of its
     own while the engine host thread keeps its threads."""
     import threading
     import torch
-    from studio.device import configure_threads, keep_this_thread_serial
+    from studio.core.device import configure_threads, keep_this_thread_serial
     before = torch.get_num_threads()
     seen = {}
 

@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
 
-from studio.export import read_png_metadata
-from studio.runs import Run
-from studio.window import MainWindow
+from studio.core.export import read_png_metadata
+from studio.core.runs import Run
+from studio.shell.window import MainWindow
 
 WAIT = 120_000   # ms; generous for a loaded 2-core CI machine
 
@@ -67,22 +67,22 @@ def test_train_pause_resume_step_stop_from_the_toolbar(qtbot, window):
 
     w.act_pause.trigger()
     wait_state(qtbot, w, "paused")
-    step = w.host.trainer.step
+    step = w.run_info.step
     assert w.act_resume.isEnabled() and w.act_step.isEnabled()
 
     w.act_step.trigger()
-    qtbot.waitUntil(lambda: w.host.trainer.step == step + 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step == step + 1, timeout=WAIT)
     wait_state(qtbot, w, "paused")
 
     w.act_resume.trigger()
     wait_state(qtbot, w, "running")
-    qtbot.waitUntil(lambda: w.host.trainer.step > step + 20, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step > step + 20, timeout=WAIT)
 
     w.act_stop.trigger()
     wait_state(qtbot, w, "stopped")
     run = Run.open(w.run_path)
     assert run.status()["state"] == "stopped"
-    assert run.load_checkpoint().step == w.host.trainer.step
+    assert run.load_checkpoint().step == w.run_info.step
     assert "stopped" in w.status_labels["state"].text()
 
 
@@ -177,15 +177,15 @@ def test_an_engine_that_raises_leaves_the_window_alive(qtbot, window):
 
 
 def test_open_a_run_trained_headless_and_continue_it(qtbot, window, tmp_path):
-    from studio.cli import main
-    from studio.config import config_from_dict
+    from studio.core.cli import main
+    from studio.core.config import config_from_dict
     cfg = config_from_dict({**TINY, "run": {**TINY["run"], "steps": 20},
                             "data": {"name": "mnist", "limit": 512}})
     (tmp_path / "c.toml").write_text(cfg.to_toml())
     assert main(["train", str(tmp_path / "c.toml"), "--out", str(tmp_path / "headless"), "--quiet"]) == 0
     w = window
     w.open_run(tmp_path / "headless")
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step == 20
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.run_info.step == 20
                     and w.state == "finished", timeout=WAIT)      # loaded, not still loading
     assert n_points(w) == 4
     assert w.controls_panel.config()["model"]["latent_dim"] == 4
@@ -193,7 +193,7 @@ def test_open_a_run_trained_headless_and_continue_it(qtbot, window, tmp_path):
     d["run"]["steps"] = 40                 # as if typed into the Training form
     w.controls_panel.set_config(d)
     w.act_train.trigger()                  # same settings: continues the open run
-    qtbot.waitUntil(lambda: w.host.trainer.step == 40 and w.state == "finished", timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run_info.step == 40 and w.state == "finished", timeout=WAIT)
     assert Run.open(tmp_path / "headless").load_checkpoint().step == 40
 
 
@@ -220,13 +220,14 @@ def test_closing_during_training_saves_and_joins_within_3_seconds(qtbot, tmp_pat
     import time
     w = make_window(qtbot, tmp_path)
     start_tiny_run(qtbot, w)
-    qtbot.waitUntil(lambda: w.host.trainer is not None and w.host.trainer.step > 30, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.run_info.step > 30, timeout=WAIT)
     t0 = time.monotonic()
     w.close()
     assert time.monotonic() - t0 < 3.0
     assert not w.host.is_alive()
     run = Run.open(w.run_path)
-    assert run.load_checkpoint().step == w.host.trainer.step > 30
+    # the window stopped draining the host's news when it closed: the run folder tells
+    assert run.load_checkpoint().step == run.status()["step"] >= w.run_info.step > 30
     assert run.status()["state"] == "stopped"
 
 
@@ -334,12 +335,12 @@ def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, 
     """Every fixed-z snapshot of an image run is scored by the mode monitor (on its own
     thread beside the host); the records reach the panel and RUN/mode_monitor.jsonl, and reopening the run
     shows the same history."""
-    from studio.mode_monitor import history_path, read_history
+    from studio.core.mode_monitor import history_path, read_history
     w = window
     start_tiny_run(qtbot, w, steps=30)
     wait_state(qtbot, w, "finished")
     qtbot.waitUntil(lambda: w.modes_panel.record_count() >= 3, timeout=WAIT)
-    run_dir = w.host.trainer.run.path
+    run_dir = w.run_path
     steps = [r.step for r in read_history(history_path(run_dir))]
     assert steps == [10, 20, 30]
     assert [int(r["step"]) for r in w.modes_panel.records()] == steps
@@ -359,7 +360,7 @@ def test_a_mode_alert_marks_the_modes_tab_without_taking_the_users_tab(qtbot, wi
     """An alert while another tab is in front: the status bar says so and the Modes tab's
     title carries a mark, but the panel the user is working in stays in front; showing the
     Modes tab clears the mark."""
-    from studio.window import MODES_ALERT_TITLE, MODES_TITLE
+    from studio.shell.window import MODES_ALERT_TITLE, MODES_TITLE
     from widgets.on_screen import is_on_screen
     w = window
     w.docks["LatentExplorerPanel"].raise_()

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from widgets.evaluation_table import EvaluationTable, NO_REFERENCE
 
-# as studio/evaluation.py writes them (an MNIST VAE, then a ring8 GAN)
+# as studio/core/evaluation.py writes them (an MNIST VAE, then a ring8 GAN)
 VAE = {"run": "/runs/vae-mnist-20260101-120000", "engine": "vae", "step": 3000, "seed": 0,
        "n": 10000, "test/elbo": -100.36, "test/recon": 80.2, "test/kl": 20.1, "test/mse": 0.03,
        "likelihood/iwae_k64": -97.5, "likelihood/elbo_k1": -100.4, "likelihood/examples": 1000.0,

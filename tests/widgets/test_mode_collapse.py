@@ -205,7 +205,7 @@ def test_alert_banner_and_signal(panel, qtbot):
 
 
 def test_coverage_plot_marks_the_low_coverage_alert_level(panel):
-    """The absolute rule (studio.mode_monitor: under half of a real batch's classes, 3
+    """The absolute rule (studio.core.mode_monitor: under half of a real batch's classes, 3
     snapshots in a row, from step 1000) is drawn as a dotted line, and the tips say so."""
     healthy_then_collapsed(panel)
     steps, low = panel._cov_low.getData()
@@ -254,7 +254,7 @@ def test_duplicate_thumbnails(panel):
 # -- inputs -----------------------------------------------------------------------------------
 
 @dataclass
-class FakeRecord:                  # what studio.mode_monitor.ModeRecord looks like
+class FakeRecord:                  # what studio.core.mode_monitor.ModeRecord looks like
     step: int
     n: int = 64
     class_hist: Optional[np.ndarray] = None

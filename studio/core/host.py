@@ -1,10 +1,13 @@
-"""The engine host: the one thread that touches the engine (DESIGN.md section 5). Qt-free.
+"""The engine host: the one thread that touches the engine and its trainer. Qt-free.
 
 GUI thread -> host: commands through a queue (new/open run, train, pause, step, stop, save,
 live values) and render requests through a slot per kind where the newest request wins.
 Host -> GUI thread: a locked mailbox the GUI drains on a timer (~30 Hz). The host never
 signals per step; it copies the latest metrics, samples, progress and render results into
-the mailbox, and the GUI takes at most one update of each kind per frame.
+the mailbox, and the GUI takes at most one update of each kind per frame. What the GUI knows
+of the open run comes in one RunSnapshot (studio.core.snapshot), posted when a run is created
+or opened; the GUI never reads `trainer` (tests/scenarios check it with a guard that fails on
+any access from another thread).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from .config import RunConfig
 from .device import keep_this_thread_serial
+from .snapshot import RunSnapshot, snapshot_of
 from .training import Callbacks, Progress, Trainer
 
 
@@ -39,7 +43,8 @@ class Updates:
     progress: Optional[Progress] = None
     state: Optional[str] = None
     message: str = ""
-    run_changed: bool = False
+    run_changed: Optional[RunSnapshot] = None    # the run that was created or opened
+    state_step: int = -1                         # the model's step when `state` was set
     renders: dict[str, tuple[int, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     evaluation: Optional[dict[str, float]] = None
@@ -49,7 +54,8 @@ class Updates:
     mode_reset: Optional[tuple[Optional[str], list]] = None
 
     def empty(self) -> bool:
-        return not (self.metrics or self.samples or self.progress or self.state or self.run_changed
+        return not (self.metrics or self.samples or self.progress or self.state
+                    or self.run_changed is not None
                     or self.renders or self.errors or self.evaluation or self.mode_records
                     or self.mode_reset)
 
@@ -106,11 +112,11 @@ class EngineHost:
         self._pending_live: dict[tuple[str, str], Any] = {}
         self._deferred: Optional[tuple[str, tuple]] = None
         self._step_delay_s = 0.0                    # slow motion: a pause after every step
-        self.mode_monitor = None                    # studio.mode_monitor.RunMonitor or None
+        self.mode_monitor = None                    # studio.core.mode_monitor.RunMonitor or None
         # Scoring a snapshot takes 30-50 ms of evaluator work: on the host thread it held up
         # renders (a slider move waited for it), so it runs on its own serial thread (one
         # torch thread: a second OpenMP team would slow every training op, see
-        # studio.device.keep_this_thread_serial), in order, one snapshot after another.
+        # studio.core.device.keep_this_thread_serial), in order, one snapshot after another.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="mode-monitor",
                                         initializer=keep_this_thread_serial)
         self._side.submit(lambda: None).result()    # its thread set up now, before any training
@@ -158,7 +164,7 @@ class EngineHost:
         self._send("live", section, key, value)
 
     def evaluate(self, n: int = 10000, seed: int = 0) -> None:
-        """Every metric that applies (studio.evaluation), saved to the run's evaluations.jsonl."""
+        """Every metric that applies (studio.core.evaluation), saved to the run's evaluations.jsonl."""
         self._send("evaluate", n, seed)
 
     def call(self, fn: Callable[[Optional[Trainer]], Any]) -> None:
@@ -340,7 +346,9 @@ class EngineHost:
         if state in (self.PAUSED, self.FINISHED, self.STOPPED, self.FAILED):
             self.wait_for_monitor(timeout=5.0)  # who waits for the state finds every record in
         self.state = state
-        self.mailbox.put(lambda u: (setattr(u, "state", state), setattr(u, "message", message)))
+        step = self.trainer.step if self.trainer is not None else -1
+        self.mailbox.put(lambda u: (setattr(u, "state", state), setattr(u, "message", message),
+                                    setattr(u, "state_step", step)))
 
     def _fail(self, e: BaseException) -> None:
         text = "".join(traceback.format_exception_only(type(e), e)).strip()
@@ -367,7 +375,8 @@ class EngineHost:
         self._start_monitor()
         samples = self.trainer.preview()
         step = self.trainer.step
-        self.mailbox.put(lambda u: (setattr(u, "run_changed", True),
+        snapshot = snapshot_of(self.trainer)
+        self.mailbox.put(lambda u: (setattr(u, "run_changed", snapshot),
                                     setattr(u, "samples", (step, samples))))
         status = self.trainer.run.status() if self.trainer.run is not None else {}
         done = step >= self.trainer.config.run.steps

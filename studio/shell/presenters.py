@@ -7,9 +7,9 @@ from typing import Any
 from engines import OptimConfig, engine_names, get_engine
 from widgets.viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
 
-from .config import RunSection
-from .data import DATA_SOURCES, Dataset
-from .options import field_default
+from studio.core.config import RunSection
+from studio.core.data import DATA_SOURCES, Dataset
+from studio.core.options import field_default
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
 

@@ -5,11 +5,11 @@ samples/, mode_monitor.jsonl for images, evaluations.jsonl) plus about.json
 ({"title", "description"}, as `Run.about` reads it) and thumbnail.png. They are trained by
 the project's own presets, with a fixed seed, by one command:
 
-    python -m studio.example_runs build [--only NAME,...] [--out DIR]
+    python -m studio.core.example_runs build [--only NAME,...] [--out DIR]
 
 (reproducible on the same torch and CPU: one thread, seeded). Opening one copies it into the
 runs folder first (`copy_example_run`), so it trains further there and the shipped copy
-never changes. `python -m studio.example_runs list` prints what is shipped.
+never changes. `python -m studio.core.example_runs list` prints what is shipped.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
+from .paths import ASSETS
 
-ASSETS_RUNS = Path(__file__).resolve().parents[1] / "assets" / "runs"
+ASSETS_RUNS = ASSETS / "runs"
 THUMBNAIL = "thumbnail.png"
 MAX_TOTAL_BYTES = 20 * 10 ** 6          # "20 MB", in decimal megabytes
 
@@ -214,7 +215,7 @@ def finish(run_dir: Path, recipe: Recipe) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m studio.example_runs",
+    p = argparse.ArgumentParser(prog="python -m studio.core.example_runs",
                                 description="The ready-trained example runs in assets/runs/.")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="train every example run from its preset (a few CPU minutes each)")

@@ -11,7 +11,7 @@ Architecture (``MnistCNN``, the defaults; the shipped file's metadata records it
     fc2    128 -> 10 (dropout before it while training)     the logits
 
 The weights ship in ``assets/evaluator-mnist.safetensors``, made by
-``python -m studio.evaluator_train``; the file's metadata holds the test accuracy (full
+``python -m studio.core.evaluator_train``; the file's metadata holds the test accuracy (full
 10,000-image test split), the training config, seed, torch version, date and wall time.
 Files are read with safetensors only (never pickle) and refused unless they carry the
 ``genstudio-evaluator-1`` metadata and exactly the expected tensor names and shapes.
@@ -42,9 +42,10 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import torch
 from torch import nn
+from .paths import ASSETS
 
 FORMAT = "genstudio-evaluator-1"
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "assets" / "evaluator-mnist.safetensors"
+DEFAULT_PATH = ASSETS / "evaluator-mnist.safetensors"
 BATCH = 1000
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
@@ -138,7 +139,7 @@ def _read_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     from safetensors import SafetensorError, safe_open
     if not path.is_file():
         raise EvaluatorError(f"evaluator weights not found: {path} "
-                             f"(make them with `python -m studio.evaluator_train --out {path}`)")
+                             f"(make them with `python -m studio.core.evaluator_train --out {path}`)")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = dict(f.metadata() or {})
@@ -154,7 +155,7 @@ def _parse_metadata(path: Path, meta: Mapping[str, str]) -> dict[str, Any]:
         raise EvaluatorError(
             f"{path} is not a Generative Studio evaluator file: its safetensors metadata lacks "
             f"{', '.join(missing)} (expected format {FORMAT!r}; make one with "
-            f"`python -m studio.evaluator_train`)")
+            f"`python -m studio.core.evaluator_train`)")
     if meta["format"] != FORMAT:
         raise EvaluatorError(f"{path}: evaluator format {meta['format']!r} is not supported "
                              f"(expected {FORMAT!r})")

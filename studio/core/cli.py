@@ -1,6 +1,6 @@
 """`genstudio`: the studio window with no arguments; `train`, `sample`, `eval` headless.
 
-The headless commands go through exactly the code the GUI uses (studio.training.Trainer)
+The headless commands go through exactly the code the GUI uses (studio.core.training.Trainer)
 and never import Qt.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import __version__
+from studio import __version__
 
 
 EXIT_BAD_INPUT, EXIT_NONFINITE, EXIT_INTERRUPTED, EXIT_BUG = 2, 3, 130, 1
@@ -137,9 +137,9 @@ def _parser() -> argparse.ArgumentParser:
 def _gui(argv: list[str]) -> int:
     # Imported by name at run time so the headless commands never pull in Qt.
     try:
-        app = importlib.import_module("studio.app")
+        app = importlib.import_module("studio.shell.app")
     except ModuleNotFoundError as e:
-        if e.name != "studio.app":
+        if e.name != "studio.shell.app":
             raise
         print("genstudio: the studio window is not part of this build yet; use "
               "`genstudio train|sample|eval` (see `genstudio --help`)", file=sys.stderr)

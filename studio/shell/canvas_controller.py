@@ -1,14 +1,14 @@
 """Connects the 2D canvas panel to the engine host (Qt shell, not part of the headless core).
 
 The canvas never asks the engine anything itself. While it is visible and the open run is on
-2D points, this controller asks the host for a "canvas" render (studio.renders.canvas) at most
+2D points, this controller asks the host for a "canvas" render (studio.core.renders.canvas) at most
 every FRAME_INTERVAL_MS while training runs, and once after anything else changed the model
 (a single step, a discriminator-only or generator-only step, a new or reopened run). At most
 one request is in flight, so a slow frame (a diffusion model sampling 2,500 points) lowers the
 frame rate instead of piling up work on the training thread.
 
 A single-player step's result reaches the GUI as the host's status message ("one
-discriminator step: loss/d 0.69, ...", studio.host._cmd_phase) together with the samples of
+discriminator step: loss/d 0.69, ...", studio.core.host._cmd_phase) together with the samples of
 the step it was taken at; the controller hands both to the panel (PointCanvasPanel.
 show_phase_step), which shows which player moved, its loss and the count of such steps.
 
@@ -83,15 +83,13 @@ class CanvasController(QObject):
         self._timer.start()
 
     # -- host events --------------------------------------------------------------------------
-    def _on_bus_run_changed(self) -> None:
-        t = self.host.trainer
-        spec = t.dataset.spec if t is not None else None
-        self.active = spec is not None and spec.kind == "points" and spec.dim == 2
+    def _on_bus_run_changed(self, snap: Any) -> None:
+        self.active = snap.is_2d_points
         self.panel.clear()
         self.last_metrics_step = -1
         if not self.active:
             return
-        self.panel.set_phase_steps_available("train_phase" in t.engine.capabilities)
+        self.panel.set_phase_steps_available(bool(snap.phases))
         dock = self.window.docks.get(self.panel.objectName())
         if dock is not None:
             dock.raise_()                  # the best view of a model of 2D points
@@ -113,7 +111,7 @@ class CanvasController(QObject):
     def _on_bus_status(self, text: str) -> None:
         self._phase_pending = parse_phase_message(text)
 
-    def _on_bus_state(self, state: str, _message: str) -> None:
+    def _on_bus_state(self, state: str, _message: str, _step: int) -> None:
         self.panel.set_running(state == "running")
         self.dirty = True
 

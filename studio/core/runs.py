@@ -37,7 +37,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from . import __version__
+from studio import __version__
 from . import atomic
 from .atomic import clean_stale_temps, write_text, write_with
 from .config import RunConfig, load_config

@@ -22,7 +22,7 @@ def pick_device(requested: str = "auto") -> torch.device:
     """"auto" prefers CUDA, then Apple's MPS, then the CPU; an explicit choice must exist.
     A config names its device without checking it (a run trained on a GPU still opens on a
     CPU-only machine for viewing), so this is where an absent device is refused."""
-    from .config import ConfigError     # late: studio.config imports this module
+    from .config import ConfigError     # late: studio.core.config imports this module
     avail = available_devices()
     if requested == "auto":
         for name in ("cuda", "mps", "cpu"):

@@ -4,7 +4,7 @@ Every fixed-z sample snapshot (the same latent vectors each time, `Trainer.previ
 scored against the real training images, so the numbers are comparable over a run:
 
 class_hist, classes_covered, kl_to_data  (only where the MNIST evaluator applies: 1x28x28)
-    The evaluator CNN (studio/evaluator.py) labels each sample with its argmax class;
+    The evaluator CNN (studio/core/evaluator.py) labels each sample with its argmax class;
     class_hist is the share of samples per class. A class is *covered* when at least one
     sample falls in it (the VEEGAN / PacGAN "modes captured" convention: Srivastava et al.
     2017, sec. 5.2; Lin et al. 2018, Table 2; computed by `metrics.class_coverage` with

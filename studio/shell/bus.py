@@ -1,5 +1,5 @@
 """The GUI side of the mailbox: a timer on the GUI thread drains the engine host at ~30 Hz and
-emits at most one Qt signal of each kind per frame (DESIGN.md section 5)."""
+emits at most one Qt signal of each kind per frame."""
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from .host import EngineHost
+from studio.core.host import EngineHost
 
 # While a slider's decode is out (at most this long), the GUI takes only render results from
 # the mailbox: painting plots (15-30 ms) would otherwise sit between the image and the screen.
@@ -18,9 +18,9 @@ class TelemetryBus(QObject):
     metrics_appended = Signal(list)             # records {"step", "time", "loss/total", ...}
     samples_updated = Signal(int, object)       # step, float32 samples
     progress_updated = Signal(object)           # training.Progress
-    state_changed = Signal(str, str)            # state, message
+    state_changed = Signal(str, str, int)       # state, message, the model's step (-1: no run)
     status_message = Signal(str)                # progress text of a long host job
-    run_changed = Signal()
+    run_changed = Signal(object)                # studio.core.snapshot.RunSnapshot
     render_ready = Signal(str, int, object)     # kind, stamp, result
     error_raised = Signal(str)
     evaluation_ready = Signal(dict)
@@ -65,11 +65,9 @@ class TelemetryBus(QObject):
         # renders first: someone is waiting for them; plots and samples can be a frame late
         for kind, (stamp, result) in u.renders.items():
             self.render_ready.emit(kind, stamp, result)
-        if u.run_changed:
-            self.run_changed.emit()
-        if u.state:
-            self.state_changed.emit(u.state, u.message)
-        elif u.message:
+        if u.run_changed is not None:
+            self.run_changed.emit(u.run_changed)
+        if not u.state and u.message:
             self.status_message.emit(u.message)
         if u.mode_reset is not None:
             self.mode_reset.emit(*u.mode_reset)
@@ -81,6 +79,8 @@ class TelemetryBus(QObject):
             self.samples_updated.emit(*u.samples)
         if u.progress is not None:
             self.progress_updated.emit(u.progress)
+        if u.state:    # after samples and progress: the state's step is the newest news
+            self.state_changed.emit(u.state, u.message, u.state_step)
         for text in u.errors:
             self.error_raised.emit(text)
         if u.evaluation is not None:

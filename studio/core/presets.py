@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Optional
 
 from .config import ConfigError, RunConfig, load_config
+from .paths import EXAMPLES
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
 # The preset a new run of this engine on this data set starts from, where the engine's plain
 # defaults are not the best first hour (see docs/benchmarks.md, "First hour").
@@ -45,7 +45,7 @@ class Preset:
 
 
 def examples_dir() -> Path:
-    return Path(os.environ.get("GENSTUDIO_EXAMPLES_DIR") or EXAMPLES_DIR)
+    return Path(os.environ.get("GENSTUDIO_EXAMPLES_DIR") or EXAMPLES)
 
 
 def description_of(text: str) -> str:

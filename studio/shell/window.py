@@ -1,4 +1,4 @@
-"""The studio's main window: docked panels around the engine host (DESIGN.md sections 5-6).
+"""The studio's main window: docked panels around the engine host.
 
 The window owns the EngineHost (training thread) and the TelemetryBus (GUI timer). Panels get
 numpy arrays and view models; every engine call goes through the host.
@@ -34,18 +34,21 @@ from widgets.run_controls import RunControlsPanel
 from widgets.sample_gallery import SampleGalleryPanel
 from widgets.viewmodels import RunInfo
 
-from . import __version__
+from studio import __version__
+from studio.core.config import ConfigError, config_from_dict, live_keys, structural_changes
+from studio.core.data import DataError, load_dataset
+from studio.core.device import keep_this_thread_serial
+from studio.core.example_runs import copy_example_run, list_example_runs
+from studio.core.export import export_gif, export_grid, export_individual, export_latents, provenance
+from studio.core.host import EngineHost
+from studio.core.paths import DOCS
+from studio.core.presets import examples_dir, list_presets, load_preset
+from studio.core.runs import Run
+from studio.core.snapshot import RunSnapshot
+
 from .bus import TelemetryBus
-from .config import ConfigError, config_from_dict, live_keys, structural_changes
-from .data import DataError, load_dataset
-from .device import keep_this_thread_serial
-from .export import export_gif, export_grid, export_individual, export_latents, provenance
 from .gui_gc import gui_thread_collector
-from .host import EngineHost
 from .presenters import dataset_view, engine_infos, optim_fields, run_fields, source_infos
-from .example_runs import copy_example_run, list_example_runs
-from .presets import list_presets, load_preset
-from .runs import Run
 from .theme import THEMES, apply_theme
 
 LAYOUT_VERSION = 3      # 3: the Codes dock
@@ -53,8 +56,7 @@ RECENT_RUNS = 10
 EXPORT_SCALES = (1, 2, 4, 8)
 GIF_MIN_SCALE = 4            # a 28-pixel GIF is a thumbnail; GIFs always get at least 4x
 PRESENTATION_FONT_SCALE = 1.5
-USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+USER_GUIDE = DOCS / "user-guide.md"
 MODES_TITLE = "Modes"
 MODES_ALERT_TITLE = "Modes (!)"             # the tab's title while an alert is unseen
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         self.data_choice: tuple[str, dict] = ("mnist", {})
         self.browser_dataset = None          # the Dataset shown in the browser
         self.eval_z: Optional[np.ndarray] = None
+        self.snapshot: Optional[RunSnapshot] = None   # the open run, as the host last posted it
+        self._awaiting_run_data: Optional[tuple[str, dict]] = None
         self.last_samples: Optional[tuple[int, np.ndarray]] = None
         self.last_interpolation: Optional[dict[str, np.ndarray]] = None
         self.eval_samples = 10000             # samples scored by Evaluate (as genstudio eval)
@@ -381,12 +385,23 @@ class MainWindow(QMainWindow):
             if isinstance(ds, LoadFailure):       # a refused scan lists what it skipped
                 self.data_panel.set_error(ds.message, ds.skipped)
                 return
-            self.browser_dataset = ds
-            self.data_choice = (name, options)
-            self.data_panel.show_dataset(dataset_view(ds))
-            if ds.spec.kind == "points":
-                self.gallery_panel.set_reference_points(ds.train_x[:2000])
-                self.latent_panel.set_reference_points(ds.train_x[:2000])
+            self._show_dataset(name, options, ds)
+
+    def _show_dataset(self, name: str, options: dict, ds: Any) -> None:
+        self.browser_dataset = ds
+        self.data_choice = (name, options)
+        self.data_panel.show_dataset(dataset_view(ds))
+        if ds.spec.kind == "points":
+            self.gallery_panel.set_reference_points(ds.train_x[:2000])
+            self.latent_panel.set_reference_points(ds.train_x[:2000])
+
+    def _await_run_data(self, name: str, options: dict) -> None:
+        """The run being opened brings its data set in its snapshot (loaded once, by the
+        trainer, with the run's seed): the browser waits for it instead of loading a copy."""
+        if self.data_panel.current_source() != name:
+            self.data_panel.set_current_source(name, dict(options))
+        self.data_panel.set_busy(f"Opening the run's {name} data...")
+        self._awaiting_run_data = (name, dict(options))
 
     def _on_bus_job_failed(self, job: str, message: str) -> None:
         if job == "dataset":
@@ -440,7 +455,7 @@ class MainWindow(QMainWindow):
         data = config.to_dict()["data"]
         name = data.pop("name")
         self.data_choice = (name, data)         # Train continues this run, on its own data
-        self.load_data(name, data)
+        self._await_run_data(name, data)
         self.plots_panel.clear()
         records, skipped = run.read_metrics_report()
         self.plots_panel.append(records)
@@ -485,7 +500,7 @@ class MainWindow(QMainWindow):
         self.run_config = cfg
 
     def on_evaluate(self) -> None:
-        if self.host.trainer is None:
+        if self.snapshot is None:
             self._warn("Nothing to evaluate", "Train or open a run first.")
             return
         self.statusBar().showMessage("Evaluating (training waits meanwhile)...", 10000)
@@ -527,37 +542,40 @@ class MainWindow(QMainWindow):
         self.run_info.it_per_s, self.run_info.eta_s = p.it_per_s, p.eta_s
         self._refresh_status()
 
-    def _on_bus_state(self, state: str, message: str) -> None:
+    def _on_bus_state(self, state: str, message: str, step: int) -> None:
         self.state = state
+        if state == "failed" and self._awaiting_run_data is not None:
+            self.load_data(*self._awaiting_run_data)   # the run did not open: show its data anyway
+            self._awaiting_run_data = None
         self.run_info.state, self.run_info.message = state, message
-        trainer = self.host.trainer
-        if trainer is not None:
-            self.run_info.step = trainer.step
+        if step >= 0:
+            self.run_info.step = step
         self.controls_panel.set_running(state == "running")
         self._refresh_status()
         self._update_actions()
         self.run_state_changed.emit(state)
 
-    def _on_bus_run_changed(self) -> None:
-        t = self.host.trainer
-        if t is None:
-            return
-        self.run_config = copy.deepcopy(t.config)   # the host's copy is the host thread's
-        self.run_path = t.run.path if t.run is not None else None
-        caps = frozenset(t.engine.capabilities)
-        self.run_info = RunInfo(path=str(self.run_path or ""), engine=t.engine.name,
-                                data=t.config.data_name, device=str(t.device), state=self.state,
-                                step=t.step, total=t.config.run.steps,
-                                latent_dim=int(np.prod(t.engine.noise_shape)), capabilities=caps)
-        self.eval_z = t.eval_z.detach().cpu().numpy().reshape(len(t.eval_z), -1)
-        self.latent_panel.set_classes(_class_names(t.dataset) if "conditional" in caps else [])
+    def _on_bus_run_changed(self, snap: RunSnapshot) -> None:
+        self.snapshot = snap
+        if snap.dataset is not None:
+            options = snap.config.to_dict()["data"]
+            self._show_dataset(options.pop("name"), options, snap.dataset)
+        self._awaiting_run_data = None
+        self.run_config = copy.deepcopy(snap.config)   # the form edits ours, never the snapshot's
+        self.run_path = snap.path
+        caps = snap.capabilities
+        self.run_info = RunInfo(path=str(self.run_path or ""), engine=snap.engine,
+                                data=snap.data, device=snap.device, state=self.state,
+                                step=snap.step, total=snap.total,
+                                latent_dim=snap.latent_dim, capabilities=caps)
+        self.eval_z = snap.eval_z
+        self.latent_panel.set_classes(list(snap.class_names) if "conditional" in caps else [])
         self.latent_panel.set_capabilities(explorer_capabilities(caps))
-        if "trajectory" in caps:
-            sched = t.engine.schedule
-            self.scrubber_panel.set_schedule(sched.alpha_bar[1:].cpu().numpy(), sched.T)
-            self.scrubber_panel.set_run_settings(sampler=t.config.model.sampler,
-                                                 steps=t.config.model.sample_steps)
-        if "encode" in caps and t.dataset.spec.is_images:
+        if snap.schedule is not None:
+            sched = snap.schedule
+            self.scrubber_panel.set_schedule(sched.alpha_bar, sched.T)
+            self.scrubber_panel.set_run_settings(sampler=sched.sampler, steps=sched.sample_steps)
+        if "encode" in caps and snap.is_images:
             self.codes_panel.clear()
             self._request_codes()
         else:
@@ -567,11 +585,10 @@ class MainWindow(QMainWindow):
             self.host.request_render("basis")
         else:
             self.latent_panel.set_space(dim)
-        run = t.run
-        if run is not None:
-            snaps = dict(run.snapshots())
+        if snap.path is not None:
+            snaps = dict(snap.snapshots)
             self.gallery_panel.set_history(sorted(snaps), lambda s, snaps=snaps: _load_snapshot(snaps[s]))
-        self.status_labels["device"].setText(f"Device: {t.device} ({t.threads} threads)")
+        self.status_labels["device"].setText(f"Device: {snap.device} ({snap.threads} threads)")
         if self.run_path is not None:
             self._remember_run(self.run_path)
         self._update_title()
@@ -671,7 +688,7 @@ class MainWindow(QMainWindow):
 
     # -- panel slots --------------------------------------------------------------------------------
     def _on_controls_live_value(self, section: str, key: str, value: Any) -> None:
-        if self.host.trainer is not None:
+        if self.snapshot is not None:
             self.host.set_live(section, key, value)
 
     def _on_controls_structural_edit(self, key: str) -> None:
@@ -689,7 +706,7 @@ class MainWindow(QMainWindow):
         z = self.eval_z[index]
         if "conditional" in self.run_info.capabilities:
             # the preview grid asks a conditional model for class i % K at sample i
-            self.latent_panel.set_label(index % max(1, self.host.trainer.dataset.spec.num_classes))
+            self.latent_panel.set_label(index % max(1, self.snapshot.num_classes))
         self.docks["LatentExplorerPanel"].raise_()
         self.latent_panel.set_base(z)              # emits z_changed, which asks for a decode
 
@@ -715,17 +732,16 @@ class MainWindow(QMainWindow):
         self._on_data_image_picked(int(idx[0]))
 
     def _on_data_image_picked(self, index: int) -> None:
-        ds = self.browser_dataset
-        t = self.host.trainer
-        if ds is None or t is None:
+        ds, snap = self.browser_dataset, self.snapshot
+        if ds is None or snap is None:
             return
-        if not ({"encode", "trajectory"} & set(t.engine.capabilities)):
-            self.statusBar().showMessage(f"The {t.engine.name} engine cannot encode images", 8000)
+        if not ({"encode", "trajectory"} & snap.capabilities):
+            self.statusBar().showMessage(f"The {snap.engine} engine cannot encode images", 8000)
             return
         x = ds.train_x[index:index + 1]
-        if x.shape[1:] != tuple(t.dataset.spec.sample_shape):
+        if x.shape[1:] != snap.sample_shape:
             self._warn("Cannot encode", f"This image has shape {x.shape[1:]}, the model expects "
-                                        f"{tuple(t.dataset.spec.sample_shape)}.")
+                                        f"{snap.sample_shape}.")
             return
         self.docks["LatentExplorerPanel"].raise_()
         self.host.request_render("encode", x=x)
@@ -736,8 +752,7 @@ class MainWindow(QMainWindow):
 
     # -- diffusion scrubber -------------------------------------------------------------------
     def _diffusion_ready(self) -> bool:
-        t = self.host.trainer
-        if t is None or "trajectory" not in t.engine.capabilities:
+        if self.snapshot is None or "trajectory" not in self.snapshot.capabilities:
             self.scrubber_panel.set_error("Open or train a diffusion (ddpm) run to scrub its steps.")
             return False
         return True
@@ -764,7 +779,9 @@ class MainWindow(QMainWindow):
         i, k = int(d["step_index"]), int(d["index"])
         data_x = None
         if d["action"] == "swap":
-            ds = self.host.trainer.dataset
+            ds = self.browser_dataset          # the run's data set, loaded with the run's seed
+            if ds is None or ds.train_x.shape[1:] != self.snapshot.sample_shape:
+                return self._warn("No data set", "The data set browser has not loaded this run's data.")
             pick = self.data_panel.selected_indices()
             j = int(pick[0]) if len(pick) else int(np.random.default_rng(d["seed"]).integers(len(ds.train_x)))
             data_x = ds.train_x[j]
@@ -788,7 +805,7 @@ class MainWindow(QMainWindow):
             path = self._ask_save("Export trajectory", "trajectory.gif", "GIF images (*.gif)")
             if not path:
                 return None
-            from .images import image_grid
+            from studio.core.images import image_grid
             grids = np.stack([image_grid(f).transpose(2, 0, 1) for f in traj["xt"]]) / 255.0
             return self._exported([export_gif(path, grids, meta, boomerang=False, scale=2,
                                               duration_ms=80)])
@@ -799,7 +816,7 @@ class MainWindow(QMainWindow):
                 return None
             picks = x0_across_steps(traj, k=10)
             if images:
-                from .images import image_grid, save_png
+                from studio.core.images import image_grid, save_png
                 rows = picks.transpose(1, 0, 2, 3, 4).reshape(-1, *picks.shape[2:])
                 save_png(path, image_grid(rows, ncols=len(picks)), meta)
                 return self._exported([Path(path)])
@@ -814,7 +831,7 @@ class MainWindow(QMainWindow):
         return "encode" in caps and self.browser_dataset is not None and self.browser_dataset.spec.is_images
 
     def _request_codes(self) -> None:
-        if self.host.trainer is not None:
+        if self.snapshot is not None:
             self.host.request_render("codes")
 
     def _on_code_clicked(self, z) -> None:
@@ -826,7 +843,6 @@ class MainWindow(QMainWindow):
         """What produced the exported images: `step` is the step their weights were at (the
         frames of an interpolation made earlier are not from the run's current step); the
         checkpoint hash is given only when a saved checkpoint holds exactly those weights."""
-        t = self.host.trainer
         step = self.run_info.step if step is None else int(step)
         info = Run(self.run_path).checkpoint_info() if self.run_path else None
         sha = info[1] if info is not None and info[0] == step else ""
@@ -838,7 +854,7 @@ class MainWindow(QMainWindow):
             config_toml=self.run_config.to_toml() if self.run_config else "",
             seed=self.run_config.run.seed if self.run_config else None,
             step=step, checkpoint_sha256=sha,
-            engine=t.engine.name if t is not None else "", extra=extra)
+            engine=self.snapshot.engine if self.snapshot is not None else "", extra=extra)
 
     def _ask_save(self, title: str, name: str, filt: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, str(self.runs_dir / name), filt)
@@ -942,7 +958,8 @@ class MainWindow(QMainWindow):
         self.plots_panel.add_overlay(Run(path).about()["title"], records)
 
     def on_open_config(self) -> None:
-        start = str(EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else self.runs_dir)
+        examples = examples_dir()
+        start = str(examples if examples.is_dir() else self.runs_dir)
         path, _ = QFileDialog.getOpenFileName(self, "Open config", start, "TOML configs (*.toml)")
         if path:
             self.use_config_file(path)
@@ -950,7 +967,7 @@ class MainWindow(QMainWindow):
     def use_config_file(self, path: str | Path) -> bool:
         """A config for the next run: its settings go into the form and its data set is
         loaded; nothing trains until Train (an open run is left as it is)."""
-        from .config import load_config
+        from studio.core.config import load_config
         try:
             config = load_config(path)
         except ConfigError as e:
@@ -993,7 +1010,7 @@ class MainWindow(QMainWindow):
         runs = list_example_runs()
         if not runs:
             return self._warn("No example runs", "This installation has no ready-trained runs "
-                                                 "(assets/runs/); `python -m studio.example_runs "
+                                                 "(assets/runs/); `python -m studio.core.example_runs "
                                                  "build` makes them.")
         items = [ExampleRunItem(r.name, r.title, r.description,
                                 f"{r.engine} on {r.data}, {r.step:,} steps",
@@ -1204,13 +1221,13 @@ class MainWindow(QMainWindow):
         self.status_labels["eta"].setText(
             f"ETA {int(eta // 60)}:{int(eta % 60):02d}" if i.state == "running" and np.isfinite(eta) else "")
         if not self.status_labels["device"].text():
-            from .device import pick_device
+            from studio.core.device import pick_device
             self.status_labels["device"].setText(f"Device: {pick_device('auto')}")
         self.controls_panel.set_run_info(i)
 
     def _update_actions(self) -> None:
         s = self.state
-        has_run = self.host.trainer is not None or self.run_config is not None
+        has_run = self.snapshot is not None or self.run_config is not None
         self.act_train.setEnabled(s not in ("running", "loading"))
         self.act_pause.setEnabled(s == "running")
         self.act_resume.setEnabled(s in ("paused", "stopped") and has_run)
@@ -1260,12 +1277,6 @@ def explorer_capabilities(caps: frozenset) -> frozenset:
     if "invert" in caps:
         out.add("encode")
     return frozenset(out)
-
-
-def _class_names(dataset: Any) -> list[str]:
-    k = int(dataset.spec.num_classes)
-    names = list(dataset.class_names or [])
-    return names if len(names) == k else [str(i) for i in range(k)]
 
 
 def _load_snapshot(path: Path) -> np.ndarray:

@@ -11,10 +11,11 @@ from engines.params import param
 
 from .common import image_dataset
 from .dataset import DataError, Dataset
+from ..paths import ASSETS
 
 # ---------------------------------------------------------------------------------- MNIST
 
-MNIST_PATH = Path(__file__).resolve().parents[2] / "assets" / "mnist.npz"
+MNIST_PATH = ASSETS / "mnist.npz"
 _MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # Decompressing the npz takes ~0.3 s and MNIST is loaded again for every run/test: keep it.
 _mnist_cache: dict[str, dict[str, np.ndarray]] = {}

@@ -10,7 +10,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from . import __version__
+from studio import __version__
 from .atomic import write_with
 from .images import image_grid, samples_picture, save_png, to_uint8
 

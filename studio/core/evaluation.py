@@ -2,7 +2,7 @@
 
 Used by `genstudio eval`, the studio's Evaluate action and the benchmark suite, so the three
 always agree. Sample-quality metrics on MNIST-shaped images use the bundled evaluator CNN
-(studio/evaluator.py) and always report the real-data reference beside the value:
+(studio/core/evaluator.py) and always report the real-data reference beside the value:
 
 - quality/fd: Frechet distance between evaluator features (penultimate layer) of n samples
   and of the test split; quality/fd_floor: the same for n real *training* images against the

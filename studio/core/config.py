@@ -131,7 +131,7 @@ def parse_config(text: str, source: str = "config") -> RunConfig:
 
 
 def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
-    from .data import DATA_SOURCES  # late: keeps `import studio.config` light
+    from .data import DATA_SOURCES  # late: keeps `import studio.core.config` light
 
     if not isinstance(d, Mapping):
         raise ConfigError(f"a config must be a table of sections, got {type(d).__name__}")

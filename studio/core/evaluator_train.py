@@ -1,6 +1,6 @@
 """Train the MNIST evaluator network and ship it as safetensors (Qt-free).
 
-    python -m studio.evaluator_train [--out assets/evaluator-mnist.safetensors]
+    python -m studio.core.evaluator_train [--out assets/evaluator-mnist.safetensors]
                                      [--epochs E] [--seed S] [--threads T]
 
 Seeded and reproducible on the CPU (same seed, same thread count -> same weights): the
@@ -125,7 +125,7 @@ def save_evaluator(path: Path, model: MnistCNN, metadata: dict[str, str]) -> Non
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m studio.evaluator_train",
+    p = argparse.ArgumentParser(prog="python -m studio.core.evaluator_train",
                                 description="Train the MNIST evaluator CNN and save it as "
                                             "safetensors with its accuracy and config.")
     p.add_argument("--out", type=Path, default=DEFAULT_PATH, help="output .safetensors file")
@@ -182,7 +182,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "train_seconds": f"{train_seconds:.1f}",
         "threads": str(threads),
-        "command": " ".join(["python -m studio.evaluator_train",
+        "command": " ".join(["python -m studio.core.evaluator_train",
                              *(sys.argv[1:] if argv is None else argv)]),
     }
     save_evaluator(a.out, model, metadata)
