@@ -81,9 +81,9 @@ def main() -> int:
                    and w.snapshot is not None, 120)
         if dock == "DiffusionScrubberPanel":
             w.scrubber_panel.set_run_settings(sampler="ddim", steps=50, n=16, seed=0)
-            w._on_scrubber_trajectory({"mode": "sample", "sampler": "ddim", "steps": 50,
+            w.diffusion.request_trajectory({"mode": "sample", "sampler": "ddim", "steps": 50,
                                        "eta": 0.0, "seed": 0, "n": 16})
-            wait_until(app, lambda: w.last_trajectory is not None, 120)
+            wait_until(app, lambda: w.diffusion.last_trajectory is not None, 120)
             w.scrubber_panel.set_step(30)
         if dock == "EvaluationTable":
             w.eval_samples = 2000

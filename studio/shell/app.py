@@ -232,7 +232,7 @@ def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool 
     wait_until(app, lambda: window.browser_dataset is not None, 60)
     data, dock = DEMOS.get(demo or "", (None, None))
     if data == "ring8":
-        window.browser_dataset = None
+        window.data.dataset = None
         window.load_data("ring8", {})
         wait_until(app, lambda: window.browser_dataset is not None, 60)
     if demo:
@@ -244,13 +244,14 @@ def screenshot(app, window, out: Path, demo: Optional[str] = None, panels: bool 
             print(f"genstudio: demo run did not finish (state {window.state})", file=sys.stderr)
         window.bus.flush()
         # show the latent explorer with an interpolation too
-        if window.eval_z is not None:
-            window.latent_panel.set_base(window.eval_z[0])
-            window.host.request_render("decode", z=window.eval_z[0])
-            window.host.request_render("interpolate", za=window.eval_z[0], zb=window.eval_z[5],
+        if window.snapshot is not None:
+            window.latent_panel.set_base(window.snapshot.eval_z[0])
+            window.host.request_render("decode", z=window.snapshot.eval_z[0])
+            window.host.request_render("interpolate", za=window.snapshot.eval_z[0],
+                                       zb=window.snapshot.eval_z[5],
                                        steps=8, mode="spherical",
                                        label=window.latent_panel.current_label())
-            wait_until(app, lambda: window.last_interpolation is not None, 30)
+            wait_until(app, lambda: window.latent.last_interpolation is not None, 30)
         if dock is not None:
             window.docks[dock].raise_()
             if dock == "PointCanvasPanel":

@@ -35,7 +35,7 @@ def test_an_interpolation_exported_later_records_the_step_its_frames_come_from(
     qtbot.wait(200)
     _click(w.latent_panel, "Set B = current")
     _click(w.latent_panel, "Interpolate")
-    qtbot.waitUntil(lambda: w.last_interpolation is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.latent.last_interpolation is not None, timeout=WAIT)
 
     QTest.keyClick(w, Qt.Key_F7)                       # train on, then export the GIF
     qtbot.waitUntil(lambda: w.run_info.step > frames_step + 15, timeout=WAIT)
@@ -43,7 +43,7 @@ def test_an_interpolation_exported_later_records_the_step_its_frames_come_from(
     wait_state(qtbot, w, "paused")
     later = w.run_info.step
 
-    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(tmp_path / name))
+    monkeypatch.setattr(w, "ask_save", lambda title, name, filt: str(tmp_path / name))
     with qtbot.waitSignal(w.export_written, timeout=WAIT):
         w.act_export_gif.trigger()
     meta = _comment(tmp_path / "interpolation.gif")

@@ -14,8 +14,8 @@ def test_export_scale_for_slides_gives_sharp_4x_pixels(qtbot, window, tmp_path, 
     run_dir = headless_run(tmp_path)
     w = window
     open_run_by_menu(w, monkeypatch, run_dir)
-    qtbot.waitUntil(lambda: w.state == "finished" and w.last_samples is not None, timeout=WAIT)
-    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(tmp_path / name))
+    qtbot.waitUntil(lambda: w.state == "finished" and w.gallery.last_samples is not None, timeout=WAIT)
+    monkeypatch.setattr(w, "ask_save", lambda title, name, filt: str(tmp_path / name))
     with qtbot.waitSignal(w.export_written, timeout=WAIT):
         w.act_export_grid.trigger()
     one = np.asarray(Image.open(tmp_path / "samples.png"))

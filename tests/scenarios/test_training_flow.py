@@ -72,7 +72,7 @@ def test_curves_export_as_csv(qtbot, window, tmp_path, monkeypatch):
     w = window
     open_run_by_menu(w, monkeypatch, run_dir)
     qtbot.waitUntil(lambda: w.state == "finished", timeout=WAIT)
-    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(tmp_path / name))
+    monkeypatch.setattr(w, "ask_save", lambda title, name, filt: str(tmp_path / name))
     with qtbot.waitSignal(w.export_written, timeout=WAIT):
         w.act_export_csv.trigger()
     rows = list(csv.DictReader((tmp_path / "headless-metrics.csv").open()))

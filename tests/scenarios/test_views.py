@@ -63,7 +63,7 @@ def test_scrubber_generates_plays_back_and_forward_mode_shows_guesses(qtbot, win
     button = {b.objectName(): b for b in sp.findChildren(QPushButton)}
     QTest.mouseClick(button["generateModeButton"], Qt.LeftButton)
     QTest.mouseClick(button["runButton"], Qt.LeftButton)
-    qtbot.waitUntil(lambda: w.last_trajectory is not None and w.last_trajectory["mode"] == "sample",
+    qtbot.waitUntil(lambda: w.diffusion.last_trajectory is not None and w.diffusion.last_trajectory["mode"] == "sample",
                     timeout=WAIT)
     slider = sp.findChild(QSlider, "stepSlider")
     last = slider.maximum()
@@ -75,8 +75,8 @@ def test_scrubber_generates_plays_back_and_forward_mode_shows_guesses(qtbot, win
 
     QTest.mouseClick(button["forwardModeButton"], Qt.LeftButton)
     QTest.mouseClick(button["runButton"], Qt.LeftButton)
-    qtbot.waitUntil(lambda: w.last_trajectory["mode"] == "forward", timeout=WAIT)
-    traj = w.last_trajectory
+    qtbot.waitUntil(lambda: w.diffusion.last_trajectory["mode"] == "forward", timeout=WAIT)
+    traj = w.diffusion.last_trajectory
     # a 10-step model cannot know the digit under the noise: at the noisiest frame its x0
     # guess is far from the true image (the view used to show the true image as the "guess")
     noisiest = int(np.argmax(traj["t"]))
@@ -89,7 +89,7 @@ def test_scrubber_generates_plays_back_and_forward_mode_shows_guesses(qtbot, win
 def test_a_gan_collapsed_from_its_first_snapshot_raises_the_mode_alert(qtbot, window):
     """A generator that never learns (learning rate 0) draws one blob from the first snapshot
     on: it never "drops" from a better coverage, yet the alert must fire."""
-    from studio.shell.window import MODES_ALERT_TITLE
+    from studio.shell.controllers.modes import MODES_ALERT_TITLE
     stuck = {"run": {"seed": 0, "steps": 1300, "batch_size": 16, "log_every": 100,
                      "sample_every": 100, "checkpoint_every": 1300, "preview_samples": 64,
                      "device": "cpu"},

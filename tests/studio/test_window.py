@@ -106,13 +106,13 @@ def test_slider_move_changes_the_decoded_image(qtbot, window):
 def test_export_writes_files_whose_metadata_reads_back(qtbot, window, tmp_path, monkeypatch):
     w = window
     start_tiny_run(qtbot, w)
-    qtbot.waitUntil(lambda: w.last_samples is not None and w.last_samples[0] >= 10, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.gallery.last_samples is not None and w.gallery.last_samples[0] >= 10, timeout=WAIT)
     w.act_pause.trigger()
     wait_state(qtbot, w, "paused")
     out = tmp_path / "export"
     out.mkdir()
-    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(out / name))
-    monkeypatch.setattr(w, "_ask_folder", lambda title: str(out / "each"))
+    monkeypatch.setattr(w, "ask_save", lambda title, name, filt: str(out / name))
+    monkeypatch.setattr(w, "ask_folder", lambda title: str(out / "each"))
 
     with qtbot.waitSignal(w.export_written, timeout=WAIT):
         w.act_export_grid.trigger()
@@ -130,7 +130,7 @@ def test_export_writes_files_whose_metadata_reads_back(qtbot, window, tmp_path, 
     assert read_png_metadata(files[3])["index"] == "3"
 
     w.host.request_render("interpolate", za=np.zeros(4), zb=np.ones(4), steps=6, mode="linear")
-    qtbot.waitUntil(lambda: w.last_interpolation is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.latent.last_interpolation is not None, timeout=WAIT)
     with qtbot.waitSignal(w.export_written, timeout=WAIT):
         w.act_export_gif.trigger()
     gif = Image.open(out / "interpolation.gif")
@@ -202,7 +202,7 @@ def test_render_of_plots_and_sample_grid_has_real_pixels(qtbot, window):
     w = window
     start_tiny_run(qtbot, w)
     qtbot.waitUntil(lambda: n_points(w) >= 5
-                    and w.last_samples is not None, timeout=WAIT)
+                    and w.gallery.last_samples is not None, timeout=WAIT)
     w.act_pause.trigger()
     wait_state(qtbot, w, "paused")
     qtbot.wait(50)
@@ -255,7 +255,7 @@ def test_evaluate_fills_the_table_and_compares_runs(qtbot, window, tmp_path):
     assert table.cell("quality/fd", 2) != ""          # the real-data floor beside it
     first = w.run_path
     assert Run.open(first).read_evaluations()[-1]["n"] == 400
-    w.add_evaluation_of(first)                         # compare: same run again, by folder
+    w.evaluation.add_evaluation_of(first)                         # compare: same run again, by folder
     assert len(table.runs()) == 1                      # same title replaces, not duplicates
 
 
@@ -279,31 +279,31 @@ def test_diffusion_scrubber_runs_continues_edits_and_exports(qtbot, window, tmp_
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "trajectory"):
         sp.trajectory_requested.emit({"mode": "sample", "sampler": "ddim", "steps": 5, "eta": 0.0,
                                       "seed": 3, "n": 4})
-    traj = w.last_trajectory
+    traj = w.diffusion.last_trajectory
     assert traj["xt"].shape == (6, 4, 1, 28, 28) and list(traj["t"])[-1] == 0
     assert sp.step_count() == 6
     # continuing from step 2 without an edit reproduces the same final samples (same noise)
     sp.set_step(2)
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "continue"):
-        w._on_scrubber_continue({"step_index": 2})
-    assert np.allclose(w.last_trajectory["x0"][-1], traj["x0"][-1], atol=1e-5)
+        w.diffusion.continue_from({"step_index": 2})
+    assert np.allclose(w.diffusion.last_trajectory["x0"][-1], traj["x0"][-1], atol=1e-5)
     # re-noising sample 1 at that step changes sample 1 only
-    before = w.last_trajectory
+    before = w.diffusion.last_trajectory
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "edit"):
-        w._on_scrubber_edit({"step_index": 0, "index": 1, "action": "renoise", "seed": 3})
-    after = w.last_trajectory["x0"][-1]
+        w.diffusion.edit({"step_index": 0, "index": 1, "action": "renoise", "seed": 3})
+    after = w.diffusion.last_trajectory["x0"][-1]
     assert not np.allclose(after[1], before["x0"][-1][1])
     assert np.allclose(after[0], before["x0"][-1][0], atol=1e-5)
     # forward mode noises real test images
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "trajectory"):
         sp.trajectory_requested.emit({"mode": "forward", "sampler": "ddim", "steps": 5, "eta": 0.0,
                                       "seed": 0, "n": 4})
-    assert w.last_trajectory["mode"] == "forward"
+    assert w.diffusion.last_trajectory["mode"] == "forward"
     # exports
     out = tmp_path / "x"
     out.mkdir()
-    monkeypatch.setattr(w, "_ask_save", lambda title, name, filt: str(out / name))
-    w.last_trajectory = traj
+    monkeypatch.setattr(w, "ask_save", lambda title, name, filt: str(out / name))
+    w.diffusion.last_trajectory = traj
     for what, name in (("gif", "trajectory.gif"), ("x0_grid", "x0_across_steps.png"),
                        ("final", "diffusion_samples.png")):
         with qtbot.waitSignal(w.export_written, timeout=WAIT):
@@ -328,7 +328,7 @@ def test_latent_explorer_works_for_a_diffusion_run(qtbot, window):
         lp.set_base(np.zeros(28 * 28, np.float32))
     assert lp.current_image() is not None
     with qtbot.waitSignal(w.bus.render_ready, timeout=WAIT, check_params_cb=lambda k, s, r: k == "encode"):
-        w._on_data_image_picked(0)
+        w.latent.encode_data_image(0)
 
 
 def test_mode_collapse_view_follows_an_image_run_and_reloads_its_history(qtbot, window, tmp_path):
@@ -360,7 +360,7 @@ def test_a_mode_alert_marks_the_modes_tab_without_taking_the_users_tab(qtbot, wi
     """An alert while another tab is in front: the status bar says so and the Modes tab's
     title carries a mark, but the panel the user is working in stays in front; showing the
     Modes tab clears the mark."""
-    from studio.shell.window import MODES_ALERT_TITLE, MODES_TITLE
+    from studio.shell.controllers.modes import MODES_ALERT_TITLE, MODES_TITLE
     from widgets.on_screen import is_on_screen
     w = window
     w.docks["LatentExplorerPanel"].raise_()
@@ -397,7 +397,7 @@ def test_latent_explorer_class_and_style_sweeps_for_a_conditional_gan(qtbot, win
     qtbot.waitUntil(lambda: lp.is_pca_mode() and lp.slider_count() == 16, timeout=WAIT)
     assert lp.current_label() is not None
     with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
-        lp.set_base(w.eval_z[0])
+        lp.set_base(w.snapshot.eval_z[0])
     first = lp.current_image().copy()
     with qtbot.waitSignal(w.decoded_shown, timeout=WAIT):
         lp.set_label(3)                                  # same code, class 3
@@ -407,5 +407,5 @@ def test_latent_explorer_class_and_style_sweeps_for_a_conditional_gan(qtbot, win
                               check_params_cb=lambda k, s, r: k == "sweep"):
             lp.sweep_requested.emit(kind)
         assert lp.interpolation_images().shape[0] == n
-        labels = w.last_interpolation["labels"]
+        labels = w.latent.last_interpolation["labels"]
         assert list(labels) == (list(range(10)) if kind == "class" else [3] * 10)

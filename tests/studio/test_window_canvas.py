@@ -142,7 +142,7 @@ def test_gan_canvas_heatmap_arrows_and_single_player_steps(qtbot, tmp_path):
 
 
 def test_phase_messages_are_parsed():
-    from studio.shell.canvas_controller import parse_phase_message
+    from studio.shell.controllers.canvas import parse_phase_message
     assert parse_phase_message("one discriminator step: loss/d 0.6931, loss/total 0.6931") == (
         "discriminator", {"loss/d": 0.6931, "loss/total": 0.6931})
     assert parse_phase_message("one generator step: loss/g 1.2e+03") == ("generator", {"loss/g": 1200.0})

@@ -21,15 +21,15 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QTimer
 
+from studio.core.snapshot import RunSnapshot
 from widgets.point_canvas import CanvasFrame, PointCanvasPanel
 
-if TYPE_CHECKING:
-    from .window import MainWindow
+from .base import Controller
 
 FRAME_INTERVAL_MS = 100
 _PHASE_MESSAGE = re.compile(r"one (discriminator|generator) step:(.*)")
@@ -51,12 +51,11 @@ def parse_phase_message(text: str) -> Optional[tuple[str, dict[str, float]]]:
     return m.group(1), values
 
 
-class CanvasController(QObject):
-    def __init__(self, window: "MainWindow", panel: PointCanvasPanel):
-        super().__init__(window)
-        self.window = window
-        self.panel = panel
-        self.host = window.host
+class CanvasController(Controller):
+    RENDERS = ("canvas",)
+
+    def __init__(self, session, panel: PointCanvasPanel):
+        super().__init__(session, panel)
         self.active = False              # the open run is on 2D points
         self.dirty = False               # the model changed since the last frame
         self.in_flight = False
@@ -69,36 +68,33 @@ class CanvasController(QObject):
         self._timer.timeout.connect(self._on_timer_timeout)
 
         panel.play_requested.connect(self._on_panel_play)
-        panel.pause_requested.connect(window.on_pause)
+        panel.pause_requested.connect(session.on_pause)
         panel.step_requested.connect(self._on_panel_step)
         panel.slow_motion_changed.connect(lambda ms: self.host.set_step_delay(ms))
         panel.distribution_drawn.connect(self._on_panel_distribution_drawn)
-        bus = window.bus
-        bus.run_changed.connect(self._on_bus_run_changed)
-        bus.samples_updated.connect(self._on_bus_samples)
-        bus.status_message.connect(self._on_bus_status)
-        bus.state_changed.connect(self._on_bus_state)
-        bus.render_ready.connect(self._on_bus_render)
-        bus.job_finished.connect(self._on_bus_job_finished)
+        session.bus.status_message.connect(self._on_bus_status)
+        session.bus.job_finished.connect(self._on_bus_job_finished)
         self._timer.start()
 
     # -- host events --------------------------------------------------------------------------
-    def _on_bus_run_changed(self, snap: Any) -> None:
+    @property
+    def host(self):
+        return self.session.host
+
+    def on_run_opened(self, snap: RunSnapshot) -> None:
         self.active = snap.is_2d_points
         self.panel.clear()
         self.last_metrics_step = -1
         if not self.active:
             return
         self.panel.set_phase_steps_available(bool(snap.phases))
-        dock = self.window.docks.get(self.panel.objectName())
-        if dock is not None:
-            dock.raise_()                  # the best view of a model of 2D points
+        self.session.raise_panel(self.panel.objectName())   # the best view of a model of 2D points
         self.panel.set_slow_motion(0)
         self.host.set_step_delay(0)
         self.dirty = True
         self._request()
 
-    def _on_bus_samples(self, step: int, _samples: Any) -> None:
+    def on_samples(self, step: int, _samples: Any) -> None:
         self.dirty = True
         # the host posts a single-player step's message and samples together; the bus emits
         # the message first, so the samples carry the step it was taken at
@@ -111,17 +107,17 @@ class CanvasController(QObject):
     def _on_bus_status(self, text: str) -> None:
         self._phase_pending = parse_phase_message(text)
 
-    def _on_bus_state(self, state: str, _message: str, _step: int) -> None:
+    def on_state(self, state: str, _message: str, _step: int) -> None:
         self.panel.set_running(state == "running")
         self.dirty = True
 
     def _on_timer_timeout(self) -> None:
-        if self.dirty or self.window.state == "running":
+        if self.dirty or self.session.state == "running":
             self._request()
 
     def _visible(self) -> bool:
-        dock = self.window.docks.get(self.panel.objectName())
-        return dock is not None and not dock.visibleRegion().isEmpty() and dock.isVisible()
+        dock = self.session.dock(self.panel.objectName())
+        return not dock.visibleRegion().isEmpty() and dock.isVisible()
 
     def _request(self) -> None:
         if not self.active or self.in_flight or not self._visible():
@@ -130,9 +126,7 @@ class CanvasController(QObject):
         self.dirty = False
         self.host.request_render("canvas")
 
-    def _on_bus_render(self, kind: str, _stamp: int, result: Any) -> None:
-        if kind != "canvas":
-            return
+    def on_render(self, kind: str, _stamp: int, result: Any) -> None:
         self.in_flight = False
         if not self.active:
             return
@@ -155,21 +149,21 @@ class CanvasController(QObject):
 
     # -- panel events ---------------------------------------------------------------------------
     def _on_panel_play(self) -> None:
-        if self.window.state in ("paused", "stopped"):
-            self.window.on_resume()
+        if self.session.state in ("paused", "stopped"):
+            self.session.on_resume()
         else:
-            self.window.on_train()
+            self.session.on_train()
 
     def _on_panel_step(self, kind: str) -> None:
         if kind == "both":
-            self.window.on_step()
+            self.session.on_step()
         else:
             self.host.step_phase(kind)
 
     def _on_panel_distribution_drawn(self, drawing: dict) -> None:
-        path = save_drawing(self.window.runs_dir / "drawings", drawing)
+        path = save_drawing(self.session.runs_dir / "drawings", drawing)
         self.pending_drawing = path
-        self.window.load_data("npz", {"path": str(path), "test_fraction": 0.1})
+        self.session.load_data("npz", {"path": str(path), "test_fraction": 0.1})
 
     def _on_bus_job_finished(self, job: str, result: Any) -> None:
         if job != "dataset" or self.pending_drawing is None:
@@ -177,9 +171,9 @@ class CanvasController(QObject):
         name, options, _ds = result
         if name == "npz" and Path(options.get("path", "")) == self.pending_drawing:
             self.pending_drawing = None
-            if self.window.state == "running":
+            if self.session.state == "running":
                 self.host.stop()
-            if self.window.on_new_run():
+            if self.session.on_new_run():
                 self.host.train()
 
 
