@@ -16,7 +16,6 @@ Preview: `python -m widgets.data_browser [--points] [--grab OUT.png] [--size 800
 from __future__ import annotations
 
 import html
-import math
 import os
 import re
 from pathlib import Path
@@ -27,13 +26,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QAction, QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics,
                            QKeyEvent, QMouseEvent, QPainter, QPaintEvent)
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox,
-                               QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView, QMenu,
-                               QProgressBar, QPushButton, QSizePolicy, QSpinBox,
-                               QStackedWidget, QToolButton, QToolTip, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QFrame,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
+                               QMenu, QProgressBar, QPushButton, QSizePolicy, QStackedWidget,
+                               QToolButton, QToolTip, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
+from .forms import editor_value, make_editor, set_editor_value
 from .thumbnails import ThumbnailModel
 from .viewmodels import DatasetView, FieldSpec, SourceInfo
 
@@ -160,96 +159,35 @@ def _wants_browse(field: FieldSpec) -> bool:
 
 
 class _FieldEditor:
-    """One generated editor: knows how to read and write its typed value."""
+    """One generated editor (forms.make_editor) and its field: reads and writes its typed
+    value; a value the editor cannot take is ignored."""
 
     def __init__(self, field: FieldSpec, widget: QWidget, editor: QWidget):
         self.field, self.widget, self.editor = field, widget, editor
 
     def value(self) -> Any:
-        e = self.editor
-        if isinstance(e, QComboBox):
-            return e.currentData()
-        if isinstance(e, QCheckBox):
-            return bool(e.isChecked())
-        if isinstance(e, QSpinBox):
-            return int(e.value())
-        if isinstance(e, QDoubleSpinBox):
-            return float(e.value())
-        return e.text() if isinstance(e, QLineEdit) else None
+        return editor_value(self.field, self.editor)
 
     def set_value(self, value: Any) -> None:
-        e = self.editor
         try:
-            if isinstance(e, QComboBox):
-                i = e.findData(value)
-                if i < 0:
-                    i = e.findText(str(value))
-                if i >= 0:
-                    e.setCurrentIndex(i)
-            elif isinstance(e, QCheckBox):
-                e.setChecked(bool(value))
-            elif isinstance(e, QSpinBox):
-                e.setValue(int(value))
-            elif isinstance(e, QDoubleSpinBox):
-                e.setValue(float(value))
-            elif isinstance(e, QLineEdit):
-                e.setText("" if value is None else str(value))
+            set_editor_value(self.field, self.editor, value, keep_unknown=False)
         except (TypeError, ValueError):
             pass
 
 
-def _float_decimals_and_step(field: FieldSpec) -> tuple[int, float]:
-    vals = [abs(float(v)) for v in (field.default, field.min, field.max)
-            if isinstance(v, (int, float)) and v not in (None, 0) and math.isfinite(v)]
-    smallest = min(vals) if vals else 0.1
-    digits = max(0, -math.floor(math.log10(smallest))) if smallest > 0 else 1
-    decimals = min(8, max(2, digits + 1))
-    default = abs(float(field.default or 0.0))
-    if default > 0:
-        step = 10.0 ** math.floor(math.log10(default))
-    elif field.min is not None and field.max is not None and field.max > field.min:
-        step = (float(field.max) - float(field.min)) / 100.0
-    else:
-        step = 0.1
-    return decimals, step
-
-
-def make_field_editor(field: FieldSpec, parent: QWidget) -> tuple[QWidget, QWidget]:
-    """(container, editor) for one FieldSpec; the container may add a browse button."""
-    tip = field.help or ""
-    if field.choices:
-        ed: QWidget = QComboBox(parent)
-        for c in field.choices:
-            ed.addItem(str(c), c)
-    elif field.kind == "int":
-        ed = QSpinBox(parent)
-        lo = -2**31 if field.min is None else int(math.ceil(field.min))
-        hi = 2**31 - 1 if field.max is None else int(math.floor(field.max))
-        ed.setRange(lo, hi)
-        ed.setGroupSeparatorShown(False)
-        ed.setAccelerated(True)
-    elif field.kind == "float":
-        ed = QDoubleSpinBox(parent)
-        decimals, step = _float_decimals_and_step(field)
-        ed.setDecimals(decimals)
-        ed.setRange(-1e12 if field.min is None else float(field.min),
-                    1e12 if field.max is None else float(field.max))
-        ed.setSingleStep(step)
-        ed.setAccelerated(True)
-    elif field.kind == "bool":
-        ed = QCheckBox(parent)
-    else:
-        ed = QLineEdit(parent)
+def _options_editor(field: FieldSpec, parent: QWidget) -> QWidget:
+    """The editor of one source option (forms.make_editor, floats as spin boxes), showing the
+    field's default; path fields get a "Path…" placeholder (the browse button is added by
+    the panel)."""
+    ed = make_editor(field, parent, float_spin=True)
+    if type(ed) is QLineEdit:
         ed.setClearButtonEnabled(True)
         if _wants_browse(field):
             ed.setPlaceholderText("Path…")
-    if isinstance(ed, (QSpinBox, QDoubleSpinBox)):
-        ed.setKeyboardTracking(False)
-    ed.setToolTip(tip)
-    ed.setObjectName(f"field_{field.name}")
+    ed.setToolTip(field.help or "")
     ed.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     _FieldEditor(field, ed, ed).set_value(field.default)
-    return ed, ed
+    return ed
 
 
 # ----------------------------------------------------------------------------------------
@@ -694,7 +632,7 @@ class DataBrowserPanel(QWidget):
             return
         remembered = self._values.get(info.name, {})
         for f in info.fields:
-            container, editor = make_field_editor(f, self.options_widget)
+            container = editor = _options_editor(f, self.options_widget)
             fe = _FieldEditor(f, container, editor)
             if f.name in remembered:
                 fe.set_value(remembered[f.name])

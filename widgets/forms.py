@@ -1,12 +1,17 @@
-"""A form generated from a list of `FieldSpec`s: one labelled editor per hyperparameter.
+"""The one form builder from `FieldSpec`s: `make_editor` builds the editor of a field and
+`editor_value` / `set_editor_value` read and write its typed value; `FieldForm` is a form of
+one labelled editor per hyperparameter built with them.
 
-Shared by the panels that edit config sections (run, model, optim, data options). The form
-knows nothing about engines: it gets plain `FieldSpec`s and hands back plain Python values.
+Shared by the panels that edit config sections (run, model, optim; run_controls uses
+FieldForm) and the data browser's source options (its own rows, with browse buttons, built
+with make_editor). Nothing here knows engines: it gets plain `FieldSpec`s and hands back
+plain Python values.
 
 Editors: int -> QSpinBox, float -> QLineEdit with a scientific-notation validator (so a
-learning rate can be typed as 0.0002 or 2e-4), str with choices -> QComboBox, str ->
-QLineEdit, bool -> QCheckBox. Each label and editor carries the field's help, its range and
-default as a tooltip. `edited(name, value)` fires on user edits only, never on `set_values`.
+learning rate can be typed as 0.0002 or 2e-4) or, with float_spin, a QDoubleSpinBox, str
+with choices -> QComboBox, str -> QLineEdit, bool -> QCheckBox. In a FieldForm each label
+and editor carries the field's help, its range and default as a tooltip; `edited(name,
+value)` fires on user edits only, never on `set_values`.
 """
 from __future__ import annotations
 
@@ -17,13 +22,14 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from PySide6.QtCore import QLocale, QObject, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QSpinBox, QStyle, QVBoxLayout, QWidget)
 
 from .kit import WheelGuard
 from .viewmodels import FieldSpec
 
-__all__ = ["FieldForm", "field_label", "field_tooltip", "format_float", "NEW_RUN_WARNING"]
+__all__ = ["FieldForm", "make_editor", "editor_value", "set_editor_value", "field_label",
+           "field_tooltip", "format_float", "NEW_RUN_WARNING"]
 
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
 NEW_RUN_WARNING = "changing this starts a new run"
@@ -147,6 +153,110 @@ class _FloatEdit(QLineEdit):
             self.setText(format_float(self._value))
 
 
+def float_decimals_and_step(spec: FieldSpec) -> tuple[int, float]:
+    """Decimals and single step of a float spin box: enough decimals for the smallest of the
+    default and the bounds, a step of the default's order of magnitude."""
+    vals = [abs(float(v)) for v in (spec.default, spec.min, spec.max)
+            if isinstance(v, (int, float)) and v not in (None, 0) and math.isfinite(v)]
+    smallest = min(vals) if vals else 0.1
+    digits = max(0, -math.floor(math.log10(smallest))) if smallest > 0 else 1
+    decimals = min(8, max(2, digits + 1))
+    default = abs(float(spec.default or 0.0))
+    if default > 0:
+        step = 10.0 ** math.floor(math.log10(default))
+    elif spec.min is not None and spec.max is not None and spec.max > spec.min:
+        step = (float(spec.max) - float(spec.min)) / 100.0
+    else:
+        step = 0.1
+    return decimals, step
+
+
+def make_editor(spec: FieldSpec, parent: Optional[QWidget] = None, *,
+                float_spin: bool = False) -> QWidget:
+    """The editor of one field, named "field_<name>", its value not set yet (write the
+    default with set_editor_value): bool -> QCheckBox, choices -> QComboBox, int ->
+    QSpinBox (the field's range, clamped to 32 bits), float -> _FloatEdit (typed, scientific
+    notation) or with `float_spin` a QDoubleSpinBox, anything else -> QLineEdit. Spin boxes
+    emit once per typed number (no keyboard tracking) and accelerate when held."""
+    if spec.kind == "bool":
+        w: QWidget = QCheckBox(parent)
+    elif spec.choices:
+        w = QComboBox(parent)
+        for c in spec.choices:
+            w.addItem(str(c), c)
+    elif spec.kind == "int":
+        w = QSpinBox(parent)
+        lo = INT_MIN if spec.min is None else max(INT_MIN, math.ceil(spec.min))
+        hi = INT_MAX if spec.max is None else min(INT_MAX, math.floor(spec.max))
+        w.setRange(int(lo), int(hi))
+        w.setKeyboardTracking(False)      # typing "128" emits once, not 1, 12, 128
+        w.setAccelerated(True)
+    elif spec.kind == "float" and float_spin:
+        w = QDoubleSpinBox(parent)
+        decimals, step = float_decimals_and_step(spec)
+        w.setDecimals(decimals)
+        w.setRange(-1e12 if spec.min is None else float(spec.min),
+                   1e12 if spec.max is None else float(spec.max))
+        w.setSingleStep(step)
+        w.setAccelerated(True)
+        w.setKeyboardTracking(False)
+    elif spec.kind == "float":
+        w = _FloatEdit(spec, parent)
+    else:
+        w = QLineEdit(parent)
+    w.setObjectName(f"field_{spec.name}")
+    return w
+
+
+def set_editor_value(spec: FieldSpec, w: QWidget, value: Any, *, keep_unknown: bool = True) -> None:
+    """Show `value` in an editor from make_editor. A value a combo box does not list is
+    added to it (`keep_unknown`, so a loaded value survives) or ignored. Line edits show str
+    fields as they are and other kinds as Python literals; None shows as empty."""
+    if isinstance(w, QCheckBox):
+        w.setChecked(bool(value))
+    elif isinstance(w, QComboBox):
+        i = w.findData(value)
+        if i < 0:
+            i = w.findText(str(value))
+        if i < 0 and keep_unknown:
+            w.addItem(str(value), value)
+            i = w.count() - 1
+        if i >= 0:
+            w.setCurrentIndex(i)
+    elif isinstance(w, QSpinBox):
+        w.setValue(int(value))
+    elif isinstance(w, QDoubleSpinBox):
+        w.setValue(float(value))
+    elif isinstance(w, _FloatEdit):
+        w.set_value(float(value))
+    elif isinstance(w, QLineEdit):
+        text = value if spec.kind == "str" else repr(value)
+        w.setText("" if value is None else str(text))
+
+
+def editor_value(spec: FieldSpec, w: QWidget) -> Any:
+    """The typed value of an editor from make_editor: bool, the combo's item data, int,
+    float, or the text (str fields; other kinds are read as Python literals when they
+    parse)."""
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if isinstance(w, QSpinBox):
+        return int(w.value())
+    if isinstance(w, QDoubleSpinBox):
+        return float(w.value())
+    if isinstance(w, _FloatEdit):
+        return w.value()
+    text = w.text() if isinstance(w, QLineEdit) else ""
+    if spec.kind == "str":
+        return text
+    try:                                     # other kinds (lists, tuples): Python literals
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 class FieldForm(QWidget):
     """A form with one editor per FieldSpec.
 
@@ -211,7 +321,6 @@ class FieldForm(QWidget):
         label = QLabel(field_label(spec), self._form_host)
         label.setToolTip(tip)
         editor = self._make_editor(spec)
-        editor.setObjectName(f"field_{spec.name}")
         editor.setToolTip(tip)
         label.setBuddy(editor)
         warn = QLabel(self._form_host)
@@ -236,39 +345,24 @@ class FieldForm(QWidget):
 
     def _make_editor(self, spec: FieldSpec) -> QWidget:
         name = spec.name
-        if spec.kind == "bool":
-            w = QCheckBox(self._form_host)
+        w = make_editor(spec, self._form_host)
+        if isinstance(w, QCheckBox):
             w.toggled.connect(lambda v, n=name: self._user_edit(n, bool(v)))
-            return w
-        if spec.choices:
-            w = QComboBox(self._form_host)
-            for c in spec.choices:
-                w.addItem(str(c), c)
+        elif isinstance(w, QComboBox):
             w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             w.setMinimumContentsLength(6)
             w.currentIndexChanged.connect(lambda _i, n=name, w=w: self._user_edit(n, w.currentData()))
-            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            w.installEventFilter(self._wheel_guard)
-            return w
-        if spec.kind == "int":
-            w = QSpinBox(self._form_host)
-            lo = INT_MIN if spec.min is None else max(INT_MIN, math.ceil(spec.min))
-            hi = INT_MAX if spec.max is None else min(INT_MAX, math.floor(spec.max))
-            w.setRange(int(lo), int(hi))
-            w.setKeyboardTracking(False)      # typing "128" emits once, not 1, 12, 128
-            w.setAccelerated(True)
+        elif isinstance(w, QSpinBox):
             w.setMinimumWidth(70)
             w.valueChanged.connect(lambda v, n=name: self._user_edit(n, int(v)))
+        elif isinstance(w, _FloatEdit):
+            w.committed.connect(lambda v, n=name: self._user_edit(n, float(v)))
+        else:
+            w.setProperty("_last", None)
+            w.editingFinished.connect(lambda n=name, w=w: self._on_text_finished(n, w))
+        if isinstance(w, (QComboBox, QSpinBox)):
             w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             w.installEventFilter(self._wheel_guard)
-            return w
-        if spec.kind == "float":
-            w = _FloatEdit(spec, self._form_host)
-            w.committed.connect(lambda v, n=name: self._user_edit(n, float(v)))
-            return w
-        w = QLineEdit(self._form_host)
-        w.setProperty("_last", None)
-        w.editingFinished.connect(lambda n=name, w=w: self._on_text_finished(n, w))
         return w
 
     # ---------------------------------------------------------------- values
@@ -362,44 +456,15 @@ class FieldForm(QWidget):
     def _write(self, spec: FieldSpec, w: QWidget, value: Any) -> None:
         self._updating = True
         try:
-            if isinstance(w, QCheckBox):
-                w.setChecked(bool(value))
-            elif isinstance(w, QComboBox):
-                i = w.findData(value)
-                if i < 0:
-                    i = w.findText(str(value))
-                if i < 0:                       # keep a loaded value the choices do not list
-                    w.addItem(str(value), value)
-                    i = w.count() - 1
-                w.setCurrentIndex(i)
-            elif isinstance(w, QSpinBox):
-                w.setValue(int(value))
-            elif isinstance(w, _FloatEdit):
-                w.set_value(float(value))
-            elif isinstance(w, QLineEdit):
-                text = value if spec.kind == "str" else repr(value)
-                w.setText("" if value is None else str(text))
+            set_editor_value(spec, w, value)
+            if isinstance(w, QLineEdit) and not isinstance(w, _FloatEdit):
                 w.setProperty("_last", self._read(spec, w))
         finally:
             self._updating = False
 
     @staticmethod
     def _read(spec: FieldSpec, w: QWidget) -> Any:
-        if isinstance(w, QCheckBox):
-            return w.isChecked()
-        if isinstance(w, QComboBox):
-            return w.currentData()
-        if isinstance(w, QSpinBox):
-            return int(w.value())
-        if isinstance(w, _FloatEdit):
-            return w.value()
-        text = w.text() if isinstance(w, QLineEdit) else ""
-        if spec.kind == "str":
-            return text
-        try:                                     # other kinds (lists, tuples): Python literals
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return text
+        return editor_value(spec, w)
 
 
 if __name__ == "__main__":  # pragma: no cover - manual preview

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxL
                                QPushButton, QScrollArea, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from .kit import WheelGuard, image_view, mute_label, tile
+from .kit import WheelGuard, image_view, interpolate, mute_label, tile, to_uint8
 
 __all__ = ["LatentExplorerPanel", "interpolate", "to_display_uint8", "tile_row",
            "MAX_SLIDERS", "EMPTY_TEXT"]
@@ -37,43 +37,6 @@ _PAD, _PAD_VALUE = 2, 40    # gaps between interpolation frames (as studio.core.
 
 
 # ---------------------------------------------------------------------------- pure helpers
-def interpolate(zA: np.ndarray, zB: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
-    """`steps` codes from zA to zB inclusive, as float32 (steps, dim).
-
-    mode "linear" (or "lerp"): (1 - t) a + t b.
-    mode "spherical" (or "slerp"): Shoemake's slerp, sin((1-t)w)/sin(w) a + sin(tw)/sin(w) b,
-    with w the angle between a and b; it keeps the norm of equal-norm endpoints and follows
-    the great circle. Falls back to lerp when w is ~0 or ~pi (sin w ~ 0) or an end is zero.
-    """
-    a = np.asarray(zA, np.float64).reshape(-1)
-    b = np.asarray(zB, np.float64).reshape(-1)
-    if a.shape != b.shape:
-        raise ValueError(f"interpolate: zA and zB differ in shape, {a.shape} vs {b.shape}")
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError(f"interpolate: steps must be >= 1, got {steps}")
-    mode = mode.lower()
-    if mode not in ("linear", "lerp", "spherical", "slerp"):
-        raise ValueError(f"interpolate: unknown mode {mode!r}; choose 'linear' or 'spherical'")
-    t = np.linspace(0.0, 1.0, steps)[:, None] if steps > 1 else np.zeros((1, 1))
-    out = None
-    if mode in ("spherical", "slerp"):
-        na, nb = np.linalg.norm(a), np.linalg.norm(b)
-        if na > 1e-12 and nb > 1e-12:
-            cos_w = float(np.clip(np.dot(a, b) / (na * nb), -1.0, 1.0))
-            w = math.acos(cos_w)
-            sin_w = math.sin(w)
-            if sin_w > 1e-6:
-                out = (np.sin((1.0 - t) * w) / sin_w) * a + (np.sin(t * w) / sin_w) * b
-    if out is None:
-        out = (1.0 - t) * a + t * b
-    out = out.astype(np.float32)
-    out[0] = np.asarray(zA, np.float32).reshape(-1)
-    if steps > 1:
-        out[-1] = np.asarray(zB, np.float32).reshape(-1)
-    return out
-
-
 def to_display_uint8(image: np.ndarray) -> np.ndarray:
     """One image as (H, W, C) uint8, C in {1, 3, 4}.
 
@@ -91,8 +54,7 @@ def to_display_uint8(image: np.ndarray) -> np.ndarray:
     else:
         if a.shape[0] in chans and not (a.shape[-1] in chans and a.shape[0] > a.shape[-1]):
             a = a.transpose(1, 2, 0)
-        a = (np.clip(np.nan_to_num(a.astype(np.float32), nan=0.0), 0.0, 1.0) * 255.0
-             + 0.5).astype(np.uint8)
+        a = to_uint8(a)
     if a.shape[-1] not in chans:
         raise ValueError(f"cannot tell the channels of an image of shape {np.shape(image)}")
     return np.ascontiguousarray(a)

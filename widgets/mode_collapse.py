@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from .kit import PaletteAware
+from .kit import PaletteAware, to_uint8
 from .on_screen import is_on_screen
 from .thumbnails import thumbnail_scale, to_qimage
 
@@ -186,8 +186,7 @@ def _as_uint8_images(samples: Any) -> Optional[np.ndarray]:
         return None
     if a.dtype == np.uint8:
         return a.copy()
-    a = np.nan_to_num(a.astype(np.float32, copy=False))
-    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return to_uint8(a)
 
 
 # --------------------------------------------------------------------------------------------

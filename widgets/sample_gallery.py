@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from .kit import PaletteAware, tile
+from .kit import PaletteAware, tile, to_uint8
 
 __all__ = ["SampleGalleryPanel", "make_grid", "GridGeometry"]
 
@@ -81,11 +81,7 @@ def make_grid(images: np.ndarray, ncols: Optional[int] = None, pad: int = PAD,
     cols*(W+pad)+pad, C) grid, vectorised (no per-image loop), plus its geometry."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected images (N, C, H, W) with C in {{1, 3}}, got {images.shape}")
-    if images.dtype == np.uint8:
-        imgs = images
-    else:
-        f = np.nan_to_num(np.asarray(images, np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-        imgs = (np.clip(f, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    imgs = images if images.dtype == np.uint8 else to_uint8(images)
     n, c, h, w = imgs.shape
     cols = ncols or max(1, math.ceil(math.sqrt(max(n, 1))))
     rows = max(1, math.ceil(n / cols))
