@@ -70,6 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.screenshot:
         tmp = Path(tempfile.mkdtemp(prefix="genstudio-shot-"))
         settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
+        settings.setValue("welcome_shown", "1")    # a picture of the window, not of the welcome
         apply_theme(app, args.theme or "light")
         window = MainWindow(settings=settings, runs_dir=tmp / "runs")
         window.resize(1480, 900)
