@@ -1,5 +1,5 @@
-"""The engine contract (DESIGN.md section 2), checked for every registered engine on CPU with
-its default config on tiny data. A new engine is covered the moment it registers."""
+"""The engine contract (engines/base.py; docs/architecture.md, "Engines"), checked for every
+registered engine on CPU with its default config on tiny data. A new engine is covered the moment it registers."""
 from __future__ import annotations
 
 import dataclasses
