@@ -9,7 +9,8 @@ examples/ddpm-moons.toml, the points MLP) it measures the training throughput of
   engine  the real `studio.core.training.Trainer(config)` (no run folder, so nothing is written to
           disk: no checkpoints, no PNGs), driven by `trainer.train(until=...)` with the example
           config's log_every / sample_every (metric read-backs and fixed-z sample snapshots
-          included) and CLI-like callbacks (progress, should_abort, metrics, samples); each
+          included), the trainer's own callbacks and CLI/GUI-like ones (progress, metrics,
+          samples: studio.core.callbacks) plus should_abort; each
           round ends through should_abort (as the GUI's pause does), so the snapshots fall on
           their schedule as in one long run;
   bare    the loop a user would write by hand: the same networks (same make_encoder /
@@ -56,7 +57,8 @@ from engines.nets import make_decoder, make_encoder  # noqa: E402
 from engines.unet import TimeMLP, UNet  # noqa: E402
 from studio.core.config import RunConfig, load_config  # noqa: E402
 from studio.core.device import configure_threads, usable_cpus  # noqa: E402
-from studio.core.training import BatchSampler, Callbacks, Trainer  # noqa: E402
+from studio.core.callbacks import ProgressReporter, overrides  # noqa: E402
+from studio.core.training import BatchSampler, Trainer  # noqa: E402
 
 GOAL = 0.95
 CHECK_STEPS = 5
@@ -263,30 +265,25 @@ def make_bare(trainer: Trainer) -> BareLoop:
 
 
 # ------------------------------------------------------------------------- the engine loop
-class UserCallbacks:
-    """Like `genstudio train` (progress bar, Ctrl-C event) plus the GUI's metric and sample
-    mailboxes: each just stores what it is given."""
+class UserCallbacks(ProgressReporter):
+    """Like `genstudio train` (a progress reporter, the Ctrl-C event) plus the GUI's mailbox
+    poster (metrics and samples): a trainer callback that just stores/counts what it gets."""
 
     def __init__(self) -> None:
+        super().__init__(self.on_progress)
         self.stop = threading.Event()
         self.progress_calls = 0
         self.snapshots = 0
         self.latest: dict[str, float] = {}
 
-    # *args: the callbacks' signatures are the Trainer's business; these only store/count.
-    def on_progress(self, *args) -> None:
+    def on_progress(self, progress) -> None:
         self.progress_calls += 1
 
-    def on_metrics(self, *args) -> None:
-        self.latest = args[-1]          # (record) or (step, means): a dict with "loss/total"
+    def on_log(self, trainer, record) -> None:
+        self.latest = record
 
-    def on_samples(self, *args) -> None:
+    def on_snapshot(self, trainer, step, samples) -> None:
         self.snapshots += 1
-
-    def callbacks(self, should_abort=None) -> Callbacks:
-        """should_abort: the round's stop condition (default: the Ctrl-C event)."""
-        return Callbacks(progress=self.on_progress, should_abort=should_abort or self.stop.is_set,
-                         metrics=self.on_metrics, samples=self.on_samples)
 
 
 # -------------------------------------------------------------------------------- helpers
@@ -383,7 +380,11 @@ def profile_engine(trainer: Trainer, bare: BareLoop, steps: int) -> None:
     machine drift hits both alike. Means per step (flush and snapshot are periodic), and the
     median of whole steps."""
     rc = trainer.config.run
-    cb = UserCallbacks().callbacks()
+    user = UserCallbacks()
+    cbs = [*trainer.callbacks, user]
+    per_step = [c for c in cbs if overrides(c, "on_step_end")]
+    for c in cbs:
+        c.on_train_start(trainer, NEVER)
     parts = dict(sampler=0.0, batch=0.0, train_step=0.0, accumulate=0.0, flush=0.0, snapshot=0.0,
                  callbacks=0.0)
     bparts = dict(sampler=0.0, batch=0.0, fwd_bwd_step=0.0, item=0.0)
@@ -406,12 +407,14 @@ def profile_engine(trainer: Trainer, bare: BareLoop, steps: int) -> None:
         t4 = pc()
         s = trainer.step
         if s % rc.log_every == 0:
-            trainer.flush_metrics(cb)
+            trainer.flush_metrics(cbs)
         t5 = pc()
         if s % rc.sample_every == 0:
-            trainer.snapshot(cb)
+            trainer.snapshot(cbs)
         t6 = pc()
-        cb.should_abort()
+        for c in per_step:
+            c.on_step_end(trainer, s)
+        user.stop.is_set()            # should_abort
         t7 = pc()
         for k, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6)):
             parts[k] += dt
@@ -432,7 +435,7 @@ def profile_engine(trainer: Trainer, bare: BareLoop, steps: int) -> None:
         for k, dt in zip(bparts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             bparts[k] += dt
         b_tot.append(t4 - t0)
-    trainer.flush_metrics(cb)
+    trainer.flush_metrics(cbs)
     t_snap = statistics.median(timed(trainer.snapshot) for _ in range(5))
 
     et, bt = sum(parts.values()), sum(bparts.values())
@@ -482,7 +485,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
     print(f"   engine loop: Trainer(config) without a run folder (checkpoint_every="
           f"{rc.checkpoint_every} inert: no checkpoints or PNGs written), log_every={rc.log_every}, "
           f"sample_every={rc.sample_every} (fixed-z snapshots of {rc.preview_samples} included), "
-          f"CLI-like callbacks, rounds ended by should_abort; built in "
+          f"CLI/GUI-like callbacks, rounds ended by should_abort; built in "
           f"{time.perf_counter() - t0:.2f}s, {trainer.engine.num_parameters():,} parameters")
     extra = (", clip_grad_norm_, per-parameter EMA lerp_" if engine.startswith("ddpm") else "")
     print(f"   bare loop: same nets/weights/Adam/batches, loss by hand{extra}, loss.item() every "
@@ -508,7 +511,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict:
     def engine_until(stop_at: int):
         # one train() call per round, stopped by should_abort like the GUI's pause: no
         # end-of-call snapshot, so snapshots fall every sample_every steps as in one long run
-        return trainer.train, NEVER, user.callbacks(lambda: trainer.step >= stop_at)
+        return trainer.train, NEVER, [user], lambda: trainer.step >= stop_at
 
     tw_e = timed(*engine_until(w))
     tw_b = timed(bare.train, w - CHECK_STEPS)

@@ -149,8 +149,10 @@ def _gui(argv: list[str]) -> int:
 
 # -- train -------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
+    from .callbacks import ProgressReporter
     from .config import ConfigError, load_config
-    from .training import Callbacks, Trainer
+    from .mode_monitor import RunMonitor
+    from .training import Trainer
 
     if args.config is None and args.resume is None:
         raise ConfigError("give a config file, or --resume RUN_DIR")
@@ -191,22 +193,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     bar = ProgressBar(enabled=not args.quiet)
-    monitor = None
-    if trainer.dataset.spec.is_images:
-        # the same mode-collapse history the studio's Modes panel keeps, so a run trained
-        # here opens there with it
-        from .mode_monitor import RunMonitor
-        monitor = RunMonitor(trainer)
 
-    def on_samples(step: int, samples) -> None:
-        out = monitor.on_samples(step, samples) if monitor is not None else None
-        if out is not None and out[0].alert:
-            bar.message(f"mode-collapse alert at step {step}: {out[0].alert} ({out[1]})")
+    def on_record(rec, samples, note: str) -> None:
+        if rec.alert:
+            bar.message(f"mode-collapse alert at step {rec.step}: {rec.alert} ({note})")
 
+    # the same mode-collapse monitor (and history) as the studio's Modes panel, so a run
+    # trained here opens there with it; it scores image runs only, here on this thread
+    callbacks = [ProgressReporter(bar.update), RunMonitor(trainer, on_record=on_record)]
     try:
         with _stop_on_signals(stop):
-            result = trainer.train(callbacks=Callbacks(
-                progress=bar.update, should_abort=stop.is_set, samples=on_samples))
+            result = trainer.train(callbacks=callbacks, should_abort=stop.is_set)
     except KeyboardInterrupt:
         # a second signal while the first one's save ran: the save was abandoned whole
         bar.close()

@@ -3,17 +3,18 @@
 GUI thread -> host: commands through a queue (new/open run, train, pause, step, stop, save,
 live values) and render requests through a slot per kind where the newest request wins.
 Host -> GUI thread: a locked mailbox the GUI drains on a timer (~30 Hz). The host never
-signals per step; it copies the latest metrics, samples, progress and render results into
-the mailbox, and the GUI takes at most one update of each kind per frame. What the GUI knows
-of the open run comes in one RunSnapshot (studio.core.snapshot), posted when a run is created
-or opened; the GUI never reads `trainer` (tests/scenarios check it with a guard that fails on
-any access from another thread).
+signals per step; it copies the latest metrics, samples, progress (its MailboxPoster, a
+trainer callback) and render results into the mailbox, and the GUI takes at most one update
+of each kind per frame. What the GUI knows of the open run comes in one RunSnapshot
+(studio.core.snapshot), posted when a run is created or opened; the GUI never reads
+`trainer` (tests/scenarios check it with a guard that fails on any access from another
+thread).
 """
 from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ import numpy as np
 from .config import RunConfig
 from .device import keep_this_thread_serial
 from .snapshot import RunSnapshot, snapshot_of
-from .training import Callbacks, Progress, Trainer
+from .callbacks import Progress, ProgressReporter
+from .training import Trainer
 
 
 @dataclass
@@ -87,6 +89,22 @@ class Mailbox:
         return u
 
 
+class MailboxPoster(ProgressReporter):
+    """The trainer callback that feeds the GUI: progress (at most every 0.25 s), every
+    metrics record and the newest fixed-z snapshot, copied into the host's mailbox on the
+    training thread; the bus drains them on its timer."""
+
+    def __init__(self, mailbox: Mailbox):
+        super().__init__(lambda p: mailbox.put(lambda u: setattr(u, "progress", p)))
+        self.mailbox = mailbox
+
+    def on_log(self, trainer: Trainer, record: dict[str, float]) -> None:
+        self.mailbox.put(lambda u: u.metrics.append(record))
+
+    def on_snapshot(self, trainer: Trainer, step: int, samples: np.ndarray) -> None:
+        self.mailbox.put(lambda u: setattr(u, "samples", (step, samples)))
+
+
 class EngineHost:
     # Renders a person is waiting on with a hand on the mouse (a latent slider's decode):
     # while one is out, the GUI drains only renders (see interactive_render_pending).
@@ -112,15 +130,15 @@ class EngineHost:
         self._pending_live: dict[tuple[str, str], Any] = {}
         self._deferred: Optional[tuple[str, tuple]] = None
         self._step_delay_s = 0.0                    # slow motion: a pause after every step
+        self._poster = MailboxPoster(self.mailbox)  # the GUI's view of training (a callback)
         self.mode_monitor = None                    # studio.core.mode_monitor.RunMonitor or None
         # Scoring a snapshot takes 30-50 ms of evaluator work: on the host thread it held up
-        # renders (a slider move waited for it), so it runs on its own serial thread (one
-        # torch thread: a second OpenMP team would slow every training op, see
+        # renders (a slider move waited for it), so the monitor runs it on its own serial
+        # thread (one torch thread: a second OpenMP team would slow every training op, see
         # studio.core.device.keep_this_thread_serial), in order, one snapshot after another.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="mode-monitor",
                                         initializer=keep_this_thread_serial)
         self._side.submit(lambda: None).result()    # its thread set up now, before any training
-        self._side_last: Optional[Future] = None
         self._thread = threading.Thread(target=self._loop, name="engine-host", daemon=True)
         self._stopped = threading.Event()
 
@@ -257,14 +275,9 @@ class EngineHost:
             self._set_state(self.FINISHED, f"finished at step {t.step}")
             return
         self._set_state(self.RUNNING)
-        cb = Callbacks(
-            progress=lambda p: self.mailbox.put(lambda u: setattr(u, "progress", p)),
-            should_abort=self._between_steps,
-            metrics=lambda rec: self.mailbox.put(lambda u: u.metrics.append(rec)),
-            samples=self._on_samples,
-        )
+        callbacks = [self._poster] + ([self.mode_monitor] if self.mode_monitor is not None else [])
         try:
-            result = t.train(until=target, callbacks=cb)
+            result = t.train(until=target, callbacks=callbacks, should_abort=self._between_steps)
         except Exception as e:  # noqa: BLE001
             self._want_running = False
             self._fail(e)
@@ -281,42 +294,29 @@ class EngineHost:
             self._set_state(self.PAUSED, result.message)
         # "aborted": a command is waiting; the loop handles it next
 
-    def _on_samples(self, step: int, x: np.ndarray) -> None:
-        """A fixed-z snapshot: to the gallery now, and through the mode-collapse monitor on
-        its own thread (which appends the record to the run's history and saves the samples
-        when it alerts); its record follows in a later update."""
-        self.mailbox.put(lambda u: setattr(u, "samples", (step, x)))
-        mon = self.mode_monitor
-        if mon is not None and x.ndim == 4:
-            self._side_last = self._side.submit(self._monitor_job, mon, step, x)
-
-    def _monitor_job(self, mon: Any, step: int, x: np.ndarray) -> None:
-        try:
-            out = mon.on_samples(step, x)
-        except Exception as e:  # noqa: BLE001 - the monitor must never stop training
-            self.mailbox.put(lambda u, e=e: u.errors.append(f"mode monitor: {e}"))
-            return
-        if out is not None and mon is self.mode_monitor:      # not a run replaced since
-            item = (out[0], x, out[1])
-            self.mailbox.put(lambda u: u.mode_records.append(item))
-
     def wait_for_monitor(self, timeout: Optional[float] = None) -> None:
         """Until every snapshot handed to the mode-collapse monitor is scored."""
-        last = self._side_last
-        if last is not None:
-            try:
-                last.result(timeout)
-            except Exception:  # noqa: BLE001 - its errors went to the mailbox already
-                pass
+        if self.mode_monitor is not None:
+            self.mode_monitor.wait(timeout)
 
     def _start_monitor(self) -> None:
-        """A mode-collapse monitor for image runs, with the run's history up to its step."""
+        """A mode-collapse monitor for image runs, with the run's history up to its step. A
+        trainer callback (as in `genstudio train`) that scores each snapshot on the side
+        thread; its records follow the snapshot into the mailbox in a later update."""
         from .mode_monitor import RunMonitor
         self.wait_for_monitor()        # the previous run's last records are written first
         self.mode_monitor = None
         if self.trainer is None:
             return
-        mon = RunMonitor(self.trainer)
+
+        def on_record(rec: Any, x: np.ndarray, note: str) -> None:
+            if mon is self.mode_monitor:              # not a run replaced since
+                self.mailbox.put(lambda u: u.mode_records.append((rec, x, note)))
+
+        def on_error(e: Exception) -> None:           # the monitor must never stop training
+            self.mailbox.put(lambda u: u.errors.append(f"mode monitor: {e}"))
+
+        mon = RunMonitor(self.trainer, executor=self._side, on_record=on_record, on_error=on_error)
         self.mode_monitor = mon if mon.monitor is not None else None
         reason, history = mon.reason, mon.history
         self.mailbox.put(lambda u: setattr(u, "mode_reset", (reason, history)))

@@ -63,6 +63,9 @@ Usage (on the engine host thread; see the lead's wiring notes)::
     append_history(history_path(run_dir), [rec])
     if rec.alert:
         save_alert_snapshot(run_dir, step, samples, rec.alert, rec.duplicates)
+
+`RunMonitor` does all of this for one run as a trainer callback (studio.core.callbacks):
+`genstudio train` and the GUI's engine host both add one to their `train()` calls.
 """
 from __future__ import annotations
 
@@ -70,15 +73,17 @@ import json
 import math
 import os
 import time
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 
 from . import metrics
+from .callbacks import Callback
 
 __all__ = [
     "ModeMonitor", "ModeRecord", "RealBaseline", "AlertRules", "history_path", "append_history",
@@ -686,17 +691,27 @@ def save_alert_snapshot(run_dir: str | os.PathLike, step: int, samples, message:
     return path
 
 
-class RunMonitor:
+class RunMonitor(Callback):
     """The monitor of one run, as the GUI's engine host and `genstudio train` use it: built
     for image runs, its history in RUN/mode_monitor.jsonl cut back to the run's step (a resumed
     run forgets records past its checkpoint), every snapshot scored and appended, and the
     samples saved when an alert fires. `reason` says why a run is not monitored (points).
     It never draws from torch's global RNG: that is the training run's stream (checkpointed,
     restored on resume), and the monitor starts after a resume and scores beside training
-    (tests/studio/test_exact_resume.py)."""
+    (tests/studio/test_exact_resume.py).
 
-    def __init__(self, trainer, **kw: Any) -> None:
+    As a trainer callback (on_snapshot) it scores each image snapshot on the training thread,
+    or, given an `executor` (the GUI host's one-thread side executor), there, in order; then
+    `on_record(record, samples, note)` gets the result. An error in scoring goes to
+    `on_error(exception)`, or is raised (stopping training) when there is none. Its state
+    is the history file, so nothing of it goes into checkpoints."""
+
+    def __init__(self, trainer, *, executor: Optional[Executor] = None,
+                 on_record: Optional[Callable[[ModeRecord, np.ndarray, str], None]] = None,
+                 on_error: Optional[Callable[[Exception], None]] = None, **kw: Any) -> None:
         self.trainer = trainer
+        self.executor, self.on_record, self.on_error = executor, on_record, on_error
+        self._last: Optional[Future] = None
         self.monitor: Optional[ModeMonitor] = None
         self.history: list[ModeRecord] = []
         self.reason = unavailable_reason(trainer.dataset)
@@ -727,3 +742,31 @@ class RunMonitor:
                                            engine=t.engine.name, seed=t.config.run.seed)
                 note = f"Samples saved to {path.relative_to(t.run.path)}"
         return rec, note
+
+    def on_snapshot(self, trainer, step: int, samples: np.ndarray) -> None:
+        if self.monitor is None or np.ndim(samples) != 4:
+            return
+        if self.executor is None:
+            self._score(step, samples)
+        else:
+            self._last = self.executor.submit(self._score, step, samples)
+
+    def _score(self, step: int, samples: np.ndarray) -> None:
+        try:
+            out = self.on_samples(step, samples)
+        except Exception as e:  # noqa: BLE001 - with on_error, the monitor never stops training
+            if self.on_error is None:
+                raise
+            self.on_error(e)
+            return
+        if out is not None and self.on_record is not None:
+            self.on_record(out[0], samples, out[1])
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        """Until every snapshot handed to the executor is scored (errors went to on_error)."""
+        last = self._last
+        if last is not None:
+            try:
+                last.result(timeout)
+            except Exception:  # noqa: BLE001
+                pass

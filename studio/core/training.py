@@ -6,6 +6,8 @@ Habits that keep it fast and honest:
   no_grad with a generator of their own, so they never disturb the training RNG;
 - checkpoints carry every RNG state and the data order, so resuming continues bit for bit;
 - a non-finite loss restores the last good checkpoint and pauses the run.
+What happens around the steps (snapshot files, progress, the mode monitor, the GUI's mailbox)
+are callbacks (studio.core.callbacks); metrics.jsonl and checkpoints are the trainer's own.
 """
 from __future__ import annotations
 
@@ -14,16 +16,18 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 
 from engines import Batch, Engine, get_engine
+from engines.capabilities import PHASES
+from .callbacks import Callback, Callbacks, SnapshotWriter, overrides
+from .callbacks import Progress  # noqa: F401  (re-exported: the host and scripts import it here)
 from .config import ConfigError, RunConfig, live_keys, structural_changes
 from .data import Dataset, load_dataset
 from .device import configure_threads, pick_device
-from .images import samples_picture, save_png
 from .runs import Checkpoint, CheckpointError, NoCheckpointError, Run
 
 EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart from training
@@ -35,26 +39,6 @@ EARLY_SNAPSHOTS = (10, 25, 50, 100, 200)
 
 def is_snapshot_step(step: int, sample_every: int) -> bool:
     return step % sample_every == 0 or (step < sample_every and step in EARLY_SNAPSHOTS)
-
-
-@dataclass
-class Progress:
-    step: int
-    total: int
-    it_per_s: float
-    eta_s: float
-    latest: dict[str, float]
-
-
-@dataclass
-class Callbacks:
-    """All optional. Called on the training thread: keep them cheap (copy into a mailbox)."""
-    progress: Optional[Callable[[Progress], None]] = None
-    should_abort: Optional[Callable[[], bool]] = None
-    # one record per tick: {"step", "time", "loss/total", ...} as written to metrics.jsonl
-    metrics: Optional[Callable[[dict[str, float]], None]] = None
-    samples: Optional[Callable[[int, np.ndarray], None]] = None
-    progress_interval_s: float = 0.25
 
 
 @dataclass
@@ -177,6 +161,8 @@ class Trainer:
         self.checkpoint_notes: list[str] = []
         # weights changed since the last save or load (viewing a run must not re-save it)
         self.unsaved = False
+        # called by every train() call, before the ones it is given (studio.core.callbacks)
+        self.callbacks: list[Callback] = [SnapshotWriter()]
 
     # -- construction from a run folder --------------------------------------------------------
     @classmethod
@@ -337,55 +323,65 @@ class Trainer:
         of both players); the weights do, and the next checkpoint keeps them."""
         if "train_phase" not in self.engine.capabilities:
             raise ValueError(f"the {self.engine.name} engine has no separate training phases")
-        if phase not in ("discriminator", "generator"):
-            raise ValueError(f"phase {phase!r}: choose 'discriminator' or 'generator'")
+        if phase not in PHASES:
+            raise ValueError(f"phase {phase!r}: choose {' or '.join(map(repr, PHASES))}")
         self.engine.train(True)
         self.unsaved = True
         return self.engine.train_phase(self.next_batch(), phase)
 
-    def train(self, until: Optional[int] = None, callbacks: Optional[Callbacks] = None) -> TrainResult:
-        """Train until step `until` (default: config.run.steps), an abort, or a non-finite loss."""
-        cb = callbacks or Callbacks()
+    def train(self, until: Optional[int] = None,
+              callbacks: Callback | Iterable[Callback] | None = None,
+              should_abort: Optional[Callable[[], bool]] = None) -> TrainResult:
+        """Train until step `until` (default: config.run.steps), an abort, or a non-finite loss.
+
+        `callbacks` (studio.core.callbacks) are called after `self.callbacks`. `should_abort`
+        is asked before every step, the first one included; True ends the call ("aborted")
+        with the usual end: metrics flushed, a checkpoint, a snapshot. It is an argument, not
+        a hook, because it is the one thing that changes the loop's course: the GUI's host
+        serves its commands and renders inside it and answers whether one must stop
+        training, the CLI answers whether a signal came. (A `Callbacks` given here lends its
+        `should_abort` when none is.)"""
+        if isinstance(callbacks, Callback):
+            if should_abort is None and isinstance(callbacks, Callbacks):
+                should_abort = callbacks.should_abort
+            callbacks = [callbacks]
+        cbs = [*self.callbacks, *(callbacks or ())]
+        per_step = [c for c in cbs if overrides(c, "on_step_end")]
         rc = self.config.run
         target = rc.steps if until is None else until
         if self.run is not None:
             self.run.write_status("running", "", self.step)
-        start_step, t_start = self.step, time.perf_counter()
-        self._session_t0 = t_start
-        next_progress = t_start
+        start_step = self.step
+        self._session_t0 = time.perf_counter()
+        for c in cbs:
+            c.on_train_start(self, target)
         self.engine.train(True)
         self._acc_t0 = time.perf_counter()
         reason, message = "finished", ""
         try:
             while self.step < target:
-                if cb.should_abort is not None and cb.should_abort():
+                if should_abort is not None and should_abort():
                     reason = "aborted"
                     break
                 self.train_one_step()
                 s = self.step
                 if s % rc.log_every == 0 or s % rc.checkpoint_every == 0 or s == target:
-                    self.flush_metrics(cb)
+                    self.flush_metrics(cbs)
                 elif s == self._confirm_at:
                     self.confirm_finite()
                 if is_snapshot_step(s, rc.sample_every) or s == target:
-                    self.snapshot(cb)
+                    self.snapshot(cbs)
                 if s % rc.checkpoint_every == 0:
-                    self.save_checkpoint()
-                now = time.perf_counter()
-                if cb.progress is not None and (now >= next_progress or s == target):
-                    next_progress = now + cb.progress_interval_s
-                    rate = (s - start_step) / max(now - t_start, 1e-9)
-                    # the run's total, not this call's target: a single Step is not the end
-                    total = max(rc.steps, target)
-                    cb.progress(Progress(s, total, rate, (total - s) / rate if rate > 0 else math.inf,
-                                         dict(self.latest)))
-            self.flush_metrics(cb)
+                    self._checkpoint(cbs)
+                for c in per_step:
+                    c.on_step_end(self, s)
+            self.flush_metrics(cbs)
             self.elapsed_s, self._session_t0 = self.training_time(), None
             if self.run is not None and self.step > start_step:
                 if self.step % rc.checkpoint_every != 0:
-                    self.save_checkpoint()
+                    self._checkpoint(cbs)
                 if not is_snapshot_step(self.step, rc.sample_every) and reason == "aborted":
-                    self.snapshot(cb)
+                    self.snapshot(cbs)
         except NonFiniteLoss as e:
             bad_step = self.step
             self.elapsed_s, self._session_t0 = self.training_time(), None
@@ -394,7 +390,7 @@ class Trainer:
                        f"learning rate or change the model, then resume.")
             if self.run is not None:
                 self.run.write_status("paused", message, self.step)
-            return TrainResult("nonfinite", self.step, message)
+            return self._end(cbs, TrainResult("nonfinite", self.step, message))
         except BaseException as e:
             # status.json must never stay "running": interrupted or failed, say so
             self._session_t0 = None
@@ -406,7 +402,18 @@ class Trainer:
             done = self.step >= rc.steps
             state = "finished" if done else ("stopped" if reason == "aborted" else "paused")
             self.run.write_status(state, message, self.step)
-        return TrainResult(reason, self.step, message)
+        return self._end(cbs, TrainResult(reason, self.step, message))
+
+    def _checkpoint(self, cbs: Sequence[Callback]) -> None:
+        self.save_checkpoint()
+        if self.run is not None:
+            for c in cbs:
+                c.on_checkpoint(self, self.step)
+
+    def _end(self, cbs: Sequence[Callback], result: TrainResult) -> TrainResult:
+        for c in cbs:
+            c.on_end(self, result)
+        return result
 
     def _final_status(self, state: str, message: str) -> None:
         """Best effort (the disk may be full): the error being raised matters more."""
@@ -419,8 +426,14 @@ class Trainer:
         except Exception:
             pass
 
-    def flush_metrics(self, cb: Optional[Callbacks] = None) -> dict[str, float]:
-        """Read the accumulated metrics back from the device (the only sync) and log them."""
+    def flush_metrics(self, callbacks: Optional[Sequence[Callback]] = None) -> dict[str, float]:
+        """Read the accumulated metrics back from the device (the only sync), append them to
+        metrics.jsonl and hand the record to the callbacks' on_log (default: the trainer's
+        own). Writing metrics.jsonl is the trainer's job, not a callback's: the file must hold
+        every record up to each checkpoint's step before that checkpoint is published (the
+        loop flushes at checkpoint steps, and the host before its saves), and resume and the
+        non-finite restore cut it back to the checkpoint's step, so a run folder without it
+        would not stay consistent with its checkpoints."""
         if self._acc_steps == 0:
             return {}
         keys = list(self._acc)
@@ -440,8 +453,8 @@ class Trainer:
         self.latest = means
         if self.run is not None:
             self.run.append_metrics([record])
-        if cb is not None and cb.metrics is not None:
-            cb.metrics(record)
+        for c in self.callbacks if callbacks is None else callbacks:
+            c.on_log(self, record)
         return means
 
     def confirm_finite(self) -> None:
@@ -479,17 +492,12 @@ class Trainer:
         self.engine.train(True)
         return out.float().cpu().numpy()
 
-    def snapshot(self, cb: Optional[Callbacks] = None) -> np.ndarray:
+    def snapshot(self, callbacks: Optional[Sequence[Callback]] = None) -> np.ndarray:
+        """The fixed-z samples, handed to the callbacks' on_snapshot (default: the trainer's
+        own, whose SnapshotWriter saves them in the run folder)."""
         samples = self.preview()
-        if self.run is not None:
-            if samples.ndim == 4:
-                save_png(self.run.snapshot_path(self.step, False), samples_picture(samples),
-                         {"step": str(self.step), "engine": self.engine.name,
-                          "seed": str(self.config.run.seed)})
-            else:
-                self.run.save_points_snapshot(self.step, samples)
-        if cb is not None and cb.samples is not None:
-            cb.samples(self.step, samples)
+        for c in self.callbacks if callbacks is None else callbacks:
+            c.on_snapshot(self, self.step, samples)
         return samples
 
     @torch.no_grad()

@@ -178,17 +178,18 @@ def test_a_pending_slider_decode_lets_the_gui_take_renders_first(host, tmp_path)
     assert not host.interactive_render_pending(10.0)
 
 
-def test_mode_records_are_scored_off_the_host_thread_and_in_before_the_state(tmp_path):
+def test_mode_records_are_scored_off_the_host_thread_and_in_before_the_state(tmp_path, monkeypatch):
     """The mode-collapse monitor scores snapshots on its own thread (not the host's, so a
     slider's render never waits for it); whoever sees "finished" has every record already."""
-    from studio.core.mode_monitor import history_path, read_history
+    from studio.core.mode_monitor import RunMonitor, history_path, read_history
     from .helpers import tiny_mnist_config
+    threads = []
+    real = RunMonitor.on_samples
+    monkeypatch.setattr(RunMonitor, "on_samples", lambda self, *a: (
+        threads.append(threading.current_thread().name), real(self, *a))[1])
     h = EngineHost(reserve_cpu_for_gui=False)
     h.start()
     try:
-        threads = []
-        real = h._monitor_job
-        h._monitor_job = lambda *a: (threads.append(threading.current_thread().name), real(*a))
         records = []
         posted = threading.Event()      # set after every post to the mailbox: wait on that
         put = h.mailbox.put

@@ -323,7 +323,7 @@ def test_save_alert_snapshot(tmp_path, mnist):
 # -- the module boundary --------------------------------------------------------------------
 
 def test_module_is_qt_free():
-    tree = ast.parse((ROOT / "studio" / "mode_monitor.py").read_text())
+    tree = ast.parse((ROOT / "studio" / "core" / "mode_monitor.py").read_text())
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(x.split(".")[0] in ("PySide6", "pyqtgraph", "widgets") for x in names)

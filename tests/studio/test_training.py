@@ -6,10 +6,40 @@ import numpy as np
 import pytest
 import torch
 
+from studio.core.callbacks import Callback, Callbacks, ProgressReporter, SnapshotWriter
 from studio.core.runs import Run
-from studio.core.training import Callbacks, Trainer
+from studio.core.training import Trainer
 
 from .helpers import tiny_mnist_config, tiny_points_config
+
+
+class Recorder(Callback):
+    """Every hook appended to `events` as (hook, step, ...); optional functions per hook."""
+
+    def __init__(self, **fns):
+        self.events, self.fns = [], fns
+
+    def on_train_start(self, trainer, target):
+        self.events.append(("start", trainer.step, target))
+
+    def on_step_end(self, trainer, step):
+        self.events.append(("step", step))
+
+    def on_log(self, trainer, record):
+        self.events.append(("log", record["step"]))
+        if "on_log" in self.fns:
+            self.fns["on_log"](record)
+
+    def on_snapshot(self, trainer, step, samples):
+        self.events.append(("snapshot", step))
+        if "on_snapshot" in self.fns:
+            self.fns["on_snapshot"](step, samples)
+
+    def on_checkpoint(self, trainer, step):
+        self.events.append(("checkpoint", step))
+
+    def on_end(self, trainer, result):
+        self.events.append(("end", result.step, result.reason))
 
 
 def _weights(trainer):
@@ -81,7 +111,7 @@ def test_metrics_are_read_once_per_tick_and_logged(tmp_path):
     cfg = tiny_points_config(steps=20)
     seen = []
     trainer = Trainer.create(cfg, tmp_path / "run")
-    trainer.train(callbacks=Callbacks(metrics=lambda r: seen.append((r["step"], r))))
+    trainer.train(callbacks=[Recorder(on_log=lambda r: seen.append((r["step"], r)))])
     assert [s for s, _ in seen] == [5, 10, 15, 20]
     for _, m in seen:
         assert {"loss/total", "loss/recon", "loss/kl", "perf/step_ms"} <= set(m)
@@ -111,7 +141,7 @@ def test_previews_do_not_disturb_training_and_use_fixed_z(tmp_path):
 def test_snapshots_written_for_images_and_points(tmp_path):
     t = Trainer.create(tiny_mnist_config(steps=20), tmp_path / "img")
     got = []
-    t.train(callbacks=Callbacks(samples=lambda s, x: got.append((s, x.shape))))
+    t.train(callbacks=[Recorder(on_snapshot=lambda s, x: got.append((s, x.shape)))])
     assert got == [(10, (9, 1, 28, 28)), (20, (9, 1, 28, 28))]
     assert [s for s, _ in t.run.snapshots()] == [10, 20]
     p = Trainer.create(tiny_points_config(steps=20), tmp_path / "pts")
@@ -123,7 +153,7 @@ def test_snapshots_written_for_images_and_points(tmp_path):
 
 def test_abort_saves_and_marks_stopped(tmp_path):
     t = Trainer.create(tiny_points_config(steps=100), tmp_path / "run")
-    result = t.train(callbacks=Callbacks(should_abort=lambda: t.step >= 7))
+    result = t.train(should_abort=lambda: t.step >= 7)
     assert result.reason == "aborted" and result.step == 7
     run = Run.open(tmp_path / "run")
     assert run.status()["state"] == "stopped"
@@ -209,7 +239,7 @@ def test_progress_reports_the_runs_total_even_for_a_single_step(tmp_path):
     t = Trainer.create(tiny_points_config(steps=100), tmp_path / "run")
     t.train(until=7)
     seen = []
-    t.train(until=8, callbacks=Callbacks(progress=seen.append))
+    t.train(until=8, callbacks=[ProgressReporter(seen.append)])
     assert seen[-1].step == 8 and seen[-1].total == 100
 
 
@@ -221,3 +251,61 @@ def test_apply_live_follows_the_metadata(tmp_path):
     before, n = torch.get_num_threads(), t.config.run.threads
     assert t.apply_live("run", "threads", n + 1) == (n, n + 1) and t.config.run.threads == n + 1
     assert torch.get_num_threads() == before             # applies when the run is reopened
+
+
+def test_callback_hooks_come_in_order(tmp_path):
+    """Per step: metrics, snapshot, checkpoint, then on_step_end; a call's end flushes,
+    checkpoints and snapshots what its last step left, then on_end."""
+    cfg = tiny_points_config(steps=100).replace(run={"checkpoint_every": 10})
+    t = Trainer.create(cfg, tmp_path / "run")
+    rec = Recorder()
+    assert t.train(until=12, callbacks=[rec]).reason == "finished"
+    ev = rec.events
+    assert ev[0] == ("start", 0, 12) and ev[-1] == ("end", 12, "finished")
+    assert [e[1] for e in ev if e[0] == "step"] == list(range(1, 13))
+    assert ev[ev.index(("step", 4)) + 1:ev.index(("step", 5)) + 1] == [("log", 5), ("step", 5)]
+    assert ev[ev.index(("step", 9)) + 1:ev.index(("step", 10)) + 1] == [
+        ("log", 10), ("snapshot", 10), ("checkpoint", 10), ("step", 10)]
+    assert ev[ev.index(("step", 11)) + 1:] == [
+        ("log", 12), ("snapshot", 12), ("step", 12), ("checkpoint", 12), ("end", 12, "finished")]
+
+    rec = Recorder()                # an abort: the end still saves and snapshots step 14
+    assert t.train(callbacks=[rec], should_abort=lambda: t.step >= 14).reason == "aborted"
+    assert rec.events[1:] == [("step", 13), ("step", 14), ("log", 14), ("checkpoint", 14),
+                              ("snapshot", 14), ("end", 14, "aborted")]
+
+
+def test_snapshot_files_are_the_trainers_snapshot_writer(tmp_path):
+    """Every trainer has a SnapshotWriter; without it the samples still reach the other
+    callbacks and nothing is written into samples/."""
+    t = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
+    assert [type(c) for c in t.callbacks] == [SnapshotWriter]
+    t.callbacks = []
+    rec = Recorder()
+    t.train(callbacks=[rec])
+    assert [e[1] for e in rec.events if e[0] == "snapshot"] == [10, 20]
+    assert t.run.snapshots() == []
+
+
+def test_on_end_reports_a_non_finite_pause(tmp_path):
+    t = Trainer.create(tiny_points_config(steps=20), tmp_path / "run")
+    real_step = t.engine.train_step
+    t.engine.train_step = lambda b: {**real_step(b), "loss/total": torch.tensor(float("nan"))}
+    rec = Recorder()
+    assert t.train(callbacks=[rec]).reason == "nonfinite"
+    assert rec.events[-1] == ("end", 0, "nonfinite")
+    assert not [e for e in rec.events if e[0] in ("log", "checkpoint")]
+
+
+def test_the_functions_shorthand_still_drives_a_run(tmp_path):
+    """`Callbacks(progress=, should_abort=, metrics=, samples=)`, as scripts use it: its
+    should_abort stops the run when train() is given none."""
+    t = Trainer.create(tiny_points_config(steps=100), tmp_path / "run")
+    seen = {"progress": [], "metrics": [], "samples": []}
+    result = t.train(callbacks=Callbacks(
+        progress=seen["progress"].append, should_abort=lambda: t.step >= 12,
+        metrics=lambda r: seen["metrics"].append(r["step"]),
+        samples=lambda s, x: seen["samples"].append(s)))
+    assert result.reason == "aborted" and result.step == 12
+    assert seen["metrics"] == [5, 10, 12] and seen["samples"] == [10, 12]
+    assert seen["progress"] and seen["progress"][0].step == 1
