@@ -486,14 +486,9 @@ class CodesViewPanel(PaletteAware, QWidget):
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import fake_codes_view, preview_app, preview_parser, show_or_grab
 
-    from .preview import fake_codes_view, preview_app, show_or_grab
-
-    ap = argparse.ArgumentParser(description="Preview CodesViewPanel with made-up codes.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="480x700", help="WxH")
-    ap.add_argument("--dark", action="store_true", help="preview with the dark palette")
+    ap = preview_parser("Preview CodesViewPanel with made-up codes.", "480x700")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     args = ap.parse_args(argv)
     app = preview_app(args.dark)

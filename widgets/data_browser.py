@@ -1042,20 +1042,16 @@ class DataBrowserPanel(QWidget):
         self._menu_index = None
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    import argparse
+def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
+    from .preview import fake_sources, fake_view, preview_app, preview_parser, show_or_grab
 
-    from .preview import fake_sources, fake_view, preview_app
-
-    ap = argparse.ArgumentParser(description="Preview the data browser with fake data.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
+    ap = preview_parser("Preview the data browser with fake data.", "800x600")
     ap.add_argument("--points", action="store_true", help="show a 2D point data set")
-    ap.add_argument("--size", default="800x600", help="window size WxH (default 800x600)")
     ap.add_argument("--error", help="show this error message in the status line")
     ap.add_argument("--expand-skipped", action="store_true", help="open the skipped list")
     args = ap.parse_args(argv)
 
-    app = preview_app()
+    app = preview_app(args.dark)
     panel = DataBrowserPanel()
     w, h = (int(v) for v in args.size.lower().split("x"))
     panel.resize(w, h)
@@ -1076,16 +1072,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.error:
         panel.set_error(args.error)
     panel.setWindowTitle("Data browser (fake data)")
-    panel.show()
-
-    if args.grab:
-        for _ in range(100):      # let the batched layout finish
-            app.processEvents()
-        panel.grab().save(args.grab)
-        print("saved", args.grab)
-        return 0
-    return app.exec()
+    return show_or_grab(app, panel, args.size, args.grab, settle=100)   # batched layout
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPalette, QPen, QTransform
 from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, QGraphicsRectItem, QGridLayout, QHBoxLayout,
@@ -1410,14 +1410,10 @@ class DiffusionScrubberPanel(PaletteAware, QWidget):
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import (fake_image_trajectory, fake_point_trajectory, preview_app,
+                          preview_parser, show_or_grab)
 
-    from widgets.preview import (fake_image_trajectory, fake_point_trajectory, preview_app,
-                                 show_or_grab)
-
-    ap = argparse.ArgumentParser(description="Preview DiffusionScrubberPanel with fake data.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="900x650", help="WxH")
+    ap = preview_parser("Preview DiffusionScrubberPanel with fake data.", "900x650")
     ap.add_argument("--points", action="store_true", help="a 2D particle trajectory")
     ap.add_argument("--forward", action="store_true", help="a forward (noising) trajectory")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
@@ -1425,7 +1421,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--step", type=int, default=30, help="step index to show")
     ap.add_argument("--select", type=int, default=5, help="sample to select (-1: none)")
     ap.add_argument("--busy", metavar="MSG", help="show a busy message")
-    ap.add_argument("--dark", action="store_true", help="preview with a dark palette")
     args = ap.parse_args(argv)
     app = preview_app(args.dark)
     panel = DiffusionScrubberPanel()

@@ -10,7 +10,6 @@ comparisons after it)."""
 from __future__ import annotations
 
 import re
-import sys
 from typing import NamedTuple, Optional, Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -311,33 +310,18 @@ def _fmt(v) -> str:
     return f"{f:.4g}"
 
 
-def _main(argv: list[str]) -> int:
-    import argparse
+def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
+    from .preview import fake_evaluations, preview_app, preview_parser, show_or_grab
 
-    from .preview import preview_app
-    p = argparse.ArgumentParser()
-    p.add_argument("--grab")
-    p.add_argument("--size", default="640x420", help="WxH")
-    args = p.parse_args(argv)
-    app = preview_app()
+    args = preview_parser("Preview EvaluationTable with two fake runs.", "640x420").parse_args(argv)
+    app = preview_app(args.dark)
     w = EvaluationTable()
-    base = {"step": 3000, "n": 10000, "seed": 0, "test/elbo": -100.36, "test/recon": 80.2,
-            "test/kl": 20.1, "likelihood/iwae_k64": -97.5, "quality/fd": 4.1,
-            "quality/fd_floor": 0.21, "quality/precision": 0.81, "quality/precision_floor": 0.9,
-            "quality/recall": 0.6, "quality/recall_floor": 0.88,
-            "quality/classifier_score": 9.1, "quality/classifier_score_real": 9.9,
-            "coverage/classes": 10, "coverage/kl": 0.012}
-    w.set_current_run("vae-mnist-20260101-120000")
-    w.add_run("vae-mnist-20260101-120000", base)
-    w.add_run("vae-mnist-beta4", {**base, "quality/fd": 9.3, "test/elbo": -108.2})
-    w.resize(*(int(v) for v in args.size.split("x")))
-    w.show()
-    if args.grab:
-        app.processEvents()
-        w.grab().save(args.grab)
-        return 0
-    return app.exec()
+    runs = fake_evaluations()
+    w.set_current_run(runs[0][0])
+    for name, record in runs:
+        w.add_run(name, record)
+    return show_or_grab(app, w, args.size, args.grab, settle=1)
 
 
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

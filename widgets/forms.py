@@ -467,29 +467,16 @@ class FieldForm(QWidget):
         return editor_value(spec, w)
 
 
-if __name__ == "__main__":  # pragma: no cover - manual preview
-    import argparse
-    import sys
+def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
+    from .preview import fake_form_fields, preview_app, preview_parser, show_or_grab
 
-    from widgets.preview import preview_app
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--grab", metavar="OUT.png")
-    args = ap.parse_args()
-    app = preview_app()
-    form = FieldForm([
-        FieldSpec("latent_dim", "int", 8, "Size of the latent code z.", min=1, max=1024),
-        FieldSpec("arch", "str", "conv", "Image networks.", choices=("conv", "mlp")),
-        FieldSpec("lr", "float", 1e-3, "Learning rate.", min=0.0, max=10.0, structural=False),
-        FieldSpec("name", "str", "run", "A name."),
-        FieldSpec("ema", "bool", True, "Keep an EMA copy."),
-    ])
+    args = preview_parser("Preview FieldForm with one field of each kind.", "340x220").parse_args(argv)
+    app = preview_app(args.dark)
+    form = FieldForm(fake_form_fields())
     form.edited.connect(lambda n, v: print("edited", n, repr(v)))
     form.mark_structural(True)
-    form.resize(340, 220)
-    form.show()
-    if args.grab:
-        app.processEvents()
-        form.grab().save(args.grab)
-        sys.exit(0)
-    sys.exit(app.exec())
+    return show_or_grab(app, form, args.size, args.grab, settle=1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -797,18 +797,14 @@ def _qimage_to_rgb(img: QImage) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- preview
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import fake_decoder, preview_app, preview_parser, show_or_grab
 
-    from .preview import fake_decoder, preview_app
-
-    ap = argparse.ArgumentParser(description="Preview LatentExplorerPanel with a fake decoder.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="360x700", help="WxH")
+    ap = preview_parser("Preview LatentExplorerPanel with a fake decoder.", "360x700")
     ap.add_argument("--dim", type=int, default=8, help="latent size (> 16: PCA sliders)")
     ap.add_argument("--points", action="store_true", help="point data instead of images")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     args = ap.parse_args(argv)
-    app = preview_app()
+    app = preview_app(args.dark)
     panel = LatentExplorerPanel()
     dim = args.dim
     decode = fake_decoder(dim)
@@ -846,14 +842,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
         panel.set_end("B")
         panel._on_interpolate_clicked()
         panel.set_slider_value(0, 1.25)
-    w, h = (int(x) for x in args.size.split("x"))
-    panel.resize(w, h)
-    panel.show()
-    if args.grab:
-        app.processEvents()
-        panel.grab().save(args.grab)
-        return 0
-    return app.exec()
+    return show_or_grab(app, panel, args.size, args.grab, settle=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

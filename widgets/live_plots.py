@@ -18,15 +18,14 @@ import csv
 import html
 import math
 import os
-import sys
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPalette, QTextDocumentFragment
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QScrollArea, QSizePolicy, QSlider,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QScrollArea, QSlider,
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -1059,21 +1058,15 @@ def _nearest(xs: np.ndarray, x: float) -> Optional[int]:
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _main(argv: list[str]) -> int:
-    import argparse
+def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
+    from .preview import fake_records, preview_app, preview_parser, show_or_grab
 
-    from .preview import fake_records, preview_app
-
-    parser = argparse.ArgumentParser(description="Preview LivePlotsPanel with fake data.")
-    parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    parser.add_argument("--empty", action="store_true", help="show the empty state")
-    parser.add_argument("--dark", action="store_true", help="preview with a dark palette")
-    parser.add_argument("--size", default="760x640", help="WxH")
-    parser.add_argument("--log", action="store_true", help="log y")
-    args = parser.parse_args(argv)
+    ap = preview_parser("Preview LivePlotsPanel with fake data.", "760x640")
+    ap.add_argument("--empty", action="store_true", help="show the empty state")
+    ap.add_argument("--log", action="store_true", help="log y")
+    args = ap.parse_args(argv)
     app = preview_app(args.dark)
     panel = LivePlotsPanel()
-    panel.resize(*(int(v) for v in args.size.split("x")))
     panel.setWindowTitle("LivePlotsPanel preview")
     panel.set_log_y(args.log)
     if not args.empty:
@@ -1082,21 +1075,16 @@ def _main(argv: list[str]) -> int:
             panel.append(records[i:i + 500])
         panel.set_smoothing(0.9)
         panel.add_overlay("run-0412", fake_records(3000, seed=1, scale=1.15)[::2])
-    panel.show()
-    if args.grab:
-        for _ in range(5):
-            app.processEvents()
-        if not args.empty:          # show the crosshair readout over the loss plot
+
+    def hover() -> None:                  # the crosshair readout over the loss plot
+        if not args.empty:
             gp = panel._plots["loss"]
             scene_pos = gp.item.vb.mapViewToScene(pg.Point(2500, 0))
             scene_pos.setY(gp.item.vb.sceneBoundingRect().center().y())
             panel._hover(scene_pos)
-            app.processEvents()
-        ok = panel.grab().save(args.grab)
-        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
-        return 0 if ok else 1
-    return app.exec()
+
+    return show_or_grab(app, panel, args.size, args.grab, before_grab=hover)
 
 
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -972,14 +972,9 @@ class ModeCollapsePanel(PaletteAware, QWidget):
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import fake_collapse, preview_app, preview_parser, show_or_grab
 
-    from .preview import fake_collapse, preview_app
-
-    ap = argparse.ArgumentParser(description="Preview ModeCollapsePanel with fake data.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="900x650", help="WxH")
-    ap.add_argument("--dark", action="store_true", help="preview with a dark palette")
+    ap = preview_parser("Preview ModeCollapsePanel with fake data.", "900x650")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     ap.add_argument("--unavailable", action="store_true", help="show the 2D-run message")
     ap.add_argument("--pixels", action="store_true", help="no evaluator: pixel space only")
@@ -1000,21 +995,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
                 note = f"Samples saved to samples/alert-step{rec['step']:08d}.png"
                 panel.append_record(rec, alert_note=note if rec["alert"] else "")
             panel.append_record(records[-1], samples)
-    w, h = (int(v) for v in args.size.split("x"))
-    panel.resize(w, h)
-    panel.show()
-    if args.grab:
-        for _ in range(5):
-            app.processEvents()
+
+    def hover() -> None:                  # the readout of the middle of a chart
         if panel.record_count():
-            vb = panel.plot_item("heatmap").vb if not args.pixels else panel.plot_item("diversity").vb
-            centre = vb.sceneBoundingRect().center()
-            panel._on_plots_mouse_moved((centre,))
-            app.processEvents()
-        ok = panel.grab().save(args.grab)
-        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
-        return 0 if ok else 1
-    return app.exec()
+            vb = panel.plot_item("diversity" if args.pixels else "heatmap").vb
+            panel._on_plots_mouse_moved((vb.sceneBoundingRect().center(),))
+
+    return show_or_grab(app, panel, args.size, args.grab, before_grab=hover)
 
 
 if __name__ == "__main__":  # pragma: no cover

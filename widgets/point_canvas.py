@@ -1632,16 +1632,9 @@ class PointCanvasPanel(PaletteAware, QWidget):
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import fake_frame, fake_metrics, preview_app, preview_parser, show_or_grab
 
-    from PySide6.QtCore import QTimer
-
-    from widgets.preview import fake_frame, fake_metrics, preview_app, show_or_grab
-
-    ap = argparse.ArgumentParser(description="Preview PointCanvasPanel with fake ring8 data.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="1000x700", help="WxH")
-    ap.add_argument("--dark", action="store_true", help="preview with the dark palette")
+    ap = preview_parser("Preview PointCanvasPanel with fake ring8 data.", "1000x700")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     ap.add_argument("--draw", action="store_true", help="show draw mode with a drawing")
     ap.add_argument("--vae", action="store_true", help="a model without a discriminator")

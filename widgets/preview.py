@@ -1,11 +1,16 @@
-"""What every panel's `python -m widgets.<panel>` preview shares: the application with the
-studio's style (and the dark palette on request), showing the panel or grabbing it, and the
-fake data the previews show (kept out of the panels' modules)."""
+"""The one preview harness of `python -m widgets.<panel>`, and the fake data the previews show
+(kept out of the panels' modules).
+
+Every panel's `main(argv)` does the same three things: `preview_parser` (the common options
+--grab OUT.png, --size WxH and --dark, plus its own), `preview_app` (the application with
+the studio's Fusion style, the dark palette on request) and `show_or_grab` (show the panel,
+or let it settle, optionally do something on screen, save a screenshot and return)."""
 from __future__ import annotations
 
+import argparse
 import math
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 from PySide6.QtWidgets import QApplication, QWidget
@@ -17,6 +22,16 @@ if TYPE_CHECKING:
     from .point_canvas import CanvasFrame
 
 
+def preview_parser(description: str, size: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every preview has: --grab OUT.png (save a
+    screenshot and exit), --size WxH (default `size`) and --dark (the dark palette)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
+    ap.add_argument("--size", default=size, help=f"window size WxH (default {size})")
+    ap.add_argument("--dark", action="store_true", help="preview with the dark palette")
+    return ap
+
+
 def preview_app(dark: bool = False) -> QApplication:
     from .palettes import dark_palette
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -26,19 +41,25 @@ def preview_app(dark: bool = False) -> QApplication:
     return app
 
 
-def show_or_grab(app: QApplication, panel: QWidget, size: str, grab: str | None) -> int:
-    """Resize to "WxH" and show; with `grab`, save a screenshot there and return instead of
-    running the event loop."""
+def show_or_grab(app: QApplication, panel: QWidget, size: str, grab: Optional[str], *,
+                 settle: int = 5, before_grab: Optional[Callable[[], None]] = None) -> int:
+    """Resize to "WxH" and show; without `grab`, run the event loop. With `grab`, process
+    events `settle` times (layouts, deferred fits), call `before_grab` (e.g. hover a plot,
+    scroll, wait for a load) and process events once more, save a screenshot there and
+    return 0 (1 if it could not be saved)."""
     w, h = (int(v) for v in size.lower().split("x"))
     panel.resize(w, h)
     panel.show()
-    if grab:
-        for _ in range(5):
-            app.processEvents()
-        ok = panel.grab().save(grab)
-        print(f"saved {grab}" if ok else f"could not save {grab}")
-        return 0 if ok else 1
-    return app.exec()
+    if not grab:
+        return app.exec()
+    for _ in range(settle):
+        app.processEvents()
+    if before_grab is not None:
+        before_grab()
+        app.processEvents()
+    ok = panel.grab().save(grab)
+    print(f"saved {grab}" if ok else f"could not save {grab}")
+    return 0 if ok else 1
 
 
 # ---------------------------------------------------------------- fakes: RunControlsPanel
@@ -549,3 +570,30 @@ def fake_point_trajectory(n: int = 400, steps: int = 50, T: int = 1000, seed: in
             "eps": ((xt - np.sqrt(a) * x0_hat) / np.sqrt(1 - a)).astype(np.float32),
             "mode": "sample"}
     return traj, ab, grid_xy, field.astype(np.float32)
+
+
+# ---------------------------------------------------------------- fakes: FieldForm
+
+def fake_form_fields() -> list[FieldSpec]:
+    """One field of each kind (int, choices, live float, str, bool)."""
+    return [
+        FieldSpec("latent_dim", "int", 8, "Size of the latent code z.", min=1, max=1024),
+        FieldSpec("arch", "str", "conv", "Image networks.", choices=("conv", "mlp")),
+        FieldSpec("lr", "float", 1e-3, "Learning rate.", min=0.0, max=10.0, structural=False),
+        FieldSpec("name", "str", "run", "A name."),
+        FieldSpec("ema", "bool", True, "Keep an EMA copy."),
+    ]
+
+
+# ---------------------------------------------------------------- fakes: EvaluationTable
+
+def fake_evaluations() -> list[tuple[str, dict]]:
+    """(run name, evaluation record) of two MNIST VAEs, as studio.core.evaluation writes them."""
+    base = {"step": 3000, "n": 10000, "seed": 0, "test/elbo": -100.36, "test/recon": 80.2,
+            "test/kl": 20.1, "likelihood/iwae_k64": -97.5, "quality/fd": 4.1,
+            "quality/fd_floor": 0.21, "quality/precision": 0.81, "quality/precision_floor": 0.9,
+            "quality/recall": 0.6, "quality/recall_floor": 0.88,
+            "quality/classifier_score": 9.1, "quality/classifier_score_real": 9.9,
+            "coverage/classes": 10, "coverage/kl": 0.012}
+    return [("vae-mnist-20260101-120000", base),
+            ("vae-mnist-beta4", {**base, "quality/fd": 9.3, "test/elbo": -108.2})]

@@ -546,16 +546,13 @@ class RunControlsPanel(QWidget):
 
 # ---------------------------------------------------------------------------- preview
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    import argparse
+    from .preview import (fake_engines, fake_optim_fields, fake_run_fields, preview_app,
+                          preview_parser, show_or_grab)
 
-    from .preview import fake_engines, fake_optim_fields, fake_run_fields, preview_app
-
-    ap = argparse.ArgumentParser(description="Preview RunControlsPanel with fake data.")
-    ap.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    ap.add_argument("--size", default="360x700", help="WxH")
+    ap = preview_parser("Preview RunControlsPanel with fake data.", "360x700")
     ap.add_argument("--scroll", type=int, default=0, help="scroll the form down by N pixels")
     args = ap.parse_args(argv)
-    app = preview_app()
+    app = preview_app(args.dark)
     panel = RunControlsPanel()
     panel.set_engines(fake_engines())
     panel.set_run_fields(fake_run_fields())
@@ -570,17 +567,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     for sig in ("config_edited", "live_value_edited", "structural_edit_while_running",
                 "open_run_requested", "new_run_requested"):
         getattr(panel, sig).connect(lambda *a, s=sig: print(s, *a))
-    w, h = (int(x) for x in args.size.split("x"))
-    panel.resize(w, h)
-    panel.show()
-    if args.scroll:
-        app.processEvents()
-        panel._scroll.verticalScrollBar().setValue(args.scroll)
-    if args.grab:
-        app.processEvents()
-        panel.grab().save(args.grab)
-        return 0
-    return app.exec()
+
+    def scroll() -> None:
+        if args.scroll:
+            panel._scroll.verticalScrollBar().setValue(args.scroll)
+
+    return show_or_grab(app, panel, args.size, args.grab, settle=1, before_grab=scroll)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import bisect
 import math
-import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -577,21 +576,17 @@ class SampleGalleryPanel(PaletteAware, QWidget):
 # --------------------------------------------------------------------------------------------
 # preview
 
-def _main(argv: list[str]) -> int:
-    import argparse
+def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
+    from .preview import (fake_gallery_images, fake_gallery_points, preview_app, preview_parser,
+                          show_or_grab)
 
-    from .preview import fake_gallery_images, fake_gallery_points, preview_app
-
-    parser = argparse.ArgumentParser(description="Preview SampleGalleryPanel with fake data.")
-    parser.add_argument("--grab", metavar="OUT.png", help="save a screenshot and exit")
-    parser.add_argument("--points", action="store_true", help="2D points instead of images")
-    parser.add_argument("--empty", action="store_true", help="show the empty state")
-    parser.add_argument("--scrub", type=int, metavar="I", help="scrub back to timeline index I")
-    parser.add_argument("--dark", action="store_true", help="preview with a dark palette")
-    args = parser.parse_args(argv)
+    ap = preview_parser("Preview SampleGalleryPanel with fake data.", "560x600")
+    ap.add_argument("--points", action="store_true", help="2D points instead of images")
+    ap.add_argument("--empty", action="store_true", help="show the empty state")
+    ap.add_argument("--scrub", type=int, metavar="I", help="scrub back to timeline index I")
+    args = ap.parse_args(argv)
     app = preview_app(args.dark)
     panel = SampleGalleryPanel()
-    panel.resize(560, 600)
     panel.setWindowTitle("SampleGalleryPanel preview")
     panel.sample_clicked.connect(lambda i: print(f"sample_clicked({i})"))
     if not args.empty:
@@ -603,18 +598,14 @@ def _main(argv: list[str]) -> int:
         if args.scrub is not None:
             panel.scrub_to(args.scrub)
             panel.set_samples(2400, fake(2400))       # arrives while scrubbed back: no jump
-    panel.show()
-    if args.grab:
+
+    def wait_for_load() -> None:          # a scrubbed-to snapshot loads on a worker thread
         deadline = time.monotonic() + 5
         while "loading" in panel.title() and time.monotonic() < deadline:
             app.processEvents()
-        for _ in range(5):
-            app.processEvents()
-        ok = panel.grab().save(args.grab)
-        print(f"saved {args.grab}" if ok else f"could not save {args.grab}")
-        return 0 if ok else 1
-    return app.exec()
+
+    return show_or_grab(app, panel, args.size, args.grab, before_grab=wait_for_load)
 
 
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
