@@ -32,7 +32,7 @@ from .training import Trainer
 
 @dataclass
 class RenderRequest:
-    kind: str                 # "decode", "sample", "encode", "interpolate", "basis"
+    kind: str                 # a key of studio.core.renders.RENDERERS ("decode", "canvas", ...)
     payload: dict[str, Any]
     stamp: int
 
@@ -397,6 +397,8 @@ class EngineHost:
 
     def _cmd_train(self) -> bool:
         if self.trainer is None:
+            if self.state == self.FAILED:   # the run did not open: that error was said once
+                return False
             raise RuntimeError("no run: create or open a run first")
         steps = int(self._pending_live.get(("run", "steps"), self.trainer.config.run.steps))
         if self.trainer.step >= steps:
@@ -416,6 +418,8 @@ class EngineHost:
 
     def _cmd_step(self, n: int) -> bool:
         if self.trainer is None:
+            if self.state == self.FAILED:
+                return False
             raise RuntimeError("no run: create or open a run first")
         if not self._want_running:
             self._step_budget = max(1, n)

@@ -135,6 +135,22 @@ def test_an_exception_on_the_host_marks_the_run_failed_and_keeps_the_host(host, 
     c.wait(lambda: c.states[-1] == "finished")
 
 
+def test_train_right_after_a_run_that_could_not_start_reports_one_error(host, tmp_path):
+    """The window's Train is new_run + train: when the run cannot start, the user sees why,
+    not a second "no run" error on top of it."""
+    c = Collector(host)
+    (tmp_path / "a-file").write_text("not a folder")
+    host.new_run(tiny_points_config(steps=10), tmp_path / "a-file" / "run")
+    host.train()
+    host.step(1)
+    c.wait(lambda: c.states[-1] == "failed" and c.errors)
+    host.call(lambda t: None)                   # a round trip: every command above is handled
+    time.sleep(0.2)
+    c.drain()
+    assert len(c.errors) == 1 and "no run" not in c.errors[0], c.errors
+    assert host.trainer is None
+
+
 def test_evaluate_and_renders_when_paused(host, tmp_path):
     c = Collector(host)
     host.new_run(tiny_points_config(steps=10 ** 6), tmp_path / "run")
