@@ -20,8 +20,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QScrollArea, QSlider, QSpinBox,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from .kit import WheelGuard, image_view, interpolate, mute_label, tile, to_uint8
 
@@ -71,10 +71,6 @@ def tile_row(frames: np.ndarray, pad: int = _PAD, pad_value: int = _PAD_VALUE,
 
 def _for_image_item(img: np.ndarray) -> np.ndarray:
     return img[:, :, 0] if img.shape[-1] == 1 else img
-
-
-def _image_view(parent: QWidget, name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem]:
-    return image_view(name, parent, background=parent.palette().color(QPalette.ColorRole.Mid))
 
 
 class LatentExplorerPanel(QWidget):
@@ -160,7 +156,8 @@ class LatentExplorerPanel(QWidget):
 
         self._views = QStackedWidget(self._splitter)
         self._views.setMinimumHeight(120)
-        self._image_view, self._image_vb, self._image_item = _image_view(self._views, "decodedView")
+        self._image_view, self._image_vb, self._image_item = image_view(
+            "decodedView", self._views, background=self._views.palette().color(QPalette.ColorRole.Mid))
         self._image_view.setToolTip("The decoded latent code.")
         self._views.addWidget(self._image_view)
         self._plot = pg.PlotWidget(self._views)
@@ -306,7 +303,8 @@ class LatentExplorerPanel(QWidget):
         self._ends_label.setWordWrap(True)
         mute_label(self._ends_label)
         iv.addWidget(self._ends_label)
-        self._strip_view, self._strip_vb, self._strip_item = _image_view(interp, "interpolationView")
+        self._strip_view, self._strip_vb, self._strip_item = image_view(
+            "interpolationView", interp, background=interp.palette().color(QPalette.ColorRole.Mid))
         self._strip_view.setToolTip("Click a frame to continue exploring from its code.")
         self._strip_view.scene().sigMouseClicked.connect(self._on_strip_clicked)
         iv.addWidget(self._strip_view)

@@ -41,7 +41,8 @@ SELECT_COLOUR = (255, 190, 0)
 TRUE_COLOUR = (40, 170, 90)   # true x0 (points mode)
 
 
-def _image_view(name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem, QGraphicsRectItem]:
+def _grid_view(name: str) -> tuple[pg.GraphicsView, pg.ViewBox, pg.ImageItem, QGraphicsRectItem]:
+    """kit.image_view for one grid, with the selection rectangle on top (hidden)."""
     view, vb, item = image_view(name)
     view.setMinimumSize(60, 60)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -90,7 +91,7 @@ class DisplayMixin:
             title.setToolTip(GRID_TIPS.get(key, ""))
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            view, vb, item, rect = _image_view(f"{key}View")
+            view, vb, item, rect = _grid_view(f"{key}View")
             view.setToolTip("Click a sample to select it for editing")
             view.scene().sigMouseClicked.connect(
                 lambda ev, k=key: self._on_grid_mouse_clicked(k, ev))

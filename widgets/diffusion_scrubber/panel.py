@@ -8,11 +8,10 @@ from typing import Optional, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from ..kit import PaletteAware, small_font, with_alpha
-from ..kit import muted as _muted
+from ..kit import PaletteAware, muted as _muted, with_alpha
 from ..sample_gallery import GridGeometry
 from .controls import ControlsMixin
 from .display import GRID_TITLES, MAX_TRAILS, DisplayMixin
@@ -105,9 +104,6 @@ class DiffusionScrubberPanel(DisplayMixin, ScheduleMixin, TransportMixin, Contro
         self._build_schedule(pv)
         self._build_edit_row(pv)
         self._build_status(root)
-
-    def _small_font(self) -> QFont:
-        return small_font(self.font())
 
     # -- public API: data in ---------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout
 
+from ..kit import small_font
 from .display import SCHED_MIN, SELECT_COLOUR
 from .trajectory import log10_snr
 
@@ -34,7 +35,7 @@ class ScheduleMixin:
         pi.showAxis("right")
         for name in ("left", "right", "bottom"):
             ax = pi.getAxis(name)
-            ax.setStyle(tickFont=self._small_font(), tickTextOffset=2)
+            ax.setStyle(tickFont=small_font(self.font()), tickTextOffset=2)
         pi.getAxis("left").setWidth(34)
         pi.getAxis("right").setWidth(34)
         pi.getAxis("bottom").setHeight(20)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QCheckBox, QFrame, QPushButton, QVBoxLayout
 
-from ..kit import with_alpha
+from ..kit import small_font, with_alpha
 from .drawing import DRAWN_COLOUR
 from .geometry import _bbox, arrow_segments, field_rect, grid_polylines, ring_polylines
 from .items import _Dots, _ModeNumbers, _mix, _styled_plot, _swatch
@@ -84,7 +84,7 @@ class LayersMixin:
         self._vb.disableAutoRange()
         self._vb.setRange(xRange=DEFAULT_RANGE, yRange=DEFAULT_RANGE, padding=0)
         for name in ("left", "bottom"):
-            pi.getAxis(name).setStyle(tickFont=self._small_font(), tickTextOffset=3)
+            pi.getAxis(name).setStyle(tickFont=small_font(self.font()), tickTextOffset=3)
         self._field_img = pg.ImageItem(axisOrder="row-major")
         self._field_img.setAutoDownsample(False)
         self._manifold_item = pg.PlotCurveItem(connect="finite")
@@ -113,7 +113,7 @@ class LayersMixin:
                                          colorMap=pg.ColorMap([0, 1], [(0, 0, 0), (255, 255, 255)]),
                                          colorMapMenu=False)
         self._colorbar.setImageItem(self._field_img, insert_in=pi)
-        self._colorbar.axis.setStyle(tickFont=self._small_font(), tickTextOffset=2)
+        self._colorbar.axis.setStyle(tickFont=small_font(self.font()), tickTextOffset=2)
         pi.setContentsMargins(2, 8, 2, 2)            # room for the colour bar's top tick label
         self._canvas.viewport().installEventFilter(self)
         self._canvas.viewport().setMouseTracking(True)
@@ -195,7 +195,7 @@ class LayersMixin:
         self._arrow_item.setPen(pg.mkPen(with_alpha(fg, 0.7), width=1))
         self._mode_rings.setPen(pg.mkPen(with_alpha(fg, 0.85), width=1.5))
         self._mode_marks.setPen(pg.mkPen(with_alpha(fg, 0.85), width=1.2))
-        self._mode_numbers.setStyle(with_alpha(fg, 0.8), self._small_font())
+        self._mode_numbers.setStyle(with_alpha(fg, 0.8), small_font(self.font()))
         field_lo, field_hi = self._field_ends(base)
         icons = {"real": _swatch("dots", self._real_colour),
                  "fake": _swatch("dots", self._fake_colour),

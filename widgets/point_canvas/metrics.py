@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..kit import with_alpha
+from ..kit import small_font, with_alpha
 from .items import _styled_plot
 
 
@@ -92,7 +92,7 @@ class MetricsMixin:
         for plot in (self._bars_plot, self._curves_plot):
             p = plot.getPlotItem()
             for name in ("left", "bottom", "right"):
-                p.getAxis(name).setStyle(tickFont=self._small_font(), tickTextOffset=2)
+                p.getAxis(name).setStyle(tickFont=small_font(self.font()), tickTextOffset=2)
             p.getAxis("left").setWidth(30)
             p.getAxis("bottom").setHeight(22)
         cpi.getAxis("right").setWidth(30)
@@ -181,7 +181,7 @@ class MetricsMixin:
         self._bars.setOpts(brush=pg.mkBrush(with_alpha(self._fake_colour, 0.85)), pen=pg.mkPen(None))
         self._ideal_line.setPen(pg.mkPen(with_alpha(fg, 0.75), width=1.5, style=Qt.PenStyle.DashLine))
         self._ideal_line.label.setColor(fg)
-        self._ideal_line.label.setFont(self._small_font())
+        self._ideal_line.label.setFont(small_font(self.font()))
         colours = {k: QColor(v[i]) for k, v in CURVE_COLOURS.items()}
         for key, c in self._curves.items():
             c.setPen(pg.mkPen(colours[key], width=1.5))

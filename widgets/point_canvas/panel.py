@@ -8,11 +8,11 @@ from typing import Optional, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from ..kit import Growing, PaletteAware, small_font, with_alpha
+from ..kit import Growing, PaletteAware, with_alpha
 from .controls import ControlsMixin
 from .drawing import DRAW_TIP, DrawingMixin
 from .frame import CanvasFrame, _check_frame
@@ -185,9 +185,6 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
         pv.addLayout(self._bottom)
 
         self._build_badge()
-
-    def _small_font(self) -> QFont:
-        return small_font(self.font())
 
     def _arrange(self, wide: bool) -> None:
         """Metrics right of the canvas (wide) or under it, bars beside curves (narrow)."""
