@@ -113,19 +113,31 @@ def interpolate(trainer: Trainer, za: np.ndarray, zb: np.ndarray, steps: int = 8
 
 
 def interpolation_path(za: np.ndarray, zb: np.ndarray, steps: int, mode: str) -> np.ndarray:
-    """Linear, or spherical (Shoemake 1985: sin((1-t)w)/sin(w) a + sin(tw)/sin(w) b, w the
-    angle between a and b), from a to b inclusive."""
-    t = np.linspace(0.0, 1.0, max(2, steps), dtype=np.float64)[:, None]
-    a, b = za.astype(np.float64), zb.astype(np.float64)
-    if mode == "spherical":
-        na, nb = np.linalg.norm(a), np.linalg.norm(b)
-        cos = np.clip(a @ b / max(na * nb, 1e-12), -1.0, 1.0)
-        w = np.arccos(cos)
-        if w > 1e-6:
-            return ((np.sin((1 - t) * w) * a + np.sin(t * w) * b) / np.sin(w)).astype(np.float32)
-    elif mode != "linear":
+    """`steps` codes from za to zb inclusive (float32; za alone for steps == 1), linear or
+    spherical (Shoemake 1985: sin((1-t)w)/sin(w) a + sin(tw)/sin(w) b, w the angle between a
+    and b). Where the angle is undefined or sin w ~ 0 (a zero end; a and b parallel or
+    opposite) the spherical path is the straight line. The same rules as the latent
+    explorer's own `widgets.kit.interpolate` (which picks a clicked frame's code), so a frame
+    and its code agree; tests/studio/test_renders.py compares the two."""
+    steps = int(steps)
+    if steps < 1:
+        raise ValueError(f"interpolation needs at least 1 step, got {steps}")
+    if mode not in ("linear", "spherical"):
         raise ValueError(f"interpolation mode {mode!r}: choose 'linear' or 'spherical'")
-    return ((1 - t) * a + t * b).astype(np.float32)
+    a = np.asarray(za, np.float64).reshape(-1)
+    b = np.asarray(zb, np.float64).reshape(-1)
+    t = np.linspace(0.0, 1.0, steps)[:, None] if steps > 1 else np.zeros((1, 1))
+    out = (1 - t) * a + t * b
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if mode == "spherical" and na > 1e-12 and nb > 1e-12:
+        w = float(np.arccos(np.clip(a @ b / (na * nb), -1.0, 1.0)))
+        if np.sin(w) > 1e-6:
+            out = (np.sin((1 - t) * w) * a + np.sin(t * w) * b) / np.sin(w)
+    out = out.astype(np.float32)
+    out[0] = np.asarray(za, np.float32).reshape(-1)
+    if steps > 1:
+        out[-1] = np.asarray(zb, np.float32).reshape(-1)
+    return out
 
 
 def basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) -> dict[str, np.ndarray]:

@@ -166,9 +166,30 @@ def test_interpolation_paths():
     # parallel vectors (angle ~0): spherical falls back to linear
     np.testing.assert_allclose(renders.interpolation_path(a, 2 * a, 3, "spherical"),
                                renders.interpolation_path(a, 2 * a, 3, "linear"))
-    assert len(renders.interpolation_path(a, b, 1, "linear")) == 2     # at least the endpoints
+    np.testing.assert_array_equal(renders.interpolation_path(a, b, 1, "linear"), [a])
     with pytest.raises(ValueError, match="interpolation mode"):
         renders.interpolation_path(a, b, 3, "cubic")
+    with pytest.raises(ValueError, match="at least 1 step"):
+        renders.interpolation_path(a, b, 0, "linear")
+
+
+def test_the_rendered_path_and_the_explorers_clicked_frame_agree():
+    """The render decodes frames along renders.interpolation_path; a click on frame k sets
+    the explorer to widgets.kit.interpolate(...)[k]. Same codes, on ordinary ends and on the
+    edge cases (opposite ends: sin w ~ 0; a zero end; parallel ends; one step)."""
+    from widgets.kit import interpolate
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(8).astype(np.float32)
+    cases = [(a, rng.standard_normal(8).astype(np.float32)), (a, -a), (a, np.zeros(8, np.float32)),
+             (np.zeros(8, np.float32), a), (a, 3 * a), (a, a)]
+    for za, zb in cases:
+        for mode in ("linear", "spherical"):
+            for steps in (1, 2, 7):
+                np.testing.assert_allclose(renders.interpolation_path(za, zb, steps, mode),
+                                           interpolate(za, zb, steps, mode), rtol=1e-6, atol=1e-6)
+    # opposite ends: the straight line through the origin, not a division by sin(pi) ~ 0
+    mid = renders.interpolation_path(a, -a, 3, "spherical")[1]
+    np.testing.assert_allclose(mid, 0.0, atol=1e-6)
 
 
 def test_interpolate_between_inverted_images_decodes_the_endpoints(ddpm_mnist):
