@@ -188,10 +188,15 @@ def ganspace_basis(trainer: Trainer, n: int = 2000, k: int = 16, seed: int = 0) 
             "explained": (var[:k] / max(var.sum(), 1e-12)).astype(np.float32)}
 
 
+# per-frame arrays of a forward trajectory ("index" stays 0..F-1: the frame's position)
+FORWARD_FRAME_KEYS = ("t", "xt", "xt_net", "x0", "eps", "x0_true", "eps_true", "eps_mse")
+
+
 def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", steps: int = 50,
                eta: float = 0.0, seed: int = 0, n: int = 16, **_: Any) -> dict[str, Any]:
-    """A diffusion model's denoising steps (mode "sample"), or the closed-form noising of real
-    test images (mode "forward"), for the scrubber: frames "t", "index", "xt", "x0", "eps"
+    """A diffusion model's denoising steps (mode "sample", t = T -> 0), or the closed-form
+    noising of real test images (mode "forward", t = 0 -> T), for the scrubber: frames "t",
+    "index", "xt", "x0", "eps"
     (display units) and "xt_net" (network units, to continue from). "x0" and "eps" are always
     the model's predictions at x_t; forward mode adds the truth it is judged against,
     "x0_true" and "eps_true", and "eps_mse" (frames, n), the squared error of the noise guess
@@ -210,6 +215,8 @@ def trajectory(trainer: Trainer, mode: str = "sample", sampler: str = "ddim", st
                "eps_true": np.broadcast_to(out["eps"], out["xt"].shape).copy(),
                "index": np.arange(frames)}
         out.update(_forward_predictions(trainer, out))
+        # the forward process runs from the data to the noise: frames play t = 0 -> T
+        out.update({k: np.ascontiguousarray(out[k][::-1]) for k in FORWARD_FRAME_KEYS})
     else:
         out = engine.sample_trajectory(n, sampler=sampler, steps=steps, eta=eta, seed=seed)
     out.update(mode=mode, sampler=sampler, steps=steps, eta=eta, seed=seed, n=n)

@@ -229,15 +229,24 @@ def test_trajectory_sample_mode_ends_at_the_sample(ddpm_mnist):
 def test_trajectory_forward_mode_noises_test_images(ddpm_mnist):
     out = renders.trajectory(ddpm_mnist, mode="forward", steps=10, seed=1, n=2)
     F = len(out["t"])
-    assert F == 11 and out["t"][-1] == 0
+    # the forward process plays from the data (t = 0) to the noise (t = T)
+    assert F == 11 and out["t"][0] == 0 and out["t"][-1] == ddpm_mnist.engine.schedule.T
+    assert np.all(np.diff(out["t"]) > 0)
     np.testing.assert_array_equal(out["index"], np.arange(F))
     # the truth: the data (the t = 0 frame) and one noise draw, the same at every frame
-    np.testing.assert_array_equal(out["x0_true"], np.broadcast_to(out["xt"][-1], out["xt"].shape))
+    np.testing.assert_array_equal(out["x0_true"], np.broadcast_to(out["xt"][0], out["xt"].shape))
     np.testing.assert_array_equal(out["eps_true"][0], out["eps_true"][-1])
     data = ddpm_mnist.dataset.test_x.astype(np.float32) / 255.0
-    for img in out["xt"][-1]:
+    for img in out["xt"][0]:
         assert np.abs(data - img).reshape(len(data), -1).max(1).min() < 1e-6   # a test image
-    assert out["xt"][0].std() > 0.2                        # t = T: noise (clamped to [0, 1])
+    assert out["xt"][-1].std() > 0.2                       # t = T: noise (clamped to [0, 1])
+    # every frame is still q(x_t | x_0) at its own t: sqrt(abar_t) x0 + sqrt(1 - abar_t) eps
+    s = ddpm_mnist.engine.schedule
+    for i in (1, F // 2):
+        ab = float(s.alpha_bar[int(out["t"][i])])
+        x0 = ddpm_mnist.engine.to_net(torch.as_tensor(out["x0_true"][i])).numpy()
+        np.testing.assert_allclose(out["xt_net"][i], np.sqrt(ab) * x0 + np.sqrt(1 - ab) * out["eps_true"][i],
+                                   atol=1e-4)
 
 
 def test_forward_mode_shows_the_models_guesses_beside_the_truth(ddpm_mnist):
@@ -260,12 +269,13 @@ def test_forward_mode_shows_the_models_guesses_beside_the_truth(ddpm_mnist):
     x0 = engine.to_data(engine.schedule.x0_from_eps(x, t, eps)).numpy()
     np.testing.assert_allclose(out["x0"][i], x0, atol=1e-5)
     # at t = T the model sees almost pure noise: its x0 is far from the truth, and nearer at small t
+    # (frames play t = 0 -> T: the last is the noisiest)
     err = np.abs(out["x0"] - out["x0_true"]).mean(axis=(1, 2, 3, 4))
-    assert err[0] > 0.1 and err[-2] < err[0] / 2, err
+    assert err[-1] > 0.1 and err[1] < err[-1] / 2, err
     mse = ((out["eps"] - out["eps_true"]) ** 2).mean(axis=(2, 3, 4))
-    np.testing.assert_allclose(out["eps_mse"][:-1], mse[:-1], rtol=1e-5)
-    assert np.isnan(out["eps_mse"][-1]).all()             # t = 0: no noise to guess
-    np.testing.assert_array_equal(out["x0"][-1], out["x0_true"][-1])
+    np.testing.assert_allclose(out["eps_mse"][1:], mse[1:], rtol=1e-5)
+    assert np.isnan(out["eps_mse"][0]).all()              # t = 0: no noise to guess
+    np.testing.assert_array_equal(out["x0"][0], out["x0_true"][0])
 
 
 def test_continue_from_a_frame_reproduces_the_rest_of_the_trajectory(ddpm_mnist):
