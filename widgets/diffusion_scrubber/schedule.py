@@ -52,8 +52,9 @@ class ScheduleMixin:
         pi.addItem(self._abar_dot)
         self._snr_vb.addItem(self._snr_curve)
         self._snr_vb.addItem(self._snr_dot)
-        self._marker = pg.InfiniteLine(angle=90, movable=True, label="t = {value:.0f}",
-                                       labelOpts={"position": 0.88, "anchors": [(0, 0.5), (0, 0.5)]})
+        # no text on the line: in a plot ~90 px high it ran over the legend at large t, and the
+        # step label above the plot already says t
+        self._marker = pg.InfiniteLine(angle=90, movable=True)
         self._marker.setToolTip("Drag to scrub to the nearest step")
         self._marker.setVisible(False)
         self._marker.sigPositionChanged.connect(self._on_marker_position_changed)
@@ -107,10 +108,6 @@ class ScheduleMixin:
         line.setAlphaF(0.8)
         self._marker.setPen(pg.mkPen(line, width=1.5))
         self._marker.setHoverPen(pg.mkPen(QColor(*SELECT_COLOUR), width=2.5))
-        self._marker.label.setColor(fg)
-        fill = QColor(base)
-        fill.setAlphaF(0.8)
-        self._marker.label.fill = pg.mkBrush(fill)
 
     # -- marker ----------------------------------------------------------------------------------
 
