@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from .kit import PaletteAware
+from .kit import PaletteAware, hint_label
 from .thumbnails import to_qimage
 
 __all__ = ["CodesViewPanel", "CodesView", "CLASS_COLOURS", "EMPTY_TEXT"]
@@ -204,11 +204,7 @@ class CodesViewPanel(PaletteAware, QWidget):
         root.setContentsMargins(4, 4, 4, 4)
         self._pages = QStackedWidget(self)
         root.addWidget(self._pages)
-        self._hint = QLabel()
-        self._hint.setObjectName("codesEmptyState")
-        self._hint.setWordWrap(True)
-        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._hint.setMargin(16)
+        self._hint = hint_label("", "codesEmptyState")
         self._pages.addWidget(self._hint)
 
         page = QWidget()

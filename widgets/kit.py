@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QWidget
 
@@ -189,6 +189,16 @@ def muted(fg: QColor, bg: QColor, amount: float = 0.45) -> QColor:
     return QColor(int(fg.red() * (1 - amount) + bg.red() * amount),
                   int(fg.green() * (1 - amount) + bg.green() * amount),
                   int(fg.blue() * (1 - amount) + bg.blue() * amount))
+
+
+def hint_label(text: str, name: str, margin: int = 16, parent: Optional[QWidget] = None) -> QLabel:
+    """A panel's centred, word-wrapped message (its empty state, a "ready" hint)."""
+    label = QLabel(text, parent)
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setMargin(margin)
+    return label
 
 
 def mute_label(label: QLabel) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxL
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from .kit import WheelGuard, image_view, interpolate, mute_label, tile, to_uint8
+from .kit import WheelGuard, hint_label, image_view, interpolate, mute_label, tile, to_uint8
 
 __all__ = ["LatentExplorerPanel", "interpolate", "to_display_uint8", "tile_row",
            "MAX_SLIDERS", "EMPTY_TEXT"]
@@ -137,11 +137,7 @@ class LatentExplorerPanel(QWidget):
         root.addWidget(self._pages)
 
         # ----- empty page
-        self._empty = QLabel(EMPTY_TEXT, self)
-        self._empty.setObjectName("latentEmptyState")
-        self._empty.setWordWrap(True)
-        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty.setMargin(24)
+        self._empty = hint_label(EMPTY_TEXT, "latentEmptyState", margin=24, parent=self)
         mute_label(self._empty)
         self._pages.addWidget(self._empty)
 

@@ -395,11 +395,18 @@ class EngineHost:
     def _cmd_open_run(self, run_dir: Path) -> bool:
         return self._replace_trainer(lambda: Trainer.resume(run_dir, reserve_cpu_for_gui=self._reserve))
 
+    def _has_run(self) -> bool:
+        """Whether a run is open to train; raises without one, unless the run just failed to
+        open (the window's Train is new_run + train: that failure was already said once)."""
+        if self.trainer is not None:
+            return True
+        if self.state == self.FAILED:
+            return False
+        raise RuntimeError("no run: create or open a run first")
+
     def _cmd_train(self) -> bool:
-        if self.trainer is None:
-            if self.state == self.FAILED:   # the run did not open: that error was said once
-                return False
-            raise RuntimeError("no run: create or open a run first")
+        if not self._has_run():
+            return False
         steps = int(self._pending_live.get(("run", "steps"), self.trainer.config.run.steps))
         if self.trainer.step >= steps:
             self._set_state(self.FINISHED, f"this run has finished its {steps:,} steps: raise "
@@ -417,10 +424,8 @@ class EngineHost:
         return True
 
     def _cmd_step(self, n: int) -> bool:
-        if self.trainer is None:
-            if self.state == self.FAILED:
-                return False
-            raise RuntimeError("no run: create or open a run first")
+        if not self._has_run():
+            return False
         if not self._want_running:
             self._step_budget = max(1, n)
             self._want_running = True

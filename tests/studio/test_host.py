@@ -144,8 +144,9 @@ def test_train_right_after_a_run_that_could_not_start_reports_one_error(host, tm
     host.train()
     host.step(1)
     c.wait(lambda: c.states[-1] == "failed" and c.errors)
-    host.call(lambda t: None)                   # a round trip: every command above is handled
-    time.sleep(0.2)
+    handled = threading.Event()
+    host.call(lambda t: handled.set())          # a round trip: every command above is handled
+    assert handled.wait(30)
     c.drain()
     assert len(c.errors) == 1 and "no run" not in c.errors[0], c.errors
     assert host.trainer is None

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (QGraphicsRectItem, QGridLayout, QLabel, QSizePolicy, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from ..kit import arrow_segments, image_view
+from ..kit import arrow_segments, hint_label, image_view
 from ..sample_gallery import GridGeometry, make_grid
 from .trajectory import GRID_KEYS, NOISE_KEYS, _grid_channels, _typical_spacing, noise_to_display
 
@@ -68,11 +68,7 @@ class DisplayMixin:
         """The display: the ready hint, the image grids, the points plot."""
         self._display = QStackedWidget()
         self._display.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._ready = QLabel(READY_TEXT)
-        self._ready.setObjectName("scrubberReadyHint")
-        self._ready.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._ready.setWordWrap(True)
-        self._ready.setMargin(16)
+        self._ready = hint_label(READY_TEXT, "scrubberReadyHint")
         self._display.addWidget(self._ready)
 
         self._images_page = QWidget()

@@ -7,11 +7,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
-from ..kit import PaletteAware, muted as _muted, with_alpha
+from ..kit import PaletteAware, hint_label, muted as _muted, with_alpha
 from ..sample_gallery import GridGeometry
 from .controls import ControlsMixin
 from .display import GRID_TITLES, MAX_TRAILS, DisplayMixin
@@ -84,11 +84,7 @@ class DiffusionScrubberPanel(DisplayMixin, ScheduleMixin, TransportMixin, Contro
         self._pages = QStackedWidget(self)
         root.addWidget(self._pages, 1)
 
-        self._empty = QLabel(EMPTY_TEXT)
-        self._empty.setObjectName("scrubberEmptyState")
-        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty.setWordWrap(True)
-        self._empty.setMargin(24)
+        self._empty = hint_label(EMPTY_TEXT, "scrubberEmptyState", margin=24)
         self._pages.addWidget(self._empty)
 
         page = QWidget()

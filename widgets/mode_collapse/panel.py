@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy,
                                QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
-from ..kit import PaletteAware
+from ..kit import PaletteAware, hint_label
 from ..on_screen import is_on_screen
 from .charts import MAX_SYMBOLS, ChartsMixin, _Charts
 from .duplicates import DuplicatesMixin
@@ -90,11 +90,7 @@ class ModeCollapsePanel(ChartsMixin, DuplicatesMixin, PaletteAware, QWidget):
 
         self._stack = QStackedWidget()
         root.addWidget(self._stack, 1)
-        self._hint = QLabel()
-        self._hint.setObjectName("modeHint")
-        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._hint.setWordWrap(True)
-        self._hint.setMargin(16)
+        self._hint = hint_label("", "modeHint")
         self._stack.addWidget(self._hint)
 
         page = QWidget()

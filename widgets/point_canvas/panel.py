@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from ..kit import Growing, PaletteAware, with_alpha
+from ..kit import Growing, PaletteAware, hint_label, with_alpha
 from .controls import ControlsMixin
 from .drawing import DRAW_TIP, DrawingMixin
 from .frame import CanvasFrame, _check_frame
@@ -101,11 +101,7 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
         empty = QWidget()
         ev = QVBoxLayout(empty)
         ev.addStretch(1)
-        self._empty = QLabel(EMPTY_TEXT)
-        self._empty.setObjectName("canvasEmptyState")
-        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty.setWordWrap(True)
-        self._empty.setMargin(16)
+        self._empty = hint_label(EMPTY_TEXT, "canvasEmptyState")
         ev.addWidget(self._empty)
         self._empty_draw = QPushButton("Draw your own\u2026")
         self._empty_draw.setObjectName("emptyDrawButton")
