@@ -30,6 +30,7 @@ def _load_builtins() -> None:
     from . import ae, vae  # noqa: F401  (registration side effect)
     from . import ddpm  # noqa: F401
     from . import gan  # noqa: F401
+    from . import flow  # noqa: F401
 
 
 __all__ = ["Engine", "OptimConfig", "param", "Batch", "DataSpec", "register", "get_engine",

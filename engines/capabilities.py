@@ -54,10 +54,52 @@ class HasELBO(Protocol):
 
 @runtime_checkable
 class HasLogProb(Protocol):
-    """"log_prob": an exact log-likelihood, `log_prob(x)` -> (n,) (declared by no engine yet:
-    for normalising flows)."""
+    """"log_prob": an exact log-likelihood (normalising flows). `log_prob(x)` -> (n,) the log
+    density in nats at x (data coordinates; images: the density of the continuous x in
+    [0, 1]^D); `nll(x, generator=None)` -> (n,) the per-example score users see, in
+    `nll_unit`: "bits/dim" for images (uniformly dequantised with noise from `generator`),
+    "nats" for points (-log_prob)."""
+
+    nll_unit: str
 
     def log_prob(self, x: Tensor) -> Tensor: ...
+    def nll(self, x: Tensor, generator: Optional[torch.Generator] = None) -> Tensor: ...
+
+
+@runtime_checkable
+class HasTemperature(Protocol):
+    """"temperature": `temperature` (float) scales the standard-normal input of samples
+    (Glow's temperature: the prior's std times T); the gallery and `genstudio sample` decode
+    T * z."""
+
+    temperature: float
+
+
+@runtime_checkable
+class HasFlowLayers(Protocol):
+    """"flow_layers" (points): `layer_names()` one name per bijection; `push_forward(x)` ->
+    len(names) + 1 stages (n, dim), stage 0 the data, stage k after the first k layers, the
+    last z; `pull_back(z)` -> the same count of stages from z back to the data (inverting the
+    last k layers at stage k); `log_det_field(x)` -> (n,) log |det dz/dx| at x."""
+
+    def layer_names(self) -> list[str]: ...
+    def push_forward(self, x: Tensor) -> list[Tensor]: ...
+    def pull_back(self, z: Tensor) -> list[Tensor]: ...
+    def log_det_field(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class HasFlowLevels(Protocol):
+    """"flow_levels" (multi-scale flows on images): `level_shapes()` -> (c, h, w) per level,
+    finest first, the top last; `encode_levels(x)` -> the eps of each level;
+    `decode_levels(levels, temperature=1.0, generator=None)` -> images, levels given as eps
+    tensors or None (drawn from N(0, T^2 I)). The flat z of `sample` is the levels' eps
+    flattened and concatenated in this order."""
+
+    def level_shapes(self) -> list[tuple[int, int, int]]: ...
+    def encode_levels(self, x: Tensor) -> list[Tensor]: ...
+    def decode_levels(self, levels: Any, temperature: float = 1.0,
+                      generator: Optional[torch.Generator] = None) -> Tensor: ...
 
 
 @runtime_checkable
@@ -155,7 +197,11 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
     Capability("encode", Encodes, ("encode", "noise_from_latent", "reconstruct")),
     Capability("decode", Decodes, ("decode",)),
     Capability("elbo", HasELBO, ("evaluate", "iwae_bound")),
-    Capability("log_prob", HasLogProb, ("log_prob",)),
+    Capability("log_prob", HasLogProb, ("log_prob", "nll", "nll_unit")),
+    Capability("temperature", HasTemperature, ("temperature",)),
+    Capability("flow_layers", HasFlowLayers, ("layer_names", "push_forward", "pull_back",
+                                              "log_det_field")),
+    Capability("flow_levels", HasFlowLevels, ("level_shapes", "encode_levels", "decode_levels")),
     Capability("trajectory", HasTrajectory, ("sample_trajectory", "forward_trajectory",
                                              "predict", "eps_fn", "to_net", "to_data",
                                              "schedule")),

@@ -37,6 +37,9 @@ EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart
 EARLY_SNAPSHOTS = (10, 25, 50, 100, 200)
 
 
+HELD_OUT_CURVE_EXAMPLES = 512
+
+
 def is_snapshot_step(step: int, sample_every: int) -> bool:
     return step % sample_every == 0 or (step < sample_every and step in EARLY_SNAPSHOTS)
 
@@ -153,6 +156,7 @@ class Trainer:
         self._acc_steps = 0
         self._acc_t0 = time.perf_counter()
         self.latest: dict[str, float] = {}
+        self._held_out_at: Optional[int] = None     # step of the last held-out curve point
         # Losses of steps 1..n are known finite, so the parameters of steps < n are good; a
         # checkpoint is trusted as "last good" only once the loss computed from it was finite.
         self._finite_through = 0
@@ -288,6 +292,7 @@ class Trainer:
         self._acc.clear()
         self._acc_steps = 0
         self._finite_through = ckpt.step + 1     # a saved checkpoint is trusted
+        self._held_out_at = ckpt.step
         self._confirm_at = None
         self.unsaved = False
         self.checkpoint_notes = [f"skipped {m}" for m in ckpt.skipped]
@@ -449,6 +454,10 @@ class Trainer:
             raise NonFiniteLoss(", ".join(f"{k} = {means[k]}" for k in bad))
         self._finite_through = self.step
         means["perf/step_ms"] = 1000.0 * dt / n
+        held_out = self._held_out_curve()
+        if held_out:     # its time is not the next interval's step time
+            means.update({k: v for k, v in held_out.items() if math.isfinite(v)})
+            self._acc_t0 = time.perf_counter()
         record = {"step": self.step, "time": round(self.training_time(), 3), **means}
         self.latest = means
         if self.run is not None:
@@ -456,6 +465,25 @@ class Trainer:
         for c in self.callbacks if callbacks is None else callbacks:
             c.on_log(self, record)
         return means
+
+    def _held_out_curve(self) -> dict[str, float]:
+        """Engines with an exact likelihood get a held-out curve beside the training loss:
+        the engine's held-out metric on the first HELD_OUT_CURVE_EXAMPLES test examples (the
+        same ones each time, dequantised with the same seed), once per sample_every steps.
+        It draws no noise from the global RNG, so resumes stay exact."""
+        if "log_prob" not in self.engine.capabilities or not len(self.test_data):
+            return {}
+        every = self.config.run.sample_every
+        if self._held_out_at is not None and self.step // every == self._held_out_at // every:
+            return {}
+        self._held_out_at = self.step
+        n = min(HELD_OUT_CURVE_EXAMPLES, len(self.test_data))
+        idx = torch.arange(n, device=self.test_data.x.device)
+        batches = (self.test_data.batch(idx[i:i + 256]) for i in range(0, n, 256))
+        with torch.no_grad():
+            out = self.engine.evaluate(batches)
+        self.engine.train(True)
+        return out
 
     def confirm_finite(self) -> None:
         """One read-back, nothing logged: the step after a checkpoint proves (or not) that
@@ -488,7 +516,10 @@ class Trainer:
     @torch.no_grad()
     def preview(self) -> np.ndarray:
         """The fixed-z samples: images (N, C, H, W) or points (N, dim), float32 numpy."""
-        out = self.engine.sample(len(self.eval_z), z=self.eval_z)
+        z = self.eval_z
+        if "temperature" in self.engine.capabilities:     # a flow's samples at temperature T
+            z = z * self.engine.temperature
+        out = self.engine.sample(len(z), z=z)
         self.engine.train(True)
         return out.float().cpu().numpy()
 

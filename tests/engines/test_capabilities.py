@@ -35,6 +35,10 @@ VARIANTS = {
     "ddpm-conditional": ("ddpm", GRAY, {"conditional": True, "sample_steps": 4}),
     "ddpm-conditional-points": ("ddpm", POINTS_LABELLED, {"conditional": True,
                                                           "sample_steps": 4}),
+    "flow-points": ("flow", POINTS, {"steps": 2, "hidden": 8}),
+    "flow-gray": ("flow", GRAY, {"levels": 2, "steps": 2, "hidden": 8}),
+    "flow-rgb": ("flow", RGB, {"levels": 1, "steps": 2, "hidden": 8, "preprocess": "logit",
+                               "mixing": "plain"}),
 }
 # what each variant must report: computed from config and data, not from the class
 EXPECTED = {
@@ -51,6 +55,9 @@ EXPECTED = {
     "ddpm-points": {"trajectory", "invert", "eps_field"}, "ddpm-gray": {"trajectory", "invert"},
     "ddpm-conditional": {"trajectory", "invert", "conditional"},
     "ddpm-conditional-points": {"trajectory", "invert", "eps_field", "conditional"},
+    "flow-points": {"encode", "decode", "log_prob", "temperature", "flow_layers"},
+    "flow-gray": {"encode", "decode", "log_prob", "temperature", "flow_levels"},
+    "flow-rgb": {"encode", "decode", "log_prob", "temperature", "flow_levels"},
 }
 
 
@@ -134,6 +141,32 @@ def _elbo(engine, spec, x, z, shape):
 def _log_prob(engine, spec, x, z, shape):
     lp = engine.log_prob(x)
     assert lp.shape == (len(x),) and _finite(lp)
+    nll = engine.nll(x, generator=torch.Generator().manual_seed(0))
+    assert nll.shape == (len(x),) and _finite(nll)
+    assert engine.nll_unit == ("bits/dim" if spec.is_images else "nats")
+
+
+def _temperature(engine, spec, x, z, shape):
+    assert isinstance(engine.temperature, float) and engine.temperature >= 0
+
+
+def _flow_layers(engine, spec, x, z, shape):
+    names = engine.layer_names()
+    fwd, back = engine.push_forward(x), engine.pull_back(z)
+    assert len(fwd) == len(back) == len(names) + 1
+    assert all(s.shape == (len(x), spec.dim) for s in fwd + back)
+    assert torch.equal(fwd[0], x) and torch.equal(back[0], z)
+    assert engine.log_det_field(x).shape == (len(x),)
+
+
+def _flow_levels(engine, spec, x, z, shape):
+    shapes = engine.level_shapes()
+    levels = engine.encode_levels(x)
+    assert [tuple(l.shape[1:]) for l in levels] == shapes
+    assert sum(int(np.prod(s)) for s in shapes) == spec.numel
+    out = engine.decode_levels([None] * (len(shapes) - 1) + [levels[-1]], temperature=0.5,
+                               generator=torch.Generator().manual_seed(0))
+    assert out.shape == shape and _finite(out)
 
 
 def _trajectory(engine, spec, x, z, shape):
@@ -197,7 +230,8 @@ CHECKS = {"encode": _encode, "decode": _decode, "elbo": _elbo, "log_prob": _log_
           "trajectory": _trajectory, "eps_field": _eps_field, "invert": _invert,
           "critic": _critic, "generator_field": _generator_field,
           "generator_features": _generator_features, "train_phase": _train_phase,
-          "conditional": _conditional}
+          "conditional": _conditional, "temperature": _temperature,
+          "flow_layers": _flow_layers, "flow_levels": _flow_levels}
 
 
 def test_every_capability_has_a_check():
