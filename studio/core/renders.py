@@ -426,3 +426,8 @@ def codes(trainer: Trainer, n: int = 2000, pairs: int = 16, seed: int = 0,
 
 
 RENDERERS["codes"] = codes
+
+
+# The flow view's renders live in flow_renders.py and add themselves to RENDERERS; imported
+# last, because flow_renders imports this module's helpers.
+from . import flow_renders as _flow_renders  # noqa: E402,F401

@@ -15,6 +15,7 @@ from widgets.codes_view import CodesViewPanel
 from widgets.data_browser import DataBrowserPanel
 from widgets.diffusion_scrubber import DiffusionScrubberPanel
 from widgets.evaluation_table import EvaluationTable
+from widgets.flow_view import FlowViewPanel
 from widgets.latent_explorer import LatentExplorerPanel
 from widgets.live_plots import LivePlotsPanel
 from widgets.mode_collapse import ModeCollapsePanel
@@ -28,6 +29,7 @@ from .controllers.codes import CodesController
 from .controllers.data import DataController
 from .controllers.diffusion import DiffusionController
 from .controllers.evaluation import EvaluationController
+from .controllers.flow import FlowController
 from .controllers.gallery import GalleryController
 from .controllers.latent import LatentController
 from .controllers.modes import MODES_TITLE, ModesController
@@ -55,4 +57,5 @@ PANELS: tuple[PanelSpec, ...] = (
     PanelSpec("canvas", "2D canvas", PointCanvasPanel, CanvasController),
     PanelSpec("modes", MODES_TITLE, ModeCollapsePanel, ModesController),
     PanelSpec("codes", "Codes", CodesViewPanel, CodesController),
+    PanelSpec("flow", "Flow", FlowViewPanel, FlowController),
 )

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["DiffusionScrubberPanel"], d["PointCanvasPanel"])
         self.tabifyDockWidget(d["PointCanvasPanel"], d["ModeCollapsePanel"])
         self.tabifyDockWidget(d["ModeCollapsePanel"], d["CodesViewPanel"])
+        self.tabifyDockWidget(d["CodesViewPanel"], d["FlowViewPanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         # what one panel sends to another
         self.gallery_panel.sample_clicked.connect(self.latent.explore_sample)
         self.data_panel.image_picked.connect(self.latent.encode_data_image)
+        self.data_panel.image_picked.connect(c["flow"].pick_image)
         self.codes.code_clicked.connect(self.latent.explore)
         self.latent.decoded_shown.connect(self.decoded_shown)
         self.data.dataset_shown.connect(self._on_dataset_shown)
