@@ -19,6 +19,7 @@ from .training import Trainer
 LAYERS_POINTS = 1000      # training points pushed through the layers
 FIELD_RES = 64            # the heatmaps' grid (cells per side)
 BATCH = 256
+MAX_LOG_DENSITY = 80.0    # exp of more overflows float32 (a collapsing flow's spikes)
 
 
 def _need(trainer: Trainer, capability: str, what: str) -> None:
@@ -73,7 +74,8 @@ def flow_layers(trainer: Trainer, n: int = LAYERS_POINTS, res: int = FIELD_RES, 
         "stages": np.stack(stages).astype(np.float32),
         "grid": np.stack(pulled[::-1]).reshape(K + 1, *grid.shape).astype(np.float32),
         "field_x": fx, "field_y": fy, "bounds": (lo.astype(np.float32), hi.astype(np.float32)),
-        "density": np.exp(log_p).astype(np.float32), "log_p": log_p.astype(np.float32),
+        "density": np.exp(np.minimum(np.nan_to_num(log_p, nan=-np.inf), MAX_LOG_DENSITY)
+                          ).astype(np.float32), "log_p": log_p.astype(np.float32),
         "log_det": log_det.astype(np.float32), "nll_unit": "nats", "nll": None,
     }
     if "log_prob" in engine.capabilities and len(ds.test_x):
