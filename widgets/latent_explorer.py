@@ -83,6 +83,8 @@ class LatentExplorerPanel(QWidget):
         encode_requested(): encode the image selected in the data browser, reply set_base(z).
         interpolate_requested(object, object, str, int): (zA, zB, mode, steps), mode
             "linear" or "spherical"; the window replies with show_interpolation(images).
+        encode_end_requested(str): "A" or "B": encode the image selected in the data browser
+            as that end of the interpolation; the window replies with set_end(which, z, name).
         label_changed(int): conditional models: the class to decode the code as changed;
             the window decodes current_z() with that label again.
         sweep_requested(str): conditional models: "class" (the current code decoded as
@@ -94,6 +96,7 @@ class LatentExplorerPanel(QWidget):
     random_requested = Signal(int)
     encode_requested = Signal()
     interpolate_requested = Signal(object, object, str, int)
+    encode_end_requested = Signal(str)
     label_changed = Signal(int)
     sweep_requested = Signal(str)
 
@@ -120,6 +123,7 @@ class LatentExplorerPanel(QWidget):
         self._first_decode_timer.timeout.connect(self._first_decode)
         self._z_a: Optional[np.ndarray] = None
         self._z_b: Optional[np.ndarray] = None
+        self._end_names = {"A": "", "B": ""}   # where an end came from ("data image #12")
         self._last_interp: Optional[tuple[np.ndarray, np.ndarray, str, int]] = None
         self._sweep: Optional[tuple[np.ndarray, np.ndarray]] = None   # codes, labels
         self._image: Optional[np.ndarray] = None          # (H, W, C) uint8 shown
@@ -273,6 +277,23 @@ class LatentExplorerPanel(QWidget):
         ab.addWidget(self._set_a_button)
         ab.addWidget(self._set_b_button)
         iv.addLayout(ab)
+        # the ends from two real images: a model that encodes gives each its exact code
+        self._data_ends = QWidget(interp)
+        self._data_ends.setObjectName("dataEndsRow")
+        de = QHBoxLayout(self._data_ends)
+        de.setContentsMargins(0, 0, 0, 0)
+        self._data_a_button = QPushButton("A = data image", self._data_ends)
+        self._data_a_button.setObjectName("dataAButton")
+        self._data_b_button = QPushButton("B = data image", self._data_ends)
+        self._data_b_button.setObjectName("dataBButton")
+        for which, b in (("A", self._data_a_button), ("B", self._data_b_button)):
+            b.setToolTip(f"Encode the image selected in the data set browser as end {which}: "
+                         "interpolating between two real images walks the model's code space "
+                         "from one to the other (a flow encodes exactly, so the ends are the "
+                         "images themselves).")
+            b.clicked.connect(lambda _=False, w=which: self.encode_end_requested.emit(w))
+            de.addWidget(b)
+        iv.addWidget(self._data_ends)
         go = QHBoxLayout()
         self._interp_mode = QComboBox(interp)
         self._interp_mode.setObjectName("interpModeCombo")
@@ -376,6 +397,7 @@ class LatentExplorerPanel(QWidget):
         dim = int(dim)
         self._dim = max(0, dim)
         self._z_a = self._z_b = None
+        self._end_names = {"A": "", "B": ""}
         self._last_interp = None
         self._interp_images = None
         self._interp_shape = None
@@ -627,18 +649,26 @@ class LatentExplorerPanel(QWidget):
         return None if self._interp_images is None else self._interp_images.copy()
 
     # ---------------------------------------------------------------- interpolation ends
-    def set_end(self, which: str, z: Optional[np.ndarray] = None) -> None:
-        """Set end "A" or "B" of the interpolation (default: the current code)."""
+    def set_end(self, which: str, z: Optional[np.ndarray] = None, name: str = "") -> None:
+        """Set end "A" or "B" of the interpolation (default: the current code); `name` says
+        where it came from ("data image #12") in the ends' label."""
         if self._dim == 0:
             return
         v = self.current_z() if z is None else np.asarray(z, np.float32).reshape(-1).copy()
+        if v.shape != (self._dim,):
+            raise ValueError(f"set_end: expected a code of {self._dim} values, got {v.shape}")
         if which.upper() == "A":
             self._z_a = v
         elif which.upper() == "B":
             self._z_b = v
         else:
             raise ValueError(f"set_end: which must be 'A' or 'B', got {which!r}")
+        self._end_names[which.upper()] = name
         self._update_ends()
+
+    def end_names(self) -> tuple[str, str]:
+        """Where ends A and B came from ("" for a code set from the sliders)."""
+        return self._end_names["A"], self._end_names["B"]
 
     def ends(self) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         return self._z_a, self._z_b
@@ -768,15 +798,19 @@ class LatentExplorerPanel(QWidget):
             self.set_base(interpolate(za, zb, steps, mode)[k])
 
     def _update_ends(self) -> None:
-        def state(z: Optional[np.ndarray]) -> str:
-            return "\u2014" if z is None else f"set (|z| = {float(np.linalg.norm(z)):.2f})"
-        self._ends_label.setText(f"A: {state(self._z_a)}    B: {state(self._z_b)}")
+        def state(z: Optional[np.ndarray], name: str) -> str:
+            if z is None:
+                return "\u2014"
+            return f"{name or 'set'} (|z| = {float(np.linalg.norm(z)):.2f})"
+        self._ends_label.setText(f"A: {state(self._z_a, self._end_names['A'])}    "
+                                 f"B: {state(self._z_b, self._end_names['B'])}")
         self._interp_button.setEnabled(self._z_a is not None and self._z_b is not None)
 
     def _update_enabled(self) -> None:
         decodable = self._decodable()
         self._pages.setCurrentIndex(1 if (self._dim > 0 and decodable) else 0)
         self._encode_button.setVisible(self._caps is None or "encode" in self._caps)
+        self._data_ends.setVisible(self._caps is None or "encode" in self._caps)
         self._class_row.setVisible(self._caps is not None and "conditional" in self._caps
                                    and self._class_combo.count() > 0)
         self._reset_button.setEnabled(bool(self._sliders))

@@ -347,6 +347,7 @@ class LivePlotsPanel(PaletteAware, QWidget):
         self._overlays: dict[str, dict[str, _Series]] = {}
         self._overlay_dash: dict[str, Qt.PenStyle] = {}
         self._plots: dict[str, _GroupPlot] = {}
+        self._key_groups: dict[str, tuple[str, str]] = {}   # key -> (group, name), see set_key_groups
         self._spare: list[tuple] = []            # plots built ahead, see _stock_spares
         self._alpha = DEFAULT_SMOOTHING
         self._x_mode = "step"
@@ -461,11 +462,11 @@ class LivePlotsPanel(PaletteAware, QWidget):
                 series = self._series[key] = _Series()
                 self._ensure_live_curve(key)
             series.extend(steps, times, ys, self._alpha)
-            touched.add(_group_of(key))
+            touched.add(self._group_of(key))
         for group in touched:
             if not self._update_scale(self._plots[group]):     # a changed scale redraws all
                 for key in cols:
-                    if _group_of(key) == group:
+                    if self._group_of(key) == group:
                         self._redraw_live(key)
         self._show_plots()
 
@@ -483,6 +484,22 @@ class LivePlotsPanel(PaletteAware, QWidget):
         self._hint.setText(HINT)
         self._stack.setCurrentWidget(self._hint)
         self._stock_spares()
+
+    def set_key_groups(self, groups: dict[str, tuple[str, str]]) -> None:
+        """Draw some keys in a plot of their own choosing: {key: (group, name)} puts `key`
+        in the plot titled `group` with the legend name `name` (e.g. a flow's "loss/total"
+        and "test/nll" as "train" and "test" in one "NLL (bits/dim)" plot); other keys keep
+        their prefix ("loss/kl" -> plot "loss", name "kl"). Regroups what is shown; clear()
+        keeps the mapping (the next run's controller sets its own)."""
+        groups = {str(k): (str(g), str(n)) for k, (g, n) in groups.items()}
+        if groups == self._key_groups:
+            return
+        self._key_groups = groups
+        if self._series or self._overlays:
+            self._regroup()
+
+    def key_groups(self) -> dict[str, tuple[str, str]]:
+        return dict(self._key_groups)
 
     def set_hint(self, text: str) -> None:
         """The text shown while there is nothing to plot (e.g. "Training: the first curves
@@ -532,12 +549,12 @@ class LivePlotsPanel(PaletteAware, QWidget):
             runs[key] = series
         self._overlays[name] = runs
         for key in runs:
-            gp = self._ensure_plot(_group_of(key))
+            gp = self._ensure_plot(self._group_of(key))
             item = pg.PlotDataItem()
             gp.overlays[(name, key)] = item
             gp.item.addItem(item)
             self._style_overlay(gp, name, key)
-        for group in {_group_of(k) for k in runs}:
+        for group in {self._group_of(k) for k in runs}:
             gp = self._plots[group]
             if not self._update_scale(gp):
                 self._redraw_group(gp)
@@ -553,7 +570,7 @@ class LivePlotsPanel(PaletteAware, QWidget):
             return
         self._rebuild_overlay_menu()
         for key in runs:
-            gp = self._plots.get(_group_of(key))
+            gp = self._plots.get(self._group_of(key))
             if gp is None:
                 continue
             item = gp.overlays.pop((name, key), None)
@@ -562,7 +579,7 @@ class LivePlotsPanel(PaletteAware, QWidget):
         emptied = [g for g, gp in self._plots.items() if gp.empty()]
         for group in emptied:
             self._glw.ci.removeItem(self._plots.pop(group).item)
-        for group in {_group_of(k) for k in runs} - set(emptied):
+        for group in {self._group_of(k) for k in runs} - set(emptied):
             gp = self._plots[group]
             self._update_scale(gp)
             self._update_title(gp)
@@ -606,11 +623,11 @@ class LivePlotsPanel(PaletteAware, QWidget):
 
     def legend_names(self, group: str) -> list[str]:
         """The names of the live curves in a plot's title legend, in order."""
-        return [_short_name(k) for k in self._plots[group].curves]
+        return [self._short_name(k) for k in self._plots[group].curves]
 
     def curve_items(self, key: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """(faint raw, strong smoothed) items of a live key."""
-        return self._plots[_group_of(key)].curves[key]
+        return self._plots[self._group_of(key)].curves[key]
 
     def overlay_items(self, name: str) -> list[pg.PlotDataItem]:
         return [item for gp in self._plots.values()
@@ -717,6 +734,34 @@ class LivePlotsPanel(PaletteAware, QWidget):
             item.addItem(line, ignoreBounds=True)
         return item, vline, hline
 
+    def _group_of(self, key: str) -> str:
+        return self._key_groups[key][0] if key in self._key_groups else _group_of(key)
+
+    def _short_name(self, key: str) -> str:
+        return self._key_groups[key][1] if key in self._key_groups else _short_name(key)
+
+    def _regroup(self) -> None:
+        """Every plot again from the series and overlays kept (the key groups changed)."""
+        self._hide_crosshair()
+        self._glw.ci.clear()
+        self._plots.clear()
+        self._cols = 0
+        for key in self._series:
+            self._ensure_live_curve(key)
+        for name, runs in self._overlays.items():
+            for key in runs:
+                gp = self._ensure_plot(self._group_of(key))
+                item = pg.PlotDataItem()
+                gp.overlays[(name, key)] = item
+                gp.item.addItem(item)
+                self._style_overlay(gp, name, key)
+        for gp in self._plots.values():
+            if not self._update_scale(gp):
+                self._redraw_group(gp)
+            self._update_title(gp)
+        self._relayout(force=True)
+        self._show_plots()
+
     def _ensure_plot(self, group: str) -> _GroupPlot:
         gp = self._plots.get(group)
         if gp is not None:
@@ -763,7 +808,7 @@ class LivePlotsPanel(PaletteAware, QWidget):
         self._glw.setMinimumHeight(MIN_PLOT_HEIGHT * rows)
 
     def _ensure_live_curve(self, key: str) -> None:
-        gp = self._ensure_plot(_group_of(key))
+        gp = self._ensure_plot(self._group_of(key))
         raw = pg.PlotDataItem()                            # faint
         main = pg.PlotDataItem()                           # strong, named in the title
         raw.setZValue(1)
@@ -813,10 +858,10 @@ class LivePlotsPanel(PaletteAware, QWidget):
         parts = [f"<b>{html.escape(gp.group)}</b>"]
         if gp.note:
             parts.append(f"<span style='color:{m}'><i>({gp.note})</i></span>")
-        names = [_short_name(k) for k in gp.curves]
+        names = [self._short_name(k) for k in gp.curves]
         if names != [gp.group]:
             parts += [f"<span style='color:{self._colour(gp, k).name()}'>\u2501</span>&nbsp;"
-                      f"{html.escape(_short_name(k))}" for k in gp.curves]
+                      f"{html.escape(self._short_name(k))}" for k in gp.curves]
         for run in dict.fromkeys(run for run, _ in gp.overlays):
             parts.append(f"<span style='color:{m}'>\u2504&nbsp;<i>{html.escape(run)}</i></span>")
         gp.item.setTitle("&nbsp;&nbsp;".join(parts), color=fg.name(), size="8pt", justify="left")
@@ -861,11 +906,11 @@ class LivePlotsPanel(PaletteAware, QWidget):
 
     def _sign(self, key: str) -> float:
         """-1 where the plot shows log10(-y)."""
-        return -1.0 if self._plots[_group_of(key)].scale == "neg" else 1.0
+        return -1.0 if self._plots[self._group_of(key)].scale == "neg" else 1.0
 
     def _redraw_live(self, key: str) -> None:
         s = self._series[key]
-        raw, main = self._plots[_group_of(key)].curves[key]
+        raw, main = self._plots[self._group_of(key)].curves[key]
         x, sign = s.x(self._x_mode), self._sign(key)
         if self._alpha > 0.0:
             raw.setData(x, s.y.view() * sign if sign < 0 else s.y.view())
@@ -874,7 +919,7 @@ class LivePlotsPanel(PaletteAware, QWidget):
 
     def _redraw_overlay(self, run: str, key: str) -> None:
         s = self._overlays[run][key]
-        item = self._plots[_group_of(key)].overlays[(run, key)]
+        item = self._plots[self._group_of(key)].overlays[(run, key)]
         y = s.smoothed(self._alpha)
         item.setData(s.x(self._x_mode), y * self._sign(key))
 
@@ -1016,14 +1061,14 @@ class LivePlotsPanel(PaletteAware, QWidget):
             value = _fmt(float(s.smoothed(self._alpha)[i]))
             raw = f" ({_fmt(float(s.y.data[i]))})" if self._alpha > 0.0 else ""
             parts.append(f"<span style='color:{colour}'>\u25a0</span> "
-                         f"{html.escape(_short_name(key))} {value}{raw}")
+                         f"{html.escape(self._short_name(key))} {value}{raw}")
         for (run, key) in gp.overlays:
             s = self._overlays[run][key]
             i = _nearest(s.x(self._x_mode), x)
             if i is None:
                 continue
             colour = self._colour(gp, key).name()
-            parts.append(f"<span style='color:{colour}'>\u2012</span> <i>{html.escape(_short_name(key))}"
+            parts.append(f"<span style='color:{colour}'>\u2012</span> <i>{html.escape(self._short_name(key))}"
                          f" \u00b7 {html.escape(run)}</i> {_fmt(float(s.smoothed(self._alpha)[i]))}")
         return " &nbsp;\u2502&nbsp; ".join(parts)
 

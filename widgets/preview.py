@@ -463,6 +463,40 @@ def fake_frame(step: int = 1200, progress: float = 0.7, seed: int = 0, n_real: i
                        mode_sigma=RING8_SIGMA)
 
 
+def fake_density_frame(step: int = 3000, seed: int = 0, n_real: int = 512, n_fake: int = 2500,
+                       grid: int = 64, latent: int = 16):
+    """A made-up normalizing-flow frame on ring8: its density p(x) is the 8 modes, a little
+    too wide, joined by the thin ring of mass a flow leaves between them (field_kind
+    "density", with log p(x) for the log scale); samples drawn from it; the manifold is the
+    latent plane bent into the ring (polar coordinates)."""
+    from .point_canvas import CanvasFrame
+    rng = np.random.default_rng(seed)
+    modes = ring8_modes()
+    real = modes[rng.integers(0, 8, n_real)] + RING8_SIGMA * rng.standard_normal((n_real, 2))
+    s = 1.6 * RING8_SIGMA
+    fx = np.linspace(-1.6, 1.6, grid)
+    gx, gy = np.meshgrid(fx, fx)
+    cells = np.stack([gx.ravel(), gy.ravel()], 1)
+    d2 = ((cells[:, None, :] - modes[None]) ** 2).sum(-1)
+    p_modes = np.exp(-d2 / (2 * s * s)).mean(1) / (2 * np.pi * s * s)
+    r = np.linalg.norm(cells, axis=1)
+    p_ring = np.exp(-(r - 1.0) ** 2 / (2 * 0.05 ** 2)) / (2 * np.pi * np.sqrt(2 * np.pi) * 0.05)
+    p = 0.93 * p_modes + 0.07 * p_ring + 1e-12
+    k = rng.integers(0, 8, n_fake)
+    fake = (modes[k] + s * rng.standard_normal((n_fake, 2))).astype(np.float32)
+    lz = np.linspace(-2.5, 2.5, latent)
+    zz = np.stack(np.meshgrid(lz, lz), -1)
+    theta = np.pi * np.tanh(0.6 * zz[..., 0])
+    rad = 1.0 + 0.12 * zz[..., 1]
+    manifold = np.stack([rad * np.cos(theta), rad * np.sin(theta)], -1).astype(np.float32)
+    return CanvasFrame(step=step, real=real.astype(np.float32), fake=fake, field_x=fx, field_y=fx,
+                       field_values=p.reshape(grid, grid).astype(np.float32),
+                       field_log_values=np.log(p).reshape(grid, grid).astype(np.float32),
+                       field_kind="density", field_label="p(x), the flow's density",
+                       field_log_label="log p(x), nats", manifold=manifold, modes=modes,
+                       mode_sigma=RING8_SIGMA)
+
+
 def fake_metrics(steps: int = 60, every: int = 20):
     """(step, captured, 8, hq, reverse KL, per-mode counts) rows of a GAN finding the modes."""
     rng = np.random.default_rng(3)

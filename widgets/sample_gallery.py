@@ -33,6 +33,14 @@ PAD = 2                  # same layout as studio.core.images.image_grid, so live
 PAD_VALUE = 40           # snapshot PNGs look alike and clicks map the same way
 CACHE_SIZE = 50          # loaded snapshots kept in memory (LRU)
 SAMPLE_COLOUR = (230, 110, 20)
+TEMPERATURE_MAX = 1.5    # the temperature slider spans 0 .. TEMPERATURE_MAX ...
+TEMPERATURE_TICKS = 100  # ... in steps of 1 / TEMPERATURE_TICKS
+TEMPERATURE_TIP = (
+    "Glow's sampling temperature: the samples decode T \u00b7 \u03b5 instead of \u03b5, "
+    "i.e. the prior's standard deviation scaled by T. Lower T gives cleaner, more typical, "
+    "less varied samples (the Glow paper's figures use T = 0.7); T = 0 is the prior's mean "
+    "mapped through the flow, one most typical sample; T = 1 samples the model as trained. "
+    "The grid is redrawn at once, and the run's next snapshots use it too.")
 REFERENCE_COLOUR = (150, 150, 150, 130)
 
 Loader = Callable[[int], np.ndarray]
@@ -166,6 +174,7 @@ class SampleGalleryPanel(PaletteAware, QWidget):
     """Fixed-z samples of the current (or a scrubbed-to) step as one grid image or scatter."""
 
     sample_clicked = Signal(int)               # index of the clicked sample in the grid
+    temperature_changed = Signal(float)        # the temperature slider moved (models with one)
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -258,6 +267,33 @@ class SampleGalleryPanel(PaletteAware, QWidget):
         self._timeline.setVisible(False)
         root.addWidget(self._timeline)
 
+        # models that sample with a temperature (normalizing flows): T scales the prior's std
+        self._temperature_row = QWidget()
+        self._temperature_row.setObjectName("temperatureRow")
+        tr = QHBoxLayout(self._temperature_row)
+        tr.setContentsMargins(0, 0, 0, 0)
+        t_label = QLabel("Temperature T")
+        self._temperature = QSlider(Qt.Orientation.Horizontal)
+        self._temperature.setObjectName("temperatureSlider")
+        self._temperature.setRange(0, round(TEMPERATURE_MAX * TEMPERATURE_TICKS))
+        self._temperature.setSingleStep(5)
+        self._temperature.setPageStep(10)
+        self._temperature.setValue(TEMPERATURE_TICKS)
+        self._temperature_value = QLabel("1.00")
+        self._temperature_value.setObjectName("temperatureValue")
+        self._temperature_value.setMinimumWidth(
+            self._temperature_value.fontMetrics().horizontalAdvance("0.00") + 4)
+        self._temperature_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for w in (t_label, self._temperature, self._temperature_value):
+            w.setToolTip(TEMPERATURE_TIP)
+        t_label.setBuddy(self._temperature)
+        self._temperature.valueChanged.connect(self._on_temperature_moved)
+        tr.addWidget(t_label)
+        tr.addWidget(self._temperature, 1)
+        tr.addWidget(self._temperature_value)
+        self._temperature_row.setVisible(False)
+        root.addWidget(self._temperature_row)
+
         scene = self._view.scene()
         scene.sigMouseClicked.connect(self._on_scene_mouse_clicked)
         scene.sigMouseMoved.connect(self._on_scene_mouse_moved)
@@ -334,6 +370,28 @@ class SampleGalleryPanel(PaletteAware, QWidget):
         self._timeline.setVisible(False)
         self._stack.setCurrentWidget(self._hint)
 
+    def set_temperature(self, value: Optional[float]) -> None:
+        """Show the temperature slider at `value` (a model that samples with one), or hide
+        it (None). Emits nothing."""
+        self._temperature_row.setVisible(value is not None)
+        if value is None:
+            return
+        v = min(max(float(value), 0.0), TEMPERATURE_MAX)
+        self._temperature.blockSignals(True)
+        self._temperature.setValue(round(v * TEMPERATURE_TICKS))
+        self._temperature.blockSignals(False)
+        self._temperature_value.setText(f"{v:.2f}")
+
+    def temperature(self) -> Optional[float]:
+        """The temperature the slider shows (None while it is hidden)."""
+        if self._temperature_row.isHidden():
+            return None
+        return self._temperature.value() / TEMPERATURE_TICKS
+
+    def move_temperature(self, value: float) -> None:
+        """Move the slider as a user would (emits temperature_changed)."""
+        self._temperature.setValue(round(min(max(float(value), 0.0), TEMPERATURE_MAX) * TEMPERATURE_TICKS))
+
     def current_image(self) -> np.ndarray:
         """The uint8 picture shown: the (H, W, C) grid for images; for points an RGB render
         of the view. Empty (0, 0, 3) when nothing is shown."""
@@ -377,6 +435,11 @@ class SampleGalleryPanel(PaletteAware, QWidget):
         muted = QColor(fg)
         muted.setAlphaF(0.7)
         self._hover.setStyleSheet(f"color: {muted.name(QColor.NameFormat.HexArgb)};")
+
+    def _on_temperature_moved(self, ticks: int) -> None:
+        t = ticks / TEMPERATURE_TICKS
+        self._temperature_value.setText(f"{t:.2f}")
+        self.temperature_changed.emit(t)
 
     # -- timeline ------------------------------------------------------------------------------
 

@@ -94,6 +94,18 @@ def sample(trainer: Trainer, seed: int, n: int = 1) -> dict[str, np.ndarray]:
     return {"z": _np(z), "samples": _np(trainer.engine.sample(n, z=z))}
 
 
+def tempered(trainer: Trainer, temperature: float) -> dict[str, Any]:
+    """The gallery's fixed codes sampled at temperature T (engines with "temperature", Glow's
+    sampling: decode T * eps, the prior's std scaled by T; T = 0 maps the prior's mean), the
+    grid the trainer's next snapshot shows once T is the run's live value."""
+    engine = trainer.engine
+    if "temperature" not in engine.capabilities:
+        raise ValueError(f"the {engine.name} engine does not sample with a temperature")
+    t = float(temperature)
+    z = trainer.eval_z * t
+    return {"samples": _np(engine.sample(len(z), z=z)), "temperature": t, "step": trainer.step}
+
+
 def encode(trainer: Trainer, x: np.ndarray) -> np.ndarray:
     """Data -> the engine's standard-normal input z, so decode(encode(x)) reconstructs x.
     For the AE the code is whitened through its fitted Gaussian (inverse of sample's map)."""
@@ -314,7 +326,7 @@ def invert(trainer: Trainer, x: np.ndarray) -> np.ndarray:
 
 RENDERERS = {"decode": decode, "sample": sample, "encode": encode, "interpolate": interpolate,
              "basis": basis, "trajectory": trajectory, "continue": continue_trajectory,
-             "edit": edit_trajectory, "invert": invert, "sweep": sweep}
+             "edit": edit_trajectory, "invert": invert, "sweep": sweep, "tempered": tempered}
 
 
 def point_bounds(points: np.ndarray, pad: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -350,7 +362,8 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
     model trains), the critic's output on a field_res^2 grid over the padded data box (engines
     with the "critic" capability), the generator's gradient directions at `arrows` of the
     generated points (engines with the "generator_field" capability), the image of a latent grid (the
-    manifold) and the PacGAN mode scores when the data set has known modes."""
+    manifold) and the PacGAN mode scores when the data set has known modes. Engines with an
+    exact density ("log_prob") show it in place of a critic (`density_field`)."""
     from .metrics import mode_metrics
     engine, ds = trainer.engine, trainer.dataset
     if ds.spec.is_images or ds.spec.dim != 2:
@@ -370,11 +383,16 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
         values = _np(engine.critic_field(_tensor(trainer, pts))).reshape(field_res, field_res)
         out.update(field_x=gx, field_y=gy, field_values=values,
                    field_label=str(engine.critic_label))
+    elif field and "log_prob" in engine.capabilities:
+        out.update(density_field(trainer, lo, hi, field_res))
     if "generator_field" in engine.capabilities and arrows > 0:
         at, push = engine.generator_field(z[:arrows])
         out.update(arrows_at=_np(at), arrows=_np(push))
     if manifold and len(engine.noise_shape) == 1:
-        grid = latent_grid(int(engine.noise_shape[0]))
+        # a flow's grid covers the whole plane, stretched across the gaps between the data's
+        # parts: more points per line keep its lines on the curves they follow
+        grid = latent_grid(int(engine.noise_shape[0]),
+                           points_per_line=161 if "log_prob" in engine.capabilities else 41)
         mapped = decode(trainer, grid.reshape(-1, grid.shape[-1]))
         out["manifold"] = mapped.reshape(grid.shape[0], grid.shape[1], -1)
     if ds.modes is not None and ds.mode_sigma > 0:
@@ -384,6 +402,30 @@ def canvas(trainer: Trainer, n: int = 2500, field_res: int = 64, arrows: int = 1
 
 
 RENDERERS["canvas"] = canvas
+
+MAX_LOG_DENSITY = 80.0          # exp of more overflows float32; no 2D density gets near it
+
+
+def density_field(trainer: Trainer, lo: np.ndarray, hi: np.ndarray, res: int = 64) -> dict[str, Any]:
+    """A model's exact density on a res^2 grid over the box lo..hi (engines with
+    "log_prob", e.g. a normalizing flow: log p(x) = log N(f(x); 0, I) + log |det df/dx|):
+    "field_values" p(x) = exp(log p(x)), "field_log_values" log p(x) in nats, for the
+    canvas's heatmap and its log scale."""
+    engine = trainer.engine
+    gx = np.linspace(lo[0], hi[0], res, dtype=np.float32)
+    gy = np.linspace(lo[1], hi[1], res, dtype=np.float32)
+    xx, yy = np.meshgrid(gx, gy)
+    pts = np.stack([xx.ravel(), yy.ravel()], 1)
+    engine.train(False)
+    logp = _np(engine.log_prob(_tensor(trainer, pts))).reshape(res, res).astype(np.float64)
+    logp = np.nan_to_num(logp, nan=-np.inf, posinf=MAX_LOG_DENSITY)
+    density = np.exp(np.minimum(logp, MAX_LOG_DENSITY))
+    floor = float(logp[np.isfinite(logp)].min()) if np.isfinite(logp).any() else -MAX_LOG_DENSITY
+    return {"field_x": gx, "field_y": gy, "field_kind": "density",
+            "field_values": density.astype(np.float32),
+            "field_log_values": np.maximum(logp, floor).astype(np.float32),
+            "field_label": f"p(x), the {engine.name}'s density",
+            "field_log_label": "log p(x), nats"}
 
 
 def codes(trainer: Trainer, n: int = 2000, pairs: int = 16, seed: int = 0,

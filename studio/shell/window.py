@@ -523,6 +523,12 @@ class MainWindow(QMainWindow):
         if self.snapshot is not None:
             self.host.set_live(section, key, value)
 
+    def set_live_value(self, section: str, key: str, value: Any) -> None:
+        """A live value edited in another panel (the gallery's temperature): the Run panel's
+        form shows it, and it goes to the host as the form's own live edits do."""
+        self.controls_panel.form(section).set_values({key: value})
+        self._on_controls_live_value(section, key, value)
+
     def _on_controls_structural_edit(self, key: str) -> None:
         answer = QMessageBox.question(
             self, "Start a new run?",

@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+FIELD_KINDS = ("critic", "density")
 
 @dataclass
 class CanvasFrame:
@@ -19,6 +20,10 @@ class CanvasFrame:
         field_y[j]); field_label names it for the colour bar (e.g. "D(x) = P(real)").
     field_levels: the colour range (lo, hi); None: (0, 1) for values inside [0, 1] (a
         probability), else the 1st-99th percentile, widened at once and narrowed slowly.
+    field_kind: "critic" (a discriminator's or critic's judgement, a diverging colour map)
+        or "density" (a model's density p(x) >= 0, a sequential colour map from the
+        background up; then field_log_values (gy, gx) may hold log p(x) for the panel's
+        "log p(x)" scale, named by field_log_label).
     arrows_at (K, 2) and arrows (K, 2): where the generator's gradient arrows start and the
         vectors (the direction G's update moves those points).
     manifold: (rows, cols, 2), G applied to a rows x cols grid of latent codes.
@@ -32,6 +37,9 @@ class CanvasFrame:
     field_values: Optional[np.ndarray] = None
     field_label: str = ""
     field_levels: Optional[tuple[float, float]] = None
+    field_kind: str = "critic"
+    field_log_values: Optional[np.ndarray] = None
+    field_log_label: str = ""
     arrows_at: Optional[np.ndarray] = None
     arrows: Optional[np.ndarray] = None
     manifold: Optional[np.ndarray] = None
@@ -51,7 +59,10 @@ def _points(a: Optional[np.ndarray], name: str) -> Optional[np.ndarray]:
 def _check_frame(f: CanvasFrame) -> dict:
     """The frame's arrays as float32 (validated); a layer is None when its data is missing."""
     out = {"real": _points(f.real, "real"), "fake": _points(f.fake, "fake"),
-           "modes": _points(f.modes, "modes"), "field": None, "arrows": None, "manifold": None}
+           "modes": _points(f.modes, "modes"), "field": None, "field_log": None,
+           "arrows": None, "manifold": None}
+    if f.field_kind not in FIELD_KINDS:
+        raise ValueError(f"CanvasFrame.field_kind must be one of {FIELD_KINDS}, got {f.field_kind!r}")
     if f.field_values is not None:
         v = np.asarray(f.field_values, np.float32)
         if f.field_x is None or f.field_y is None:
@@ -63,6 +74,12 @@ def _check_frame(f: CanvasFrame) -> dict:
                              f"({len(fy)}, {len(fx)}), got {v.shape}")
         if v.size:
             out["field"] = (fx, fy, v)
+        if f.field_log_values is not None and v.size:
+            lv = np.asarray(f.field_log_values, np.float32)
+            if lv.shape != v.shape:
+                raise ValueError(f"CanvasFrame.field_log_values must have the shape of "
+                                 f"field_values {v.shape}, got {lv.shape}")
+            out["field_log"] = (fx, fy, lv)
     if f.arrows_at is not None and f.arrows is not None:
         at, vec = _points(f.arrows_at, "arrows_at"), _points(f.arrows, "arrows")
         if at.shape != vec.shape:

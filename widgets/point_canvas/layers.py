@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QCheckBox, QFrame, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ..kit import small_font, with_alpha
 from .drawing import DRAWN_COLOUR
@@ -30,10 +30,32 @@ LAYER_TIP = {
     "modes": "The centres of the data's Gaussian modes; rings have radius 3 sigma (the "
              "high-quality zone)",
 }
+# A model with a density (a normalizing flow: "field_kind" "density") has no critic and no
+# generator in the GAN sense: what its layers mean, in its own words.
+DENSITY_LAYER_TEXT = {"field": "Density"}
+DENSITY_LAYER_TIP = {
+    "fake": "Samples from the model (its Gaussian codes mapped through the inverse flow)",
+    "field": "{label} over the plane, exact by the change of variables log p(x) = "
+             "log N(f(x); 0, I) + log |det df/dx|: bright where the model puts its mass. "
+             "Choose log p(x) below to see where it puts little (the thin bridges a flow "
+             "leaves between separate modes)",
+    "manifold": "The flow's inverse applied to a regular grid of latent codes: how it bends "
+                "the Gaussian's plane onto the data",
+}
+# layers a density starts without (a flow's latent grid covers the whole plane, folded
+# across the gaps between the data's parts: a thicket over the density); tick to show
+DENSITY_LAYERS_OFF = ("manifold",)
+# the two scales of a density heatmap (DENSITY_SCALES[0] is the default)
+DENSITY_SCALES = {"density": "p(x)", "log": "log p(x)"}
+DENSITY_SCALE_TIP = ("p(x): the density itself, where the mass is. log p(x): its logarithm, "
+                     "which shows the low-density regions too (the bridges between modes)")
+LOG_DENSITY_RANGE = 12.0      # nats below the top of the log p(x) colour range it spans at most
+DENSITY_COLOURS = ((236, 140, 30), (255, 170, 70))   # the density ramp's amber (light, dark)
+DENSITY_TOP_COLOURS = ((150, 36, 24), (255, 236, 180))   # and its top: red-brown / pale gold
 LAYER_MISSING = {
     "real": "no real data in this frame",
     "fake": "no generated points in this frame",
-    "field": "this model has no discriminator or critic",
+    "field": "this model has no discriminator, critic or density",
     "arrows": "this model has no discriminator, so no gradients push its samples",
     "manifold": "this model does not map a grid of latent codes (no manifold)",
     "modes": "this data set has no known mode centres",
@@ -63,6 +85,29 @@ class LayersMixin:
             cb.toggled.connect(lambda on, n=name: self._on_layer_toggled(n, on))
             self._checks[name] = cb
             sv.addWidget(cb)
+            if name == "field":
+                self._build_density_scale(sv)
+
+    def _build_density_scale(self, sv: QVBoxLayout) -> None:
+        """p(x) / log p(x), under the heatmap's checkbox; shown for a density only."""
+        self._density_row = row = QFrame()
+        row.setObjectName("densityScaleRow")
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(20, 0, 0, 2)           # under the checkbox's text
+        lay.setSpacing(4)
+        label = QLabel("scale")
+        self._density_combo = QComboBox()
+        self._density_combo.setObjectName("densityScaleCombo")
+        for key, text in DENSITY_SCALES.items():
+            self._density_combo.addItem(text, key)
+        self._density_combo.setToolTip(DENSITY_SCALE_TIP)
+        label.setToolTip(DENSITY_SCALE_TIP)
+        label.setBuddy(self._density_combo)
+        self._density_combo.currentIndexChanged.connect(self._on_density_scale_changed)
+        lay.addWidget(label)
+        lay.addWidget(self._density_combo, 1)
+        row.setVisible(False)
+        sv.addWidget(row)
         self._fit_button = QPushButton("Fit view")
         self._fit_button.setObjectName("fitViewButton")
         self._fit_button.setToolTip("Zoom to the data (the view otherwise fits once per data set)")
@@ -175,6 +220,29 @@ class LayersMixin:
         (x0, x1), (y0, y1) = self._vb.viewRange()
         return (x0, x1), (y0, y1)
 
+    def field_kind(self) -> str:
+        """What the heatmap shows: "critic" or "density" (the frame on screen's)."""
+        return self._field_kind
+
+    def density_scale(self) -> str:
+        """The density heatmap's scale: "density" (p(x)) or "log" (log p(x))."""
+        return self._density_combo.currentData()
+
+    def set_density_scale(self, scale: str) -> None:
+        """Show a density as p(x) ("density") or log p(x) ("log"), as the combo box does."""
+        if scale not in DENSITY_SCALES:
+            raise ValueError(f"density scale must be one of {tuple(DENSITY_SCALES)}, got {scale!r}")
+        self._density_combo.setCurrentIndex(list(DENSITY_SCALES).index(scale))
+
+    def field_label(self) -> str:
+        """The colour bar's label as shown."""
+        return self._shown_field_label()
+
+    def field_levels(self) -> tuple[float, float]:
+        """The colour range of the heatmap on screen."""
+        lo, hi = self._colorbar.levels()
+        return float(lo), float(hi)
+
     def field_colour(self, value: float) -> QColor:
         """The heatmap colour of a field value at the current levels (for tests / legends)."""
         lo, hi = self._colorbar.levels()
@@ -187,7 +255,7 @@ class LayersMixin:
         """The colour bar, the layer items and the checkboxes' legend icons."""
         self._colorbar.axis.setPen(pg.mkPen(muted))
         self._colorbar.axis.setTextPen(pg.mkPen(fg))
-        self._colorbar.axis.setLabel(self._field_label or "discriminator output", color=fg.name())
+        self._colorbar.axis.setLabel(self._shown_field_label(), color=fg.name())
         self._colorbar.setColorMap(self._field_colormap(base))
         self._real_item.setStyle(with_alpha(self._real_colour, 0.9))
         self._fake_item.setStyle(with_alpha(self._fake_colour, 0.75))
@@ -206,13 +274,20 @@ class LayersMixin:
             cb.setIcon(icons[name])
 
     def _field_ends(self, base: QColor) -> tuple[QColor, QColor]:
-        """The heatmap's (low, high) colours: purple and green tints of the plot background."""
+        """The heatmap's (low, high) colours: purple and green tints of the plot background
+        for a critic; the background and a warm amber for a density (no mass = nothing)."""
+        if self._field_kind == "density":
+            return QColor(base), _mix(base, QColor(*DENSITY_COLOURS[1 if self._dark else 0]), 0.8)
         t = 0.5 if self._dark else 0.42
         return (_mix(base, QColor(*FAKE_COLOURS[0 if not self._dark else 1]), t),
                 _mix(base, QColor(*REAL_COLOURS[0 if not self._dark else 1]), t))
 
     def _field_colormap(self, base: QColor) -> pg.ColorMap:
         lo, hi = self._field_ends(base)
+        if self._field_kind == "density":          # background -> pale amber -> amber -> red-brown
+            top = QColor(*DENSITY_TOP_COLOURS[1 if self._dark else 0])
+            stops = [lo, _mix(base, hi, 0.4), hi, _mix(base, top, 0.9)]
+            return pg.ColorMap([0.0, 0.3, 0.65, 1.0], [c.getRgb()[:3] for c in stops])
         return pg.ColorMap([0.0, 0.5, 1.0], [lo.getRgb()[:3], base.getRgb()[:3], hi.getRgb()[:3]])
 
     # -- frames into layers ----------------------------------------------------------------------
@@ -242,9 +317,15 @@ class LayersMixin:
             cb.setChecked(self._wanted[name])
             cb.setEnabled(avail)
             cb.blockSignals(False)
-            tip = LAYER_TIP[name].format(label=self._field_label or "The discriminator's output")
+            density = self._field_kind == "density"
+            cb.setText((DENSITY_LAYER_TEXT if density else LAYER_TEXT).get(name, LAYER_TEXT[name]))
+            tips = DENSITY_LAYER_TIP if density else LAYER_TIP
+            tip = tips.get(name, LAYER_TIP[name]).format(
+                label=self._field_label or "The discriminator's output")
             cb.setToolTip(tip if avail or self._frame is None
                           else f"Not available: {LAYER_MISSING[name]}")
+        self._density_row.setVisible(self._field_kind == "density" and self._available["field"])
+        self._density_combo.setEnabled(self._data.get("field_log") is not None)
         self._push_layers()
 
     def _push_layers(self) -> None:
@@ -265,10 +346,34 @@ class LayersMixin:
     def _push_fake(self) -> None:
         self._fake_item.setData(pos=self._data["fake"])
 
+    def _shown_field_label(self) -> str:
+        if self._field_kind == "density" and self._log_density_shown():
+            return self._frame.field_log_label or "log p(x)"
+        return self._field_label or "discriminator output"
+
+    def _log_density_shown(self) -> bool:
+        return (self._field_kind == "density" and self.density_scale() == "log"
+                and self._data.get("field_log") is not None)
+
+    def _on_density_scale_changed(self, _index: int) -> None:
+        self._field_levels = None                 # a new scale: its own colour range
+        self._colorbar.axis.setLabel(self._shown_field_label())
+        self._dirty.add("field")
+        self._push_layers()
+
+    def _density_levels(self, finite: np.ndarray, log: bool) -> tuple[float, float]:
+        """p(x): 0 (no mass, the background) to its 99.5th percentile (a few sharp peaks do
+        not wash out the rest); log p(x): the top down LOG_DENSITY_RANGE nats at most, so a
+        far corner's -200 does not flatten the modes and the bridges between them."""
+        if log:
+            hi = float(finite.max())
+            return max(float(np.percentile(finite, 1)), hi - LOG_DENSITY_RANGE), hi
+        return 0.0, float(np.percentile(finite, 99.5))
+
     def _push_field(self) -> None:
         if self._data.get("field") is None:
             return
-        fx, fy, v = self._data["field"]
+        fx, fy, v = self._data["field_log" if self._log_density_shown() else "field"]
         if len(fx) > 1 and fx[0] > fx[-1]:
             fx, v = fx[::-1], v[:, ::-1]
         if len(fy) > 1 and fy[0] > fy[-1]:
@@ -277,6 +382,12 @@ class LayersMixin:
         levels = self._frame.field_levels
         if levels is not None:
             lo, hi = float(levels[0]), float(levels[1])
+        elif finite.size and self._field_kind == "density":
+            lo, hi = self._density_levels(finite, self._log_density_shown())
+            if self._field_levels is not None:            # widen at once, narrow slowly
+                plo, phi = self._field_levels
+                lo = lo if lo < plo else plo + 0.15 * (lo - plo)
+                hi = hi if hi > phi else phi + 0.15 * (hi - phi)
         elif finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
             lo, hi = 0.0, 1.0
         elif finite.size:

@@ -17,7 +17,7 @@ from .controls import ControlsMixin
 from .drawing import DRAW_TIP, DrawingMixin
 from .frame import CanvasFrame, _check_frame
 from .items import _Dots, _mix
-from .layers import FAKE_COLOURS, LAYERS, REAL_COLOURS, LayersMixin
+from .layers import DENSITY_LAYERS_OFF, FAKE_COLOURS, LAYERS, REAL_COLOURS, LayersMixin
 from .metrics import HQ_TIP, MetricsMixin
 
 
@@ -57,6 +57,8 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
         self._available = {name: False for name in LAYERS}
         self._field_levels: Optional[list[float]] = None
         self._field_label = ""
+        self._field_kind = "critic"                  # "density": a model's p(x)
+        self._wanted_before_density: dict[str, bool] = {}
         self._arrow_ref = 0.0
         self._extent = 1.0                           # data extent for the arrow length
         self._shown_real: Optional[np.ndarray] = None
@@ -227,15 +229,21 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
         if new_set:
             self._field_levels = None
             self._arrow_ref = 0.0
-        if frame.field_label != self._field_label:
+        kind_changed = frame.field_kind != self._field_kind
+        if kind_changed:
+            self._field_kind = frame.field_kind
+            self._field_levels = None
+            self._swap_density_layers(frame.field_kind == "density")
+            self.apply_palette()                     # its colour map and legend icon
+        if frame.field_label != self._field_label or first or kind_changed:
             self._field_label = frame.field_label
-            self._colorbar.axis.setLabel(frame.field_label or "discriminator output")
+            self._colorbar.axis.setLabel(self._shown_field_label())
         if new_set or first:
             self.fit_view()
         available = {"real": data["real"] is not None, "fake": data["fake"] is not None,
                      "field": data["field"] is not None, "arrows": data["arrows"] is not None,
                      "manifold": data["manifold"] is not None, "modes": data["modes"] is not None}
-        if available != self._available or first:
+        if available != self._available or first or kind_changed:   # texts, tooltips too
             self._available = available
             self._update_layers()
         else:
@@ -244,6 +252,16 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
             self._reset_phase_counts()        # a full step moved both players since
         self._update_step_text()
         self._update_page()
+
+    def _swap_density_layers(self, density: bool) -> None:
+        """A density starts with DENSITY_LAYERS_OFF unticked; back to a critic, they are as
+        they were."""
+        if density:
+            self._wanted_before_density = {n: self._wanted[n] for n in DENSITY_LAYERS_OFF}
+            self._wanted.update({n: False for n in DENSITY_LAYERS_OFF})
+        else:
+            self._wanted.update(self._wanted_before_density)
+            self._wanted_before_density = {}
 
     def frame(self) -> Optional[CanvasFrame]:
         """The frame on screen (None before the first)."""
@@ -342,12 +360,15 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    from ..preview import fake_frame, fake_metrics, preview_app, preview_parser, show_or_grab
+    from ..preview import (fake_density_frame, fake_frame, fake_metrics, preview_app, preview_parser,
+                           show_or_grab)
 
     ap = preview_parser("Preview PointCanvasPanel with fake ring8 data.", "1000x700")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     ap.add_argument("--draw", action="store_true", help="show draw mode with a drawing")
     ap.add_argument("--vae", action="store_true", help="a model without a discriminator")
+    ap.add_argument("--flow", action="store_true", help="a normalizing flow's density p(x)")
+    ap.add_argument("--log", action="store_true", help="with --flow: the log p(x) scale")
     args = ap.parse_args(argv)
     app = preview_app(args.dark)
     panel = PointCanvasPanel()
@@ -361,7 +382,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
             return
         state["step"] += 1
         state["progress"] = min(1.0, state["progress"] + 0.004)
-        panel.set_frame(fake_frame(state["step"], state["progress"], seed=state["step"],
+        panel.set_frame(fake_density_frame(state["step"], seed=state["step"]) if args.flow else
+                        fake_frame(state["step"], state["progress"], seed=state["step"],
                                    discriminator=not args.vae))
 
     def play() -> None:
@@ -379,8 +401,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     panel.slow_motion_changed.connect(lambda ms: timer.setInterval(max(66, ms)))
     panel.distribution_drawn.connect(lambda d: print(
         "distribution_drawn", {k: (v.shape if isinstance(v, np.ndarray) else v) for k, v in d.items()}))
-    panel.set_phase_steps_available(not args.vae)
-    if not args.empty:
+    panel.set_phase_steps_available(not (args.vae or args.flow))
+    if args.flow:
+        panel.set_frame(fake_density_frame())
+        panel.set_density_scale("log" if args.log else "density")
+    elif not args.empty:
         panel.set_frame(fake_frame(discriminator=not args.vae))
         for row in fake_metrics():
             panel.append_mode_metrics(*row)

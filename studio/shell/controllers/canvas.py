@@ -137,6 +137,8 @@ class CanvasController(Controller):
             step=int(r["step"]), real=r["real"], fake=r["fake"],
             field_x=r.get("field_x"), field_y=r.get("field_y"),
             field_values=r.get("field_values"), field_label=r.get("field_label", ""),
+            field_kind=r.get("field_kind", "critic"), field_log_values=r.get("field_log_values"),
+            field_log_label=r.get("field_log_label", ""),
             arrows_at=r.get("arrows_at"), arrows=r.get("arrows"), manifold=r.get("manifold"),
             modes=r.get("modes"), mode_sigma=float(r.get("mode_sigma", 0.0))))
         m = r.get("mode_scores")

@@ -1,5 +1,6 @@
 """The latent explorer: decode a code as the sliders move, sample, encode a data image,
-interpolate and sweep, and the PCA basis (GANSpace) for latents wider than the sliders."""
+interpolate (between any two codes, or two data images encoded as the ends) and sweep, and
+the PCA basis (GANSpace) for latents wider than the sliders."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -34,10 +35,14 @@ class LatentController(Controller):
     def __init__(self, session, panel):
         super().__init__(session, panel)
         self.last_interpolation: Optional[dict[str, np.ndarray]] = None
+        # encode renders asked for as an interpolation end: stamp -> ("A" | "B", its name);
+        # any other encode result is the explorer's new base code
+        self._end_requests: dict[int, tuple[str, str]] = {}
         panel.z_changed.connect(self._on_z_changed)
         panel.random_requested.connect(lambda seed: self.session.host.request_render("sample", seed=seed, n=1))
         panel.encode_requested.connect(self._on_encode_requested)
         panel.interpolate_requested.connect(self._on_interpolate)
+        panel.encode_end_requested.connect(self._on_encode_end)
         panel.label_changed.connect(lambda _label: panel.set_base(panel.current_z()))
         panel.sweep_requested.connect(self._on_sweep)
 
@@ -76,7 +81,13 @@ class LatentController(Controller):
             self.panel.show_sweep(result["samples"], result["z"], result["labels"])
         elif kind in ("sample", "encode", "invert"):     # invert: a diffusion model's x_T of x
             z = result["z"][0] if kind == "sample" else result[0]
-            self.panel.set_base(z)               # emits z_changed, which asks for a decode
+            end = self._end_requests.pop(stamp, None) if kind == "encode" else None
+            for old in [s for s in self._end_requests if s < stamp]:   # replaced, never served
+                del self._end_requests[old]
+            if end is not None:
+                self.panel.set_end(end[0], z, end[1])
+            else:
+                self.panel.set_base(z)           # emits z_changed, which asks for a decode
         elif kind == "interpolate":
             self.last_interpolation = result
             self.panel.show_interpolation(result["samples"])
@@ -98,7 +109,9 @@ class LatentController(Controller):
         label = index % max(1, snap.num_classes) if "conditional" in snap.capabilities else None
         self.explore(snap.eval_z[index], label)
 
-    def encode_data_image(self, index: int) -> None:
+    def encode_data_image(self, index: int, end: Optional[str] = None) -> None:
+        """Encode data image `index` (of the browser's data set) as the explorer's code, or
+        as end "A" / "B" of the interpolation."""
         ds, snap = self.session.browser_dataset, self.session.snapshot
         if ds is None or snap is None:
             return
@@ -111,7 +124,9 @@ class LatentController(Controller):
                                                f"expects {snap.sample_shape}.")
             return
         self.session.raise_panel(self.panel.objectName())
-        self.session.host.request_render("encode", x=x)
+        stamp = self.session.host.request_render("encode", x=x)
+        if end is not None:
+            self._end_requests[stamp] = (end, f"data image #{index}")
 
     # -- panel signals ----------------------------------------------------------------------------
     def _on_z_changed(self, z: np.ndarray, _stamp: int) -> None:
@@ -128,6 +143,14 @@ class LatentController(Controller):
             self.session.warn("Pick an image", "Select an image in the data set browser first.")
             return
         self.encode_data_image(int(idx[0]))
+
+    def _on_encode_end(self, which: str) -> None:
+        idx = self.session.selected_data_indices()
+        if not len(idx):
+            self.session.warn("Pick an image", f"Select an image in the data set browser first: "
+                                               f"it becomes end {which} of the interpolation.")
+            return
+        self.encode_data_image(int(idx[0]), end=which)
 
     def _on_interpolate(self, za, zb, mode: str, steps: int) -> None:
         self.session.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode,

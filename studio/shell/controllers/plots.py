@@ -1,13 +1,26 @@
 """The live plots: the run's metrics as they come, its saved curves when it opens, other
-runs' curves as overlays, and the CSV export."""
+runs' curves as overlays, and the CSV export. A model with an exact likelihood (capability
+"log_prob", a normalizing flow) logs its held-out NLL in the unit of its training loss
+"loss/total" ("test/bits_per_dim" on images, "test/nll" on points): the two share one plot,
+"NLL (bits/dim)" or "NLL (nats)", as "train" and "test"."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
 from studio.core.runs import Run
+from studio.core.snapshot import RunSnapshot
 
 from .base import Controller
+
+
+def nll_key_groups(snap: RunSnapshot) -> dict[str, tuple[str, str]]:
+    """{metric key: (plot, legend name)} of the runs whose train and test NLL share a plot."""
+    if "log_prob" not in snap.capabilities:
+        return {}
+    title = f"NLL ({'bits/dim' if snap.is_images else 'nats'})"
+    return {"loss/total": (title, "train"), "test/nll": (title, "test"),
+            "test/bits_per_dim": (title, "test")}
 
 
 def skipped_lines_text(skipped: list[str]) -> str:
@@ -22,6 +35,9 @@ class PlotsController(Controller):
         session.bus.metrics_appended.connect(panel.append)
         panel.overlay_requested.connect(self.compare)
         panel.export_requested.connect(self.export_csv)
+
+    def on_run_opened(self, snap: RunSnapshot) -> None:
+        self.panel.set_key_groups(nll_key_groups(snap))
 
     def start_new(self, log_every: int) -> None:
         self.panel.clear()
