@@ -287,9 +287,10 @@ class LatentExplorerPanel(QWidget):
         self._data_b_button = QPushButton("B = data image", self._data_ends)
         self._data_b_button.setObjectName("dataBButton")
         for which, b in (("A", self._data_a_button), ("B", self._data_b_button)):
-            b.setToolTip(f"Encode the image selected in the data set browser as end {which}: "
-                         "interpolating between two real images walks the model's code space "
-                         "from one to the other (a flow encodes exactly, so the ends are the "
+            b.setToolTip(f"End {which} = the code of the image last picked in the data set "
+                         "browser (double-click a thumbnail). With both ends from real images "
+                         "the interpolation runs at once: a walk through the model's code space "
+                         "from one to the other (a flow encodes exactly, so its ends are the "
                          "images themselves).")
             b.clicked.connect(lambda _=False, w=which: self.encode_end_requested.emit(w))
             de.addWidget(b)
@@ -669,6 +670,10 @@ class LatentExplorerPanel(QWidget):
     def end_names(self) -> tuple[str, str]:
         """Where ends A and B came from ("" for a code set from the sliders)."""
         return self._end_names["A"], self._end_names["B"]
+
+    def interpolate(self) -> None:
+        """Interpolate between the ends, as the Interpolate button does (nothing without both)."""
+        self._on_interpolate_clicked()
 
     def ends(self) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         return self._z_a, self._z_b

@@ -234,7 +234,6 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
             self._field_kind = frame.field_kind
             self._field_levels = None
             self._swap_density_layers(frame.field_kind == "density")
-            self.apply_palette()                     # its colour map and legend icon
         if frame.field_label != self._field_label or first or kind_changed:
             self._field_label = frame.field_label
             self._colorbar.axis.setLabel(self._shown_field_label())
@@ -248,6 +247,8 @@ class PointCanvasPanel(LayersMixin, DrawingMixin, MetricsMixin, ControlsMixin, P
             self._update_layers()
         else:
             self._push_layers()
+        if kind_changed:
+            self.apply_palette()                     # its colour map and legend icon
         if self._phase_step is not None and int(frame.step) > self._phase_step:
             self._reset_phase_counts()        # a full step moved both players since
         self._update_step_text()

@@ -38,6 +38,7 @@ class LatentController(Controller):
         # encode renders asked for as an interpolation end: stamp -> ("A" | "B", its name);
         # any other encode result is the explorer's new base code
         self._end_requests: dict[int, tuple[str, str]] = {}
+        self.last_picked: Optional[int] = None   # the data image last picked in the browser
         panel.z_changed.connect(self._on_z_changed)
         panel.random_requested.connect(lambda seed: self.session.host.request_render("sample", seed=seed, n=1))
         panel.encode_requested.connect(self._on_encode_requested)
@@ -86,6 +87,8 @@ class LatentController(Controller):
                 del self._end_requests[old]
             if end is not None:
                 self.panel.set_end(end[0], z, end[1])
+                if all(self.panel.end_names()):  # two real images: their path at once
+                    self.panel.interpolate()
             else:
                 self.panel.set_base(z)           # emits z_changed, which asks for a decode
         elif kind == "interpolate":
@@ -127,6 +130,8 @@ class LatentController(Controller):
         stamp = self.session.host.request_render("encode", x=x)
         if end is not None:
             self._end_requests[stamp] = (end, f"data image #{index}")
+        else:
+            self.last_picked = int(index)
 
     # -- panel signals ----------------------------------------------------------------------------
     def _on_z_changed(self, z: np.ndarray, _stamp: int) -> None:
@@ -145,12 +150,18 @@ class LatentController(Controller):
         self.encode_data_image(int(idx[0]))
 
     def _on_encode_end(self, which: str) -> None:
-        idx = self.session.selected_data_indices()
-        if not len(idx):
-            self.session.warn("Pick an image", f"Select an image in the data set browser first: "
-                                               f"it becomes end {which} of the interpolation.")
-            return
-        self.encode_data_image(int(idx[0]), end=which)
+        """End A or B from the data image last picked in the browser (double-click), else
+        the first one it shows (as "Pick from data set")."""
+        index = self.last_picked
+        if index is None:
+            idx = self.session.selected_data_indices()
+            if not len(idx):
+                self.session.warn("Pick an image", "Double-click an image in the data set browser "
+                                                   f"first: it becomes end {which} of the "
+                                                   "interpolation.")
+                return
+            index = int(idx[0])
+        self.encode_data_image(index, end=which)
 
     def _on_interpolate(self, za, zb, mode: str, steps: int) -> None:
         self.session.host.request_render("interpolate", za=za, zb=zb, steps=steps, mode=mode,
