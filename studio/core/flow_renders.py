@@ -39,7 +39,7 @@ def _batched(fn, x: np.ndarray, to_tensor, batch: int = BATCH) -> np.ndarray:
 
 
 def flow_layers(trainer: Trainer, n: int = LAYERS_POINTS, res: int = FIELD_RES, seed: int = 0,
-                lines: int = 11, points_per_line: int = 61, **_: Any) -> dict[str, Any]:
+                lines: int = 11, points_per_line: int = 121, **_: Any) -> dict[str, Any]:
     """A flow on 2D points, layer by layer, for the layers slider:
 
     - "names" (K,): the layers; "stages" (K+1, n, 2): a fixed subset of training points
@@ -146,8 +146,10 @@ def flow_likelihood(trainer: Trainer, n: int = 256, seed: int = 0, k: int = 8,
     z = engine.noise(len(idx), generator=g_s)
     samples = np.concatenate([_np(engine.sample(len(z[i:i + BATCH]), z=z[i:i + BATCH]))
                               for i in range(0, len(z), BATCH)])
-    quantised = np.round(np.clip(samples, 0, 1) * 255).astype(np.uint8)
+    quantised = np.round(np.clip(np.nan_to_num(samples, nan=0.0), 0, 1) * 255).astype(np.uint8)
     sample_bpd = _batched(score, quantised, lambda a: _data_tensor(trainer, a))
+    broken = ~np.isfinite(samples.reshape(len(samples), -1)).all(1)
+    sample_bpd[broken] = np.nan               # a sample that is not a picture has no score
     order = np.argsort(test_bpd, kind="stable")
     k = min(int(k), len(order))
     most, least = order[:k], order[::-1][:k]

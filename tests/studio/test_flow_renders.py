@@ -58,7 +58,7 @@ def test_layers_stage_zero_is_the_data_and_the_pulled_back_grid_maps_back(moons)
     r = render(t, "flow_layers", n=300, res=32)
     K = len(r["names"])
     assert r["names"] == t.engine.layer_names() and r["names"][0] == "standardise"
-    assert r["stages"].shape == (K + 1, 300, 2) and r["grid"].shape == (K + 1, 22, 61, 2)
+    assert r["stages"].shape == (K + 1, 300, 2) and r["grid"].shape == (K + 1, 22, 121, 2)
     # stage 0: a fixed subset of the training points, as they are
     rows = {tuple(p) for p in t.dataset.train_x.astype(np.float32)}
     assert all(tuple(p) in rows for p in r["stages"][0])
@@ -66,7 +66,7 @@ def test_layers_stage_zero_is_the_data_and_the_pulled_back_grid_maps_back(moons)
     # the last stage is z = f(x) and grid[K] the straight grid in z
     z = t.engine.encode(torch.as_tensor(r["stages"][0])).numpy()
     np.testing.assert_allclose(r["stages"][-1], z, atol=1e-5)
-    np.testing.assert_array_equal(r["grid"][-1], renders.latent_grid(2, 11, 61))
+    np.testing.assert_array_equal(r["grid"][-1], renders.latent_grid(2, 11, 121))
     # push_forward(pull_back(z)[-1])[-1] ~ z: the grid in data space goes back onto the grid
     grid_x = torch.as_tensor(r["grid"][0].reshape(-1, 2))
     back = t.engine.push_forward(grid_x)

@@ -110,7 +110,7 @@ def test_levels_tab_shows_codes_per_level_and_the_keep_top_j_rows(qtbot, panel):
     assert [r.label for r in codes] == ["image", "level 1", "level 2", "level 3 (top)"]
     assert [len(r.images) for r in codes] == [2, 2, 6, 6]
     decodes = panel.levels._decodes.rows()
-    assert [r.label for r in decodes] == ["top 0", "top 1", "top 2", "top 3"]
+    assert [r.label for r in decodes] == ["top 0 (none)", "top 1", "top 2", "top 3 (all)"]
     assert [len(r.images) for r in decodes] == [5, 5, 5, 1]       # all kept: one exact decode
     with qtbot.waitSignal(panel.levels_requested) as sig:
         QTest.mouseClick(button(panel, "levelsShowButton"), Qt.LeftButton)

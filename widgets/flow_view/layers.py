@@ -300,10 +300,12 @@ class LayersView(QWidget):
         v = np.asarray(values, np.float64)
         finite = v[np.isfinite(v)]
         if key == "density":
-            lo, hi = 0.0, float(finite.max()) if finite.size else 1.0
+            # the top 1% of cells saturate: a flow's density has thin, tall ridges
+            lo, hi = 0.0, float(np.percentile(finite, 99)) if finite.size else 1.0
             mass = mass_in_box(np.where(np.isfinite(v), v, 0.0), fx, fy)
-            text = (f"Density exp(log p(x)), 0 (background) to {hi:.3g} (brightest). "
-                    f"Mass in the box: {mass:.2f} (sum of p x cell area).")
+            text = (f"Density exp(log p(x)): 0 (background) to {hi:.3g} and above (strongest; "
+                    f"peak {float(finite.max()) if finite.size else 0:.3g}). Mass in the box: "
+                    f"{mass:.2f} (sum of p × cell area).")
         else:
             lo, hi = ((float(np.percentile(finite, 1)), float(np.percentile(finite, 99)))
                       if finite.size else (0.0, 1.0))
@@ -323,8 +325,8 @@ class LayersView(QWidget):
         pal = self.palette()
         base = pal.color(QPalette.ColorRole.Base)
         dark = base.lightnessF() < 0.5
-        hi = QColor(255, 196, 64) if dark else QColor(20, 70, 160)
-        mid = QColor(170, 60, 120) if dark else QColor(110, 160, 225)
+        hi = QColor(255, 200, 70) if dark else QColor(8, 48, 130)
+        mid = QColor(150, 50, 110) if dark else QColor(90, 150, 220)
         cmap = pg.ColorMap([0.0, 0.5, 1.0], [base.getRgb()[:3], mid.getRgb()[:3], hi.getRgb()[:3]])
         return cmap.getLookupTable(0.0, 1.0, 256)
 
@@ -342,6 +344,6 @@ class LayersView(QWidget):
             ax.setTextPen(pg.mkPen(fg))
         for item, c in zip(self._dots, _hue_colours(dark)):
             item.setBrush(pg.mkBrush(with_alpha(c, 0.85)))
-        self._grid_item.setPen(pg.mkPen(with_alpha(fg, 0.45), width=1))
+        self._grid_item.setPen(pg.mkPen(with_alpha(fg, 0.3 if dark else 0.28), width=1))
         if self._data is not None:
             self._show(force=True)

@@ -95,6 +95,7 @@ class LevelsView(QWidget):
         self._decodes = TileRows("levelDecodes")
         self._decodes.setToolTip(DECODES_TIP)
         v.addWidget(self._decodes, 3)
+        v.addStretch(0)
         self._sync()
 
     # -- public ---------------------------------------------------------------------------------
@@ -135,14 +136,15 @@ class LevelsView(QWidget):
         drows = []
         for j in range(L + 1):
             if j == 0:
-                label, tip = "top 0", "Nothing kept: fresh samples at this temperature."
+                label, tip = "top 0 (none)", "Nothing kept: fresh samples at this temperature."
             elif j == L:
-                label, tip = f"top {j}", "Every level kept: the exact reconstruction."
+                label, tip = f"top {j} (all)", "Every level kept: the exact reconstruction."
             else:
                 label, tip = f"top {j}", f"Levels {L - j + 1}..{L} kept, levels 1..{L - j} drawn anew."
             ims = list(decodes[j][:1]) if j == L else list(decodes[j])
             drows.append(TileRow(label, ims, tip=tip))
         self._decodes.set_rows(drows)
+        self._fit_heights()
         shapes = ", ".join(f"{c.shape[0]}\u00d7{c.shape[1]}\u00d7{c.shape[2]}" for c in codes)
         self._title.setText(f"{d.get('source', 'image')} \u00b7 step {int(d.get('step', 0)):,} "
                             f"\u00b7 {L} levels ({shapes}) \u00b7 T {float(d.get('temperature', 1.0)):.2f}")
@@ -152,6 +154,17 @@ class LevelsView(QWidget):
         self._codes.set_rows([])
         self._decodes.set_rows([])
         self._title.setText("")
+        self._fit_heights()
+
+    def _fit_heights(self) -> None:
+        """No taller than their rows need at this width: the room left goes below."""
+        for grid in (self._codes, self._decodes):
+            need = grid.height_for(self.width())
+            grid.setMaximumHeight(need if need > 0 else 16_777_215)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_heights()
 
     def result(self) -> Optional[dict]:
         return self._result

@@ -71,6 +71,7 @@ class LikelihoodView(QWidget):
         pi.setMenuEnabled(False)
         pi.hideButtons()
         pi.setMouseEnabled(False, False)
+        pi.setContentsMargins(2, 10, 8, 2)          # room for the top tick's label
         for name in ("left", "bottom"):
             pi.getAxis(name).setStyle(tickFont=small_font(self.font()), tickTextOffset=3)
         self._legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt")
@@ -78,10 +79,10 @@ class LikelihoodView(QWidget):
         self._sample_item = pg.PlotDataItem(stepMode="center", fillLevel=0, name="samples")
         pi.addItem(self._test_item)
         pi.addItem(self._sample_item)
-        v.addWidget(self._plot, 2)
+        v.addWidget(self._plot, 3)
         self._extremes = TileRows("likelihoodExtremes")
         self._extremes.setToolTip(EXTREMES_TIP)
-        v.addWidget(self._extremes, 3)
+        v.addWidget(self._extremes, 2)
 
     def request(self) -> None:
         self.likelihood_requested.emit({"n": int(self._n.value()), "seed": int(self._seed.value())})
@@ -91,6 +92,8 @@ class LikelihoodView(QWidget):
         least (k, C, H, W) in [0, 1] (or uint8) with most_bpd and least_bpd (k,), step."""
         test = np.asarray(d["test_bpd"], np.float64)
         samples = np.asarray(d.get("sample_bpd", np.zeros(0)), np.float64)
+        bad = int((~np.isfinite(samples)).sum())
+        test, samples = test[np.isfinite(test)], samples[np.isfinite(samples)]
         unit = str(d.get("unit", "bits/dim"))
         edges = histogram_bins(test, samples)
         ht, _ = np.histogram(test, edges, density=True)
@@ -107,6 +110,8 @@ class LikelihoodView(QWidget):
                  f"test images: mean {np.nanmean(test):.3f} {unit} (n = {len(test)})"]
         if len(samples):
             parts.append(f"samples: mean {np.nanmean(samples):.3f} {unit} (n = {len(samples)})")
+        if bad:
+            parts.append(f"{bad} samples not finite (left out)")
         self._summary.setText(" \u00b7 ".join(parts))
         most, least = d.get("most"), d.get("least")
         rows = []
@@ -117,7 +122,16 @@ class LikelihoodView(QWidget):
             rows.append(TileRow("least likely", list(least),
                                 [f"{b:.2f}" for b in np.asarray(d["least_bpd"])]))
         self._extremes.set_rows(rows)
+        self._fit_heights()
         self._result = dict(d)
+
+    def _fit_heights(self) -> None:
+        need = self._extremes.height_for(self.width())
+        self._extremes.setMaximumHeight(need if need > 0 else 16_777_215)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_heights()
 
     def clear(self) -> None:
         self._result = None

@@ -66,20 +66,33 @@ class TileRows(QWidget):
         from PySide6.QtGui import QFontMetrics
         return QFontMetrics(small_font(self.font())).height()
 
-    def scale(self) -> float:
-        """The one factor every tile is drawn at: the largest that fits, in quarter steps."""
-        if not self._rows:
-            return 1.0
+    def _width_scale(self, width: int) -> float:
         left = self._label_width()
         s = MAX_SCALE
         for r in self._rows:
             h, w = r.size()
             n = max(1, len(r.qimages))
-            s = min(s, (self.width() - left - GAP * n) / (n * w))
+            s = min(s, (width - left - GAP * n) / (n * w))
+        return s
+
+    def scale(self) -> float:
+        """The one factor every tile is drawn at: the largest that fits, in quarter steps."""
+        if not self._rows:
+            return 1.0
+        s = self._width_scale(self.width())
         fixed = sum(self._caption_height(r) + GAP for r in self._rows)
         total_h = sum(r.size()[0] for r in self._rows)
         s = min(s, (self.height() - fixed) / max(total_h, 1))
         return max(0.5, math.floor(s * 4) / 4)
+
+    def height_for(self, width: int) -> int:
+        """The height the rows need at `width` when the width alone limits the scale: more
+        would stay empty below them."""
+        if not self._rows:
+            return 0
+        s = max(0.5, math.floor(self._width_scale(width) * 4) / 4)
+        return int(math.ceil(sum(r.size()[0] * s + self._caption_height(r) + GAP
+                                 for r in self._rows)))
 
     def tile_rect(self, row: int, i: int) -> QRectF:
         s = self.scale()
