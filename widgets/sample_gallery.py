@@ -5,7 +5,10 @@ The main window feeds it with `set_samples(step, samples)` while training and
 `set_history(steps, loader)` when a run is opened; `sample_clicked(int)` tells it which sample
 was clicked (e.g. to open it in the latent explorer).
 
-Preview: ``python -m widgets.sample_gallery [--points] [--grab OUT.png]``.
+Models that sample with a temperature (normalizing flows) get a "Temperature T" slider
+(`set_temperature(T)`, `temperature_changed(float)`).
+
+Preview: ``python -m widgets.sample_gallery [--points] [--temperature T] [--grab OUT.png]``.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ PAD = 2                  # same layout as studio.core.images.image_grid, so live
 PAD_VALUE = 40           # snapshot PNGs look alike and clicks map the same way
 CACHE_SIZE = 50          # loaded snapshots kept in memory (LRU)
 SAMPLE_COLOUR = (230, 110, 20)
-TEMPERATURE_MAX = 1.5    # the temperature slider spans 0 .. TEMPERATURE_MAX ...
+TEMPERATURE_MAX = 2.0    # the temperature slider spans 0 .. TEMPERATURE_MAX (the config's range) ...
 TEMPERATURE_TICKS = 100  # ... in steps of 1 / TEMPERATURE_TICKS
 TEMPERATURE_TIP = (
     "Glow's sampling temperature: the samples decode T \u00b7 \u03b5 instead of \u03b5, "
@@ -647,11 +650,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
     ap.add_argument("--points", action="store_true", help="2D points instead of images")
     ap.add_argument("--empty", action="store_true", help="show the empty state")
     ap.add_argument("--scrub", type=int, metavar="I", help="scrub back to timeline index I")
+    ap.add_argument("--temperature", type=float, metavar="T",
+                    help="a model that samples with a temperature: show its slider at T")
     args = ap.parse_args(argv)
     app = preview_app(args.dark)
     panel = SampleGalleryPanel()
     panel.setWindowTitle("SampleGalleryPanel preview")
     panel.sample_clicked.connect(lambda i: print(f"sample_clicked({i})"))
+    panel.temperature_changed.connect(lambda t: print(f"temperature_changed({t:.2f})"))
+    if args.temperature is not None:
+        panel.set_temperature(args.temperature)
     if not args.empty:
         fake = fake_gallery_points if args.points else fake_gallery_images
         if args.points:
