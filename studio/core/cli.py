@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="writes OUT.npy (float32) and OUT.png (a grid)")
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--label", type=_count(0, 10**6), help="class label, for conditional models")
+    s.add_argument("--temperature", type=_temperature, metavar="T",
+                   help="flows: decode T * eps (Glow's temperature, 0..2; default the run's "
+                        "[model] temperature)")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
 
@@ -316,6 +319,16 @@ def _fmt_eta(s: float) -> str:
 
 
 # -- sample ------------------------------------------------------------------------------------
+def _temperature(text: str) -> float:
+    try:
+        t = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= t <= 2.0:
+        raise argparse.ArgumentTypeError(f"{text}: a temperature is between 0 and 2")
+    return t
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .export import export_grid, provenance
@@ -325,7 +338,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.label is not None:
         labels = np.full(args.n, args.label, np.int64)
     samples, trainer = samples_from_run(args.run_dir, args.n, seed=args.seed, labels=labels,
-                                        device=args.device, max_bytes=MAX_SAMPLE_BYTES)
+                                        device=args.device, max_bytes=MAX_SAMPLE_BYTES,
+                                        temperature=args.temperature)
     base = Path(args.out)
     if base.suffix.lower() in (".npy", ".png"):
         base = base.with_suffix("")

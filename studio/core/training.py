@@ -593,10 +593,12 @@ def _remove_failed_start(run_dir: Path, existed: bool) -> None:
 
 
 def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,
-                     device: str = "cpu", max_bytes: Optional[int] = None
-                     ) -> tuple[np.ndarray, Trainer]:
+                     device: str = "cpu", max_bytes: Optional[int] = None,
+                     temperature: Optional[float] = None) -> tuple[np.ndarray, Trainer]:
     """Load a run's latest checkpoint and draw n samples with a seeded generator. `labels`
     (n,) ask a class-conditional model for those classes; other models refuse them.
+    Engines with a "temperature" decode T * z: T = `temperature`, or the run's own; others
+    refuse a temperature.
     `max_bytes` refuses an n whose float32 samples would not fit, before drawing any."""
     trainer = Trainer.load(run_dir, device=device)
     need = 4 * n * trainer.dataset.spec.numel
@@ -615,8 +617,14 @@ def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optiona
             raise ConfigError(f"--label: this run has classes 0..{k - 1}; got "
                               f"{int(labels.min()) if labels.min() < 0 else int(labels.max())}")
         y = torch.as_tensor(labels, device=trainer.device)
+    has_t = "temperature" in trainer.engine.capabilities
+    if temperature is not None and not has_t:
+        raise ConfigError(f"--temperature: the {trainer.engine.name} engine has no sampling "
+                          "temperature (normalising flows have)")
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = trainer.engine.noise(n, generator=g)
+        if has_t:
+            z = z * (trainer.engine.temperature if temperature is None else float(temperature))
         out = trainer.engine.sample(n, z=z, labels=y)
     return out.float().cpu().numpy(), trainer

@@ -87,6 +87,18 @@ levels = 2
 lr = 0.002
 grad_clip = 1.0
 """,
+    # a warm-up that the resume lands in: the lr ramp must continue where it was
+    "flow": """
+[model]
+engine = "flow"
+levels = 2
+steps = 2
+hidden = 8
+warmup = 6
+
+[optim]
+lr = 0.001
+""",
 }
 
 
