@@ -36,8 +36,11 @@ def test_a_density_frame_says_density_not_critic(canvas):
     assert "model" in canvas._checks["fake"].toolTip()
     assert canvas.field_label() == "p(x), the flow's density"
     assert canvas.layer_shown("field")
-    # the latent grid of a flow covers the whole plane: off until ticked
-    assert canvas.layer_available("manifold") and not canvas.layer_shown("manifold")
+    # its samples would hide the density, its latent grid covers the whole plane: off until
+    # ticked; the real points are drawn small enough for the density to show between them
+    for name in ("fake", "manifold"):
+        assert canvas.layer_available(name) and not canvas.layer_shown(name)
+    assert canvas.layer_shown("real") and canvas._real_item._size == 3.0
     combo = canvas.findChild(QComboBox, "densityScaleCombo")
     assert combo.isVisibleTo(canvas) and combo.isEnabled()
 
@@ -73,7 +76,8 @@ def test_back_to_a_gan_the_canvas_is_as_it_was(canvas):
     assert canvas.field_kind() == "critic"
     assert {n: cb.text() for n, cb in canvas._checks.items()} == gan_texts == LAYER_TEXT
     assert canvas._checks["field"].toolTip() == gan_field_tip
-    assert canvas.layer_shown("manifold")                 # its layers as they were
+    assert canvas.layer_shown("manifold") and canvas.layer_shown("fake")   # as they were
+    assert canvas._real_item._size == 5.0
     assert not canvas.findChild(QComboBox, "densityScaleCombo").isVisibleTo(canvas)
     assert canvas.field_label() == "D(x) = P(real)"
 

@@ -42,9 +42,11 @@ DENSITY_LAYER_TIP = {
     "manifold": "The flow's inverse applied to a regular grid of latent codes: how it bends "
                 "the Gaussian's plane onto the data",
 }
-# layers a density starts without (a flow's latent grid covers the whole plane, folded
-# across the gaps between the data's parts: a thicket over the density); tick to show
-DENSITY_LAYERS_OFF = ("manifold",)
+# layers a density starts without, ticked to show: its samples (2,500 of them sit right on
+# top of the mass the heatmap shows, and hide it) and its latent grid (a flow's covers the
+# whole plane, folded across the gaps between the data's parts: a thicket over the density)
+DENSITY_LAYERS_OFF = ("fake", "manifold")
+DENSITY_DOT = (3.0, 0.55)     # dot size and opacity over a density (the heatmap shows between)
 # the two scales of a density heatmap (DENSITY_SCALES[0] is the default)
 DENSITY_SCALES = {"density": "p(x)", "log": "log p(x)"}
 DENSITY_SCALE_TIP = ("p(x): the density itself, where the mass is. log p(x): its logarithm, "
@@ -257,8 +259,13 @@ class LayersMixin:
         self._colorbar.axis.setTextPen(pg.mkPen(fg))
         self._colorbar.axis.setLabel(self._shown_field_label(), color=fg.name())
         self._colorbar.setColorMap(self._field_colormap(base))
-        self._real_item.setStyle(with_alpha(self._real_colour, 0.9))
-        self._fake_item.setStyle(with_alpha(self._fake_colour, 0.75))
+        if self._field_kind == "density":
+            size, alpha = DENSITY_DOT
+            self._real_item.setStyle(with_alpha(self._real_colour, alpha), size)
+            self._fake_item.setStyle(with_alpha(self._fake_colour, alpha), size)
+        else:
+            self._real_item.setStyle(with_alpha(self._real_colour, 0.9), 5)
+            self._fake_item.setStyle(with_alpha(self._fake_colour, 0.75), 5)
         self._manifold_item.setPen(pg.mkPen(with_alpha(self._fake_colour, 0.55), width=1))
         self._arrow_item.setPen(pg.mkPen(with_alpha(fg, 0.7), width=1))
         self._mode_rings.setPen(pg.mkPen(with_alpha(fg, 0.85), width=1.5))
