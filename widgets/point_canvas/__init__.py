@@ -5,7 +5,8 @@ The engine runs on the host thread; this panel only shows numpy data and emits r
 
 - ``set_frame(CanvasFrame(...))`` shows one training step: the real points, the generated
   points, the discriminator's (or critic's) output over the plane as a heatmap with a colour
-  bar, the generator's gradient arrows, the generator's manifold (a regular grid of latent
+  bar (or, for a frame with field_kind "density", a model's p(x) on a sequential colour map,
+  with a p(x) / log p(x) scale choice under its checkbox), the generator's gradient arrows, the generator's manifold (a regular grid of latent
   codes pushed through G, drawn as a warped grid) and the mode centres (rings of 3 sigma).
   Every layer has a checkbox; a layer the frame leaves out (None) is greyed out and says why.
   The view fits the real data once per data set ("Fit view" fits again).
