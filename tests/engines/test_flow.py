@@ -201,7 +201,7 @@ def test_bits_per_dim_of_a_volume_preserving_flow_is_the_closed_form():
     initialised), so
     log p(x_deq) = log N(y; 0, I) with y = x_deq - 1/2, and
     bits/dim = (||y||^2 / 2 + D log(2 pi) / 2 + D log 256) / (D log 2)."""
-    e = _engine(MNISTISH, levels=2, steps=2, hidden=8, coupling="additive")
+    e = _engine(MNISTISH, levels=2, steps=2, hidden=8, coupling="additive", preprocess="center")
     g = torch.Generator().manual_seed(7)
     x = torch.randint(0, 256, (5, 1, 8, 8), generator=g).float() / 255.0
     bpd = e.nll(x, generator=torch.Generator().manual_seed(11))
@@ -224,12 +224,12 @@ def test_dequantisation_keeps_each_pixel_in_its_cell():
 def test_temperature_zero_samples_are_the_prior_means_through_the_flow():
     """T = 0: every eps is 0, so each level's code is its prior's mean (conditioned on the
     levels above) and the sample is the flow's inverse of those means; all samples are equal."""
-    e = _engine(MNISTISH, levels=2, steps=2, hidden=8, temperature=0.0)
+    e = _engine(MNISTISH, levels=2, steps=2, hidden=8, temperature=0.0, preprocess="center")
     _randomise(e.flow, scale=0.2)
     out = e.sample(3, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(out[0], out[1]) and torch.allclose(out[0], out[2])
     flow = e.flow
-    with torch.no_grad():          # the means by hand, top level down
+    with torch.no_grad():          # the means by hand, top level down (y = x - 1/2 undone last)
         h = flow.top_mean.clone()
         for step in reversed(flow.levels[1]):
             h = step.inverse(h)
@@ -279,3 +279,21 @@ def test_warmup_ramps_the_learning_rate_then_holds_it():
         lrs.append(e.opt.param_groups[0]["lr"])
     assert lrs[0] == pytest.approx(1e-4) and lrs[4] == pytest.approx(5e-4)
     assert lrs[9] == pytest.approx(1e-3) and lrs[11] == pytest.approx(1e-3)
+
+
+def test_bits_per_dim_with_logit_preprocessing_counts_its_log_det():
+    """The same volume-preserving flow after y = logit(s), s = a + (1 - 2a) x_deq:
+    log p(x_deq) = log N(y; 0, I) + sum log((1 - 2a) / (s (1 - s)))."""
+    a = 1e-6
+    e = _engine(MNISTISH, levels=2, steps=2, hidden=8, coupling="additive", preprocess="logit",
+                logit_alpha=a)
+    x = torch.randint(0, 256, (4, 1, 8, 8), generator=torch.Generator().manual_seed(8)).float() / 255.0
+    bpd = e.nll(x, generator=torch.Generator().manual_seed(12)).double()
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(12)).double()
+    s = a + (1 - 2 * a) * (torch.round(x.double() * 255) + u) / 256
+    y = torch.log(s) - torch.log1p(-s)
+    d = 64
+    log_p = (-0.5 * (y.pow(2) + math.log(2 * math.pi)) + math.log(1 - 2 * a)
+             - torch.log(s) - torch.log1p(-s)).flatten(1).sum(1)
+    closed = (-log_p + d * math.log(256)) / (d * math.log(2))
+    assert torch.allclose(bpd, closed, rtol=1e-4), (bpd, closed)
