@@ -37,7 +37,10 @@ The same variable for both
   exactly normflows' own MNIST/CIFAR pipeline (ToTensor, Scale(255/256), Jitter(1/256)).
 - normflows' Glow example has no `transform` (no logit or centring layer) and no
   preprocessing inside MultiscaleFlow.log_prob, so `model.log_prob(x_deq, None)` is already
-  the log density of x_deq in [0, 1)^D: nothing to correct. The studio's log_prob is also
+  the log density of x_deq in [0, 1)^D: nothing to correct. By default (`--nf-preprocess
+  same`) normflows' model gets the preset's own preprocessing in front of it (the studio's
+  `Preprocess`, logit on MNIST, its log-det added), so both model the same variable the same
+  way and only the flows differ; `--nf-preprocess none` runs the notebook as it is. The studio's log_prob is also
   the density of x_deq in [0, 1)^D: its 'center' preprocessing (x - 1/2) has log-det 0 and
   its 'logit' option adds its exact log-det. (normflows' own `nf.utils.Logit` /
   `nf.transforms.Logit`, if a variant used it, would need its log-det counted the same way;
@@ -216,10 +219,11 @@ def run_studio(cfg_dict, threads, budgets_s, test_n, report, ready) -> None:
         report(row)
 
 
-def run_normflows(cfg_dict, threads, budgets_s, test_n, report, ready, hidden, base) -> None:
+def run_normflows(cfg_dict, threads, budgets_s, test_n, report, ready, hidden, base,
+                  preprocess="same") -> None:
     import torch
     from engines.base import clip_and_step, make_optimizer
-    from engines.flow.model import Dequantise
+    from engines.flow.model import Dequantise, Preprocess
     from studio.core.config import config_from_dict
     from studio.core.data import load_dataset
     from studio.core.device import configure_threads
@@ -234,6 +238,17 @@ def run_normflows(cfg_dict, threads, budgets_s, test_n, report, ready, hidden, b
     model = build_normflows_glow(spec.sample_shape, m.levels, m.steps, hidden, m.coupling,
                                  m.mixing, base).to(device)
     opt = make_optimizer(model.parameters(), cfg.optim)
+    # "same": the preset's preprocessing in front of normflows' model, its log-det counted,
+    # so both model the density of the same x_deq and only the flows differ; "none": the
+    # notebook as it is (no preprocessing)
+    pre = Preprocess(m.preprocess, m.logit_alpha) if preprocess == "same" else None
+
+    def log_prob(x):
+        if pre is None:
+            return model.log_prob(x, None)
+        y, ld = pre(x)
+        return model.log_prob(y, None) + ld
+
     train = DeviceData(dataset.train_x, dataset.train_y, device)
     sampler = BatchSampler(len(train), rc.batch_size, rc.seed, device)
     dims = spec.numel
@@ -252,7 +267,7 @@ def run_normflows(cfg_dict, threads, budgets_s, test_n, report, ready, hidden, b
                     group["lr"] = lr * min(1.0, (steps + 1) / m.warmup)
             x = train.batch(sampler.next_indices()).x
             x = Dequantise.apply(x, torch.rand_like(x))
-            loss = Dequantise.bits_per_dim(model.log_prob(x, None), dims).mean()
+            loss = Dequantise.bits_per_dim(log_prob(x), dims).mean()
             opt.zero_grad(set_to_none=True)
             if torch.isfinite(loss):
                 loss.backward()
@@ -268,7 +283,7 @@ def run_normflows(cfg_dict, threads, budgets_s, test_n, report, ready, hidden, b
         clock.stop()
         model.eval()
         t0 = time.perf_counter()
-        bpd = test_bits_per_dim(lambda x: model.log_prob(x, None), xd)
+        bpd = test_bits_per_dim(log_prob, xd)
         report({"event": "budget", "budget_s": budget, "steps": steps,
                 "images": steps * rc.batch_size, "train_s": clock.wall, "cpu_s": clock.cpu,
                 "train_bpd": last, "test_bpd": bpd,
@@ -305,6 +320,10 @@ def main() -> int:
     ap.add_argument("--nf-base", choices=("diag", "glow"), default="diag",
                     help="normflows base per level: DiagGaussian (per element) or GlowBase "
                          "(per channel)")
+    ap.add_argument("--nf-preprocess", choices=("same", "none"), default="same",
+                    help="normflows' input: 'same' = the studio preset's preprocessing (logit) "
+                         "in front of it, log-det counted (only the flows differ); 'none' = "
+                         "its glow.ipynb as it is")
     ap.add_argument("--json", help="write the figures to this JSON file")
     args = ap.parse_args()
     import warnings
@@ -331,7 +350,8 @@ def main() -> int:
     print(f"# Flows against normflows: test bits/dim per training minute ({mode})\n")
     print(f"Command: `python bench/flow_vs_normflows.py --budgets {args.budgets} --test-n "
           f"{args.test_n}{' --sequential' if args.sequential else ''}"
-          f"{' --nf-base glow' if args.nf_base == 'glow' else ''}`; torch {torch.__version__}, "
+          f"{' --nf-base glow' if args.nf_base == 'glow' else ''}"
+          f"{' --nf-preprocess none' if args.nf_preprocess == 'none' else ''}`; torch {torch.__version__}, "
           f"normflows {_version('normflows')}; config: {source}.\n")
     r, o = cfg["run"], cfg["optim"]
     print(f"- studio `flow`: Glow, levels {m['levels']}, steps {m['steps']}, hidden {m['hidden']}, "
@@ -348,7 +368,8 @@ def main() -> int:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     work = {"studio": (cfg, threads, budgets_s, args.test_n),
-            "normflows": (cfg, threads, budgets_s, args.test_n, nf_hidden, args.nf_base)}
+            "normflows": (cfg, threads, budgets_s, args.test_n, nf_hidden, args.nf_base,
+                          args.nf_preprocess)}
     results: dict[str, dict[str, Any]] = {lib: {"rows": []} for lib in LIBS}
     t_start = time.perf_counter()
     if args.sequential:
@@ -374,6 +395,7 @@ def main() -> int:
                "torch": torch.__version__, "normflows": _version("normflows"),
                "params": {"studio": ours, "normflows": nf_count},
                "normflows_hidden": nf_hidden, "normflows_base": args.nf_base,
+               "normflows_preprocess": args.nf_preprocess,
                "published": dict(PUBLISHED), "results": results}
         Path(args.json).write_text(json.dumps(out, indent=2))
         print(f"\nwrote {args.json}")

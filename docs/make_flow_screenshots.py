@@ -3,7 +3,8 @@ repository root:
 
     QT_QPA_PLATFORM=offscreen python docs/make_flow_screenshots.py [--steps N] [--only NAME]
 
-Each shot trains a flow headless for N steps (examples/flow-<data>.toml when it exists, else
+With --runs DIR, the presets' trained runs DIR/flow-<data> are used where they exist.
+Otherwise each shot trains a flow headless for N steps (examples/flow-<data>.toml when it exists, else
 the small config below; --steps overrides the config's [run] steps), computes the panel's
 render on the trained model (studio.core.flow_renders) and grabs the panel at 680x720:
 
@@ -57,8 +58,12 @@ def config_for(data: str, steps: int | None):
     return cfg
 
 
-def train(data: str, steps: int | None):
+def train(data: str, steps: int | None, runs: Path | None = None):
     from studio.core.training import Trainer
+    if runs is not None and (runs / f"flow-{data}").is_dir():     # a preset's trained run
+        trainer = Trainer.load(runs / f"flow-{data}")
+        print(f"{data}: {runs / f'flow-{data}'} at step {trainer.step}")
+        return trainer
     cfg = config_for(data, steps)
     t0 = time.monotonic()
     trainer = Trainer(cfg)
@@ -73,6 +78,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=sorted(CONFIGS), help="one data set only")
     ap.add_argument("--stage", type=int, action="append", default=[],
                     help="also grab the layer views at this slider position")
+    ap.add_argument("--runs", type=Path, help="use RUNS/flow-<data> (trained with "
+                    "`genstudio train examples/flow-<data>.toml --out RUNS/flow-<data>`) "
+                    "where it exists instead of training")
     ap.add_argument("--size", default="680x720")
     ap.add_argument("--dark", action="store_true")
     ap.add_argument("--out", type=Path, default=OUT)
@@ -93,7 +101,7 @@ def main(argv=None) -> int:
         if args.only and data != args.only:
             continue
         if data not in trainers:
-            trainers[data] = train(data, args.steps)
+            trainers[data] = train(data, args.steps, args.runs)
         t = trainers[data]
         panel = FlowViewPanel()
         panel.resize(w, h)

@@ -29,6 +29,10 @@ STARTERS = {
     ("gan", "grid25"): "gan-grid25-best",
     ("vae", "moons"): "vae-moons",
     ("ddpm", "moons"): "ddpm-moons",
+    ("flow", "mnist"): "flow-mnist",
+    ("flow", "moons"): "flow-moons",
+    ("flow", "ring8"): "flow-ring8",
+    ("flow", "shapes"): "flow-shapes",
 }
 
 
