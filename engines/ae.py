@@ -178,12 +178,13 @@ class AEEngine(Engine):
         target = self.scaler.to_net(batch.x)
         x_in = target
         if cfg.denoise_std > 0:
-            x_in = target + cfg.denoise_std * torch.randn_like(target)
+            x_in = target + cfg.denoise_std * self.draw(
+                lambda s: torch.randn(s, dtype=target.dtype, device=target.device), target.shape)
         lam = cfg.contractive
         if lam > 0:
             x_in = x_in.detach().requires_grad_(True)
-        z = self.encoder(x_in)
-        out = self.decoder(z)
+        z = self.trained("encoder")(x_in)
+        out = self.trained("decoder")(z)
         b = target.shape[0]
         recon = self._recon_sum(out, target) / b
         metrics: dict[str, Tensor] = {}
@@ -196,7 +197,7 @@ class AEEngine(Engine):
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         clip_and_step(self.opt, self._params, self.optim_config.grad_clip)
-        self._update_latent_stats(z.detach())
+        self._update_latent_stats(self.shard.gather(z.detach()))   # the global batch's codes
         metrics["loss/total"] = total.detach()
         metrics["loss/recon"] = recon.detach()
         return metrics

@@ -7,7 +7,8 @@ guarantees). Engines are torch + numpy only.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -15,6 +16,44 @@ from torch import Tensor, nn
 from .capabilities import CapabilitySet
 from .params import OptimConfig
 from .spec import Batch, DataSpec
+
+
+def _same(t: Any) -> Any:
+    return t
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of training when it is one of `world` processes (torchrun; built
+    by studio.core.distributed). The default is a world of one, where every function is the
+    identity and nothing communicates.
+
+    - `wrap(module, find_unused=False)`: the module as training must call it (the
+      DistributedDataParallel wrapper, which averages gradients over the ranks in backward);
+    - `gather(t)`: every rank's t concatenated along dim 0 in rank order (no gradient);
+    - `mean(t)`: t averaged over the ranks; `broadcast_(t)`: rank 0's t, in place.
+    Each rank trains on the rank-th contiguous 1/world of every global batch."""
+
+    rank: int = 0
+    world: int = 1
+    wrap: Callable[..., nn.Module] = _same
+    gather: Callable[[Tensor], Tensor] = _same
+    mean: Callable[[Tensor], Tensor] = _same
+    broadcast_: Callable[[Tensor], Tensor] = _same
+
+
+class Forward(nn.Module):
+    """Calls `module.<method>` as its forward, so a method other than forward (a flow's
+    log_prob) can go through DistributedDataParallel, which only hooks forward. Its
+    parameters are the module's; it is never saved (state_dict keys stay the module's)."""
+
+    def __init__(self, module: nn.Module, method: str):
+        super().__init__()
+        self.inner = module
+        self.method = method
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.inner, self.method)(*args, **kwargs)
 
 
 class Engine(ABC):
@@ -26,6 +65,8 @@ class Engine(ABC):
     # on the class: family_capabilities; on an instance: active_capabilities() (computed)
     capabilities = CapabilitySet()
     description: ClassVar[str] = ""
+    # one process of how many (distribute); the class default is a world of one
+    shard: Shard = Shard()
 
     def __init__(self, config: Any, optim: OptimConfig, spec: DataSpec, device: torch.device):
         self.config = config
@@ -55,6 +96,53 @@ class Engine(ABC):
         several inner steps per step (a GAN's n_critic discriminator steps) split it with
         `Batch.x.chunk(n)`."""
         return 1
+
+    # -- several processes (torchrun) ----------------------------------------------------------
+    def distribute(self, shard: Shard) -> None:
+        """Train as rank `shard.rank` of `shard.world` processes, each on its shard of the
+        global batch. Default: every module of `modules()` with trainable parameters is
+        wrapped (`shard.wrap`), and `train_step` calls it through `self.trained(name)`;
+        `modules()`, `state_dict()` and sampling keep the plain modules, so checkpoints are
+        the same for 1 and N processes and a forward on rank 0 alone never waits for the
+        others. Raises ValueError for options that cannot train the same way split over
+        processes (`distribute_problems`). Engines whose training calls a method other than
+        forward, or draws noise, override or use `draw`."""
+        problems = self.distribute_problems(shard.world)
+        if problems:
+            raise ValueError("cannot train over several processes (torchrun): "
+                             + "; ".join(problems))
+        self.shard = shard
+        self._trained = self.wrap_for_training(shard)
+
+    def wrap_for_training(self, shard: Shard) -> dict[str, nn.Module]:
+        """What `trained(name)` returns under `distribute`: by default every module of
+        modules() with trainable parameters, wrapped."""
+        return {k: shard.wrap(m) for k, m in self.modules().items()
+                if any(p.requires_grad for p in m.parameters())}
+
+    def distribute_problems(self, world: int) -> list[str]:
+        """Why this engine's options cannot be split over `world` processes (none: [])."""
+        return []
+
+    def trained(self, name: str, default: Optional[Callable[..., Any]] = None) -> Callable[..., Any]:
+        """The module `name` as train_step calls it: wrapped by `distribute` under torchrun;
+        otherwise `default`, or the module `name` of modules()."""
+        wrapped = self.__dict__.get("_trained")
+        if wrapped and name in wrapped:
+            return wrapped[name]
+        return default if default is not None else self.modules()[name]
+
+    def draw(self, sample: Callable[[tuple[int, ...]], Tensor], shape: tuple[int, ...]) -> Tensor:
+        """Batch-shaped noise for this process's shard: `sample(shape)` (e.g.
+        `lambda s: torch.randn(s, device=...)`), with shape[0] the local batch. Under
+        torchrun every rank draws it for the whole global batch from the global RNG and keeps
+        its own rows, so N processes draw exactly what one process draws and their RNG states
+        stay equal (a checkpoint's RNG state is every rank's)."""
+        r, w = self.shard.rank, self.shard.world
+        if w == 1:
+            return sample(tuple(shape))
+        b = shape[0]
+        return sample((b * w, *shape[1:]))[r * b:(r + 1) * b]
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of every optimizer mid-run."""

@@ -191,17 +191,17 @@ class DDPMEngine(Engine):
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         x0 = self.to_net(batch.x)
         b = x0.shape[0]
-        t = torch.randint(1, self.schedule.T + 1, (b,), device=x0.device)
-        eps = torch.randn_like(x0)
+        t = self.draw(lambda s: torch.randint(1, self.schedule.T + 1, s, device=x0.device), (b,))
+        eps = self.draw(lambda s: torch.randn(s, dtype=x0.dtype, device=x0.device), x0.shape)
         xt = self.schedule.q_sample(x0, t, eps)
         y = None
         if self.conditional:
             if batch.y is None:
                 y = torch.full((b,), self.null_label, dtype=torch.long, device=x0.device)
             else:
-                drop = torch.rand(b, device=x0.device) < self.config.cond_drop
+                drop = self.draw(lambda s: torch.rand(s, device=x0.device), (b,)) < self.config.cond_drop
                 y = torch.where(drop, torch.full_like(batch.y, self.null_label), batch.y)
-        out = self.net(xt, t, y)
+        out = self.trained("net")(xt, t, y)
         loss = F.mse_loss(out, self.schedule.target(self.config.prediction, x0, t, eps))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

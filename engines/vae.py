@@ -206,9 +206,10 @@ class VAEEngine(Engine):
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         t = self.scaler.to_net(batch.x)
         b = t.shape[0]
-        mu, logvar = self.encoder(t).chunk(2, dim=1)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        out = self.decoder(z)
+        mu, logvar = self.trained("encoder")(t).chunk(2, dim=1)
+        eps = self.draw(lambda s: torch.randn(s, dtype=mu.dtype, device=mu.device), mu.shape)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        out = self.trained("decoder")(z)
         recon = self._recon_sum(out, t) / b
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum() / b
         total = recon + self.config.beta * kl

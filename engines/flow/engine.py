@@ -13,18 +13,18 @@ temperature T decodes T * eps (Glow's temperature: every prior's std scaled by T
 from __future__ import annotations
 
 import math
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from .. import register
 from .._shared import inference
-from ..base import Engine, clip_and_step, make_optimizer
+from ..base import Engine, Forward, Shard, clip_and_step, make_optimizer
 from ..params import OptimConfig
 from ..spec import Batch, DataSpec
 from .config import FlowConfig
-from .layers import std_normal_logp
+from .layers import ActNorm, std_normal_logp
 from .model import Dequantise, GlowFlow, PointFlow, Preprocess
 
 
@@ -68,12 +68,15 @@ class FlowEngine(Engine):
         return float(self.config.temperature)
 
     # -- the density -------------------------------------------------------------------------
-    def _log_prob(self, x: Tensor) -> Tensor:
-        """log p(x) in nats, differentiable; images: x continuous in [0, 1]^D."""
+    def _log_prob(self, x: Tensor, flow_log_prob: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+        """log p(x) in nats, differentiable; images: x continuous in [0, 1]^D.
+        `flow_log_prob`: the flow's log_prob as training calls it (under torchrun, through
+        DistributedDataParallel)."""
+        lp = flow_log_prob or self.flow.log_prob
         if self.spec.is_images:
             y, ld = self.pre(x)
-            return self.flow.log_prob(y) + ld
-        return self.flow.log_prob(x)
+            return lp(y) + ld
+        return lp(x)
 
     def log_prob(self, x: Tensor) -> Tensor:
         with inference(self.modules()):
@@ -100,8 +103,9 @@ class FlowEngine(Engine):
                 group["lr"] = self.optim_config.lr * frac
         x = batch.x
         if self.spec.is_images:
-            x = Dequantise.apply(x, torch.rand_like(x))
-        log_p = self._log_prob(x)
+            x = Dequantise.apply(x, self.draw(
+                lambda s: torch.rand(s, dtype=x.dtype, device=x.device), x.shape))
+        log_p = self._log_prob(x, self.trained("log_prob", self.flow.log_prob))
         nll = -log_p.mean()
         if self.spec.is_images:
             loss = Dequantise.bits_per_dim(-nll, self.spec.numel)
@@ -112,6 +116,16 @@ class FlowEngine(Engine):
         clip_and_step(self.opt, self.flow.parameters(), self.optim_config.grad_clip)
         self.steps_done += 1
         return {"loss/total": loss.detach()}
+
+    def wrap_for_training(self, shard: Shard) -> dict[str, nn.Module]:
+        """Training calls the flow's log_prob, so that is what DistributedDataParallel wraps;
+        ActNorm's data-dependent initialisation takes the moments of the global batch (the
+        mean of the ranks' shard moments), so every rank starts from the parameters one
+        process would compute."""
+        for m in self.flow.modules():
+            if isinstance(m, ActNorm):
+                m.reduce_mean = shard.mean
+        return {"log_prob": shard.wrap(Forward(self.flow, "log_prob"))}
 
     def set_lr(self, lr: float) -> None:
         super().set_lr(lr)

@@ -57,9 +57,18 @@ class ActNorm(nn.Module):
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.register_buffer("initialised", torch.zeros((), dtype=torch.uint8))
 
+    # under torchrun: averages a tensor over the processes (set by FlowEngine.distribute), so
+    # the initialisation uses the global batch's moments; None in one process
+    reduce_mean = None
+
     @torch.no_grad()
     def initialise(self, x: Tensor) -> None:
-        mean, std = _channel_moments(x)
+        if self.reduce_mean is None:
+            mean, std = _channel_moments(x)
+        else:       # equal shards: the global moments are means of the shards' moments
+            dims = (0, 2, 3) if x.dim() == 4 else (0,)
+            mean = self.reduce_mean(x.mean(dims))
+            std = self.reduce_mean((x - _per_channel(mean, x)).pow(2).mean(dims)).sqrt()
         self.bias.copy_(-mean)
         self.log_scale.copy_(-torch.log(std + 1e-6))
         self.initialised.fill_(1)

@@ -201,7 +201,7 @@ class GANEngine(Engine):
     def _wrong_labels(self, y: Tensor) -> Tensor:
         """y' = (y + U{1..K-1}) mod K: a label different from y (global RNG)."""
         k = self.num_classes
-        return (y + torch.randint(1, k, y.shape, device=y.device)) % k
+        return (y + self.draw(lambda s: torch.randint(1, k, s, device=y.device), y.shape)) % k
 
     def default_labels(self, n: int) -> Tensor:
         """arange(n) % num_classes: every class in turn (a fixed-z grid shows them all)."""
@@ -241,8 +241,11 @@ class GANEngine(Engine):
         return gradient_penalty(lambda v: self.D(v, y, double_backward=True), x_real, fake, eps)
 
     def _generate(self, n: int, y: Optional[Tensor]) -> Tensor:
-        z = torch.randn(n, self.code_dim, device=self.device)
-        return self.G(z, y)
+        return self.G(self._z(n), y)
+
+    def _z(self, n: int) -> Tensor:
+        """G's codes for n samples of this process's shard (global RNG; `Engine.draw`)."""
+        return self.draw(lambda s: torch.randn(s, device=self.device), (n, self.code_dim))
 
     def noise_std(self) -> float:
         """The instance noise std after the generator steps taken so far (0 when off)."""
@@ -253,7 +256,9 @@ class GANEngine(Engine):
 
     def _noisy(self, t: Tensor) -> Tensor:
         s = self.noise_std()
-        return t + s * torch.randn_like(t) if s > 0 else t
+        if s <= 0:
+            return t
+        return t + s * self.draw(lambda sh: torch.randn(sh, dtype=t.dtype, device=t.device), t.shape)
 
     def _check_pack(self, b: int) -> None:
         m = self.config.pack
@@ -273,18 +278,19 @@ class GANEngine(Engine):
             with torch.no_grad():
                 fake = self._generate(b, y)
         else:
-            z = torch.randn(b, self.code_dim, device=self.device)
-            kept = self.G(z, y)
+            z = self._z(b)
+            kept = self.trained("generator")(z, y)
             keep.append((z, kept))
             fake = kept.detach()
         xr, fake = self._noisy(xr), self._noisy(fake)
         y_wrong = self._wrong_labels(y) if self.conditional else None
-        loss, r, f, w = self._d_terms(self.D, xr, y, fake, y_wrong)
+        loss, r, f, w = self._d_terms(self.trained("discriminator"), xr, y, fake, y_wrong)
         out = {"loss/d": loss, "gan/d_real": self._d_stat(r), "gan/d_fake": self._d_stat(f)}
         if w is not None:
             out["gan/d_wrong"] = self._d_stat(w)
         if self.kind == "wgan-gp":
-            gp, _ = self.penalty(xr, fake, y)
+            eps = self.draw(lambda s: torch.rand(s, device=xr.device, dtype=xr.dtype), (b,))
+            gp, _ = self.penalty(xr, fake, y, eps)
             loss = loss + self.config.gp_lambda * gp
             out["gan/gp"] = gp
             out["loss/d"] = loss
@@ -390,7 +396,7 @@ class GANEngine(Engine):
         Differentiable w.r.t. G's parameters (mu, sigma included). `fake`: G(z, y) already
         computed with its graph (reuse_fake), else computed here."""
         if fake is None:
-            fake = self.G(z, y)
+            fake = self.trained("generator")(z, y)
         if self.config.unroll_steps > 0:
             params, buffers = self.unrolled_discriminator(x_real, y, fake, y)
             out = functional_call(self.D, (params, buffers), (self._noisy(fake), y))
@@ -423,7 +429,8 @@ class GANEngine(Engine):
         m = self.config.pack
         l = per_output.detach().repeat_interleave(m)     # (B,): B is a multiple of m
         logp = self.G.latent.log_weight(z)
-        return ((l - l.mean()) * (logp - logp.detach())).mean()
+        baseline = self.shard.mean(l.mean())      # the global batch's mean under torchrun
+        return ((l - baseline) * (logp - logp.detach())).mean()
 
     def _g_step(self, x: Tensor, y: Optional[Tensor],
                 kept: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, Tensor]:
@@ -435,13 +442,14 @@ class GANEngine(Engine):
         needs_real = self.config.unroll_steps > 0 or self.config.mmd_weight > 0
         xr = self.to_net(x) if needs_real else x
         if kept is None:
-            z, fake = torch.randn(b, self.code_dim, device=self.device), None
+            z, fake = self._z(b), None
         else:
             z, fake = kept
         loss = self.generator_objective(xr, y, z, fake)
-        grads = torch.autograd.grad(loss, self._g_params)
-        for p, g in zip(self._g_params, grads):
-            p.grad = g
+        # into G's .grad only (D's are left alone); backward, not autograd.grad, so that
+        # DistributedDataParallel averages G's gradients under torchrun
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward(inputs=self._g_params)
         clip_and_step(self.opt_g, self._g_params, self.optim_config.grad_clip)
         self._update_ema()
         self._g_steps += 1
@@ -449,7 +457,9 @@ class GANEngine(Engine):
         out = {"loss/g": loss.detach()}
         if self.config.latent_mixture_restart > 0:
             if self._restart_due():
-                self.restart_component(xr if needs_real else self.to_net(x), y)
+                # the same decision on every rank: from the global batch
+                real = self.shard.gather(xr if needs_real else self.to_net(x))
+                self.restart_component(real, None if y is None else self.shard.gather(y))
             out["mixture/restarts"] = self.latent_restarts.float()
         if self.config.mmd_weight > 0:
             out["gan/mmd"] = self._last_mmd
@@ -460,6 +470,21 @@ class GANEngine(Engine):
                 p = self.G.latent.weights().detach()
                 out["gan/latent_weights_perplexity"] = (
                     torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum()) / p.numel())
+        return out
+
+    def distribute_problems(self, world: int) -> list[str]:
+        """Options whose result depends on the whole minibatch in ways a shard cannot
+        reproduce (BatchNorm is allowed: it uses each shard's statistics, see the README)."""
+        c, out = self.config, []
+        if c.minibatch_disc > 0:
+            out.append("model.minibatch_disc compares the samples of a minibatch, and each "
+                       "process would see only its shard; set it to 0")
+        if c.unroll_steps > 0:
+            out.append("model.unroll_steps differentiates through D's optimizer steps on the "
+                       "batch, and each process would unroll on its own shard; set it to 0")
+        if c.mmd_weight > 0:
+            out.append("model.mmd_weight compares generated and real samples of a minibatch, "
+                       "and each process would see only its shard; set it to 0")
         return out
 
     def _restart_due(self) -> bool:

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -48,7 +49,10 @@ def _report(e: BaseException) -> int:
     traceback instead."""
     from .config import ConfigError
     from .data import DataError
+    from .distributed import RankFailed
     from .runs import CheckpointError
+    if isinstance(e, RankFailed):        # under torchrun: rank 0 failed and said why
+        return EXIT_BAD_INPUT if e.kind in _BAD_INPUT_KINDS else EXIT_BUG
     if isinstance(e, KeyboardInterrupt):
         print("genstudio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -66,6 +70,10 @@ def _report(e: BaseException) -> int:
     if code == EXIT_BUG:
         print("genstudio: run again with --debug for the traceback", file=sys.stderr)
     return code
+
+
+_BAD_INPUT_KINDS = ("ConfigError", "DataError", "CheckpointError", "NoCheckpointError",
+                    "CheckpointSaveError", "FileExistsError")
 
 
 def _seed(text: str) -> int:
@@ -152,15 +160,53 @@ def _gui(argv: list[str]) -> int:
 
 # -- train -------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from .callbacks import ProgressReporter
-    from .config import ConfigError, load_config
-    from .mode_monitor import RunMonitor
-    from .training import Trainer
+    """Under torchrun (WORLD_SIZE > 1) every process runs this: they join one process group
+    (studio.core.distributed), train their shards of each batch, and only rank 0 writes the
+    run folder and prints."""
+    from . import distributed
+    from .config import ConfigError
 
     if args.config is None and args.resume is None:
         raise ConfigError("give a config file, or --resume RUN_DIR")
     if args.restart and not args.resume:
         raise ConfigError("--restart goes with --resume RUN_DIR")
+    if not distributed.launched_by_torchrun():
+        return _train(args)
+    device = args.device
+    if device is None and args.config:
+        device = _config_device(args.config)
+    dist = distributed.setup(device or "auto")
+    try:
+        code = _train(args, dist)
+    except BaseException:
+        distributed.teardown(wait=False)
+        if not dist.is_main:       # rank 0 reports; the others only exit
+            sys.stderr = open(os.devnull, "w")
+        raise
+    distributed.teardown()
+    return code
+
+
+def _config_device(path: str) -> Optional[str]:
+    """run.device of a config file, read loosely (load_config checks it properly later)."""
+    import tomllib
+    try:
+        with open(path, "rb") as f:
+            dev = tomllib.load(f).get("run", {}).get("device")
+        return dev if isinstance(dev, str) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _train(args: argparse.Namespace, dist=None) -> int:
+    from .callbacks import ProgressReporter
+    from .config import load_config
+    from .distributed import SINGLE
+    from .mode_monitor import RunMonitor
+    from .training import Trainer
+
+    dist = dist or SINGLE
+    main = dist.is_main
     overrides = {}
     if args.steps is not None:
         overrides["steps"] = args.steps
@@ -172,30 +218,34 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else Run.open(args.resume).config()
         if overrides:
             config = config.replace(run=overrides)
-        trainer = Trainer.resume(args.resume, config, restart=args.restart)
+        trainer = Trainer.resume(args.resume, config, restart=args.restart, dist=dist)
     else:
         config = load_config(args.config)
         if overrides:
             config = config.replace(run=overrides)
-        out = Path(args.out) if args.out else Path("runs") / (
-            f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-        trainer = Trainer.create(config, out)
+        out = str(args.out) if args.out else str(Path("runs") / (
+            f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"))
+        out = dist.broadcast_object(out)     # rank 0's clock names the folder
+        trainer = Trainer.create(config, Path(out), dist=dist)
 
     rc = trainer.config.run
-    print(f"genstudio: {trainer.config.engine} on {trainer.config.data_name} "
-          f"({len(trainer.dataset)} examples), {trainer.engine.num_parameters():,} parameters, "
-          f"device {trainer.device}, {trainer.threads} threads; run folder {trainer.run.path}",
-          file=sys.stderr)
-    for note in trainer.checkpoint_notes:
-        print(f"genstudio: warning: {note}", file=sys.stderr)
-    _print_scan_report(trainer)
+    if main:
+        world = f", {dist.world} processes ({dist.backend})" if dist.active else ""
+        print(f"genstudio: {trainer.config.engine} on {trainer.config.data_name} "
+              f"({len(trainer.dataset)} examples), {trainer.engine.num_parameters():,} parameters, "
+              f"device {trainer.device}, {trainer.threads} threads{world}; run folder "
+              f"{trainer.run.path}", file=sys.stderr)
+        for note in trainer.checkpoint_notes:
+            print(f"genstudio: warning: {note}", file=sys.stderr)
+        _print_scan_report(trainer)
     if trainer.step >= rc.steps:
-        print(f"genstudio: run is already at step {trainer.step} of {rc.steps}; "
-              f"pass --steps to train further", file=sys.stderr)
+        if main:
+            print(f"genstudio: run is already at step {trainer.step} of {rc.steps}; "
+                  f"pass --steps to train further", file=sys.stderr)
         return 0
 
     stop = threading.Event()
-    bar = ProgressBar(enabled=not args.quiet)
+    bar = ProgressBar(enabled=not args.quiet and main)
 
     def on_record(rec, samples, note: str) -> None:
         if rec.alert:
@@ -203,13 +253,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     # the same mode-collapse monitor (and history) as the studio's Modes panel, so a run
     # trained here opens there with it; it scores image runs only, here on this thread
-    callbacks = [ProgressReporter(bar.update), RunMonitor(trainer, on_record=on_record)]
+    callbacks = [ProgressReporter(bar.update), RunMonitor(trainer, on_record=on_record)] if main else []
     try:
         with _stop_on_signals(stop):
             result = trainer.train(callbacks=callbacks, should_abort=stop.is_set)
     except KeyboardInterrupt:
         # a second signal while the first one's save ran: the save was abandoned whole
         bar.close()
+        if not main:
+            return EXIT_INTERRUPTED
         slots = trainer.run.checkpoint_slots()
         last = f"the last complete checkpoint is step {slots[-1].step}" if slots else "no checkpoint"
         print(f"genstudio: interrupted again; not saved ({last}). Resume with "
@@ -217,6 +269,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         bar.close()
+    if not main:
+        return {"aborted": EXIT_INTERRUPTED, "nonfinite": EXIT_NONFINITE}.get(result.reason, 0)
     if result.reason == "aborted":
         print(f"genstudio: interrupted; saved at step {result.step}. Resume with "
               f"`genstudio train --resume {trainer.run.path}`", file=sys.stderr)

@@ -57,17 +57,20 @@ def usable_cpus() -> int:
     return max(1, n)
 
 
-def choose_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
+def choose_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False,
+                   share: int = 1) -> int:
     """Intra-op threads for torch. More threads than usable CPUs only adds contention;
     beyond 8, small models gain nothing. The GUI keeps a core for itself when it can.
     `tiny` work (MLPs on 2D points) gets one thread: its ops are too small to split, and
     with two threads on a busy machine every op waits for a descheduled partner (measured
-    here: 6.8 ms/step with one thread, 839 ms/step with two, while another process ran)."""
+    here: 6.8 ms/step with one thread, 839 ms/step with two, while another process ran).
+    `share`: the training processes on this machine (torchrun's LOCAL_WORLD_SIZE), which
+    split the CPUs between them."""
     if requested > 0:
         return requested
     if tiny:
         return 1
-    n = min(usable_cpus(), 8)
+    n = min(max(1, usable_cpus() // max(1, share)), 8)
     if reserve_for_gui and n > 2:
         n -= 1
     return n
@@ -89,8 +92,9 @@ def keep_this_thread_serial() -> None:
     torch.set_num_threads(1)
 
 
-def configure_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False) -> int:
-    n = choose_threads(requested, reserve_for_gui, tiny)
+def configure_threads(requested: int = 0, reserve_for_gui: bool = False, tiny: bool = False,
+                      share: int = 1) -> int:
+    n = choose_threads(requested, reserve_for_gui, tiny, share)
     # get_num_threads first: it runs torch's per-thread initialisation, which would otherwise
     # reset this thread to the process-wide value at its first parallel op
     if torch.get_num_threads() != n:

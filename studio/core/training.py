@@ -28,6 +28,7 @@ from .callbacks import Progress  # noqa: F401  (re-exported: the host and script
 from .config import ConfigError, RunConfig, live_keys, structural_changes
 from .data import Dataset, load_dataset
 from .device import configure_threads, pick_device
+from .distributed import Dist, RankFailed, current as current_dist
 from .runs import Checkpoint, CheckpointError, NoCheckpointError, Run
 
 EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart from training
@@ -123,25 +124,40 @@ class DeviceData:
 
 
 class Trainer:
+    """`dist` (studio.core.distributed): this process's place among the processes torchrun
+    started; default the one set up (`setup()`), else a world of one. With N processes every
+    rank builds the same model from the same seed, the sampler draws the same global batches
+    and each rank trains on its 1/N of every batch (DistributedDataParallel averages the
+    gradients); only rank 0 writes the run folder, and every rank learns how each write went
+    (`Dist.on_main`), so a failed save stops them all."""
+
     def __init__(self, config: RunConfig, run: Optional[Run] = None, *,
                  dataset: Optional[Dataset] = None, device: Optional[str] = None,
-                 reserve_cpu_for_gui: bool = False):
+                 reserve_cpu_for_gui: bool = False, dist: Optional[Dist] = None):
         self.config = config
         self.run = run
+        self.dist = dist if dist is not None else current_dist()
         rc = config.run
         try:
             self.device = pick_device(device or rc.device)
         except ValueError as e:       # a device this machine does not have: a config matter
             raise ConfigError(str(e)) from None
+        if self.dist.active:
+            self._check_world(config)
+            if self.device.type == "cuda" and self.dist.device is not None:
+                self.device = self.dist.device        # cuda:LOCAL_RANK
         self.dataset = dataset if dataset is not None else load_dataset(
             config.data_name, config.data, seed=rc.seed)
         self.threads = configure_threads(
             rc.threads, reserve_for_gui=reserve_cpu_for_gui,
-            tiny=self.dataset.spec.kind == "points" and self.device.type == "cpu")
+            tiny=self.dataset.spec.kind == "points" and self.device.type == "cpu",
+            share=self.dist.local_world)
         torch.manual_seed(rc.seed)
         try:
             self.engine: Engine = get_engine(config.engine).build(
                 config.model, config.optim, self.dataset.spec, self.device)
+            if self.dist.active:
+                self.engine.distribute(self.dist.shard())
         except ValueError as e:
             raise ConfigError(f"[model] {e}") from None
         self.train_data = DeviceData(self.dataset.train_x, self.dataset.train_y, self.device)
@@ -168,21 +184,49 @@ class Trainer:
         # called by every train() call, before the ones it is given (studio.core.callbacks)
         self.callbacks: list[Callback] = [SnapshotWriter()]
 
+    def _check_world(self, config: RunConfig) -> None:
+        """The global batch must split evenly over the processes, and each shard must be a
+        batch the model accepts (a GAN's packs)."""
+        b, w = config.run.batch_size, self.dist.world
+        if b % w:
+            raise ConfigError(f"run.batch_size = {b} does not split over {w} processes: each "
+                              f"trains on batch_size / {w} samples of every batch; choose a "
+                              f"multiple of {w} (e.g. {max(w, b // w * w)})")
+        check = getattr(config.model, "validate_batch", None)
+        if callable(check):
+            try:
+                check(b // w)
+            except ValueError as e:
+                raise ConfigError(f"with {w} processes each trains on {b // w} samples of a "
+                                  f"batch: {e}") from None
+
+    @property
+    def writes(self) -> bool:
+        """This process writes the run folder (one process, or rank 0 of several)."""
+        return self.run is not None and self.dist.is_main
+
     # -- construction from a run folder --------------------------------------------------------
     @classmethod
     def create(cls, config: RunConfig, run_dir: str | Path, **kw: Any) -> "Trainer":
         """Build everything first, then the run folder: a start that fails (bad data, a model
         that cannot be built, an unwritable folder) leaves no half-made run behind."""
         run_dir = Path(run_dir)
-        if Run(run_dir).config_path.exists():
-            raise FileExistsError(f"{run_dir} already holds a run; resume it or choose another folder")
+        dist = kw.get("dist") or current_dist()
+
+        def check() -> bool:
+            if Run(run_dir).config_path.exists():
+                raise FileExistsError(f"{run_dir} already holds a run; resume it or choose "
+                                      "another folder")
+            return run_dir.exists()
+        existed = dist.on_main(check)
         trainer = cls(config, None, **kw)
-        existed = run_dir.exists()
         try:
-            trainer.run = Run.create(run_dir, config)
+            made = dist.on_main(lambda: Run.create(run_dir, config))
+            trainer.run = made if made is not None else Run(run_dir)   # other ranks: to read
             trainer.save_checkpoint()     # step 0: there is always a last good checkpoint
         except BaseException:
-            _remove_failed_start(run_dir, existed)
+            if dist.is_main:
+                _remove_failed_start(run_dir, bool(existed))
             raise
         return trainer
 
@@ -220,21 +264,31 @@ class Trainer:
                     f"step 0 (replacing its metrics and snapshots): genstudio train --resume "
                     f"{run.path} --restart") from None
             ckpt = None
+        # every rank has read its checkpoint before rank 0 changes the folder
+        trainer.dist.barrier()
+
         # from here on this trainer owns the folder: now it may write
-        run.clean_stale_temps()
+        def tidy() -> None:
+            run.clean_stale_temps()
+            if ckpt is None:
+                run.truncate_metrics(-1)
+                for stale in (run.samples_dir, run.path / "mode_monitor.jsonl"):
+                    if stale.is_dir():
+                        shutil.rmtree(stale, ignore_errors=True)
+                    else:
+                        stale.unlink(missing_ok=True)
+            elif ckpt.skipped and ckpt.path is not None:
+                trainer.checkpoint_notes += [f"set aside: {m}"
+                                             for m in run.set_aside_unusable(ckpt.path)]
+        trainer.dist.on_main(tidy)
         if ckpt is None:
-            run.truncate_metrics(-1)
-            for stale in (run.samples_dir, run.path / "mode_monitor.jsonl"):
-                if stale.is_dir():
-                    shutil.rmtree(stale, ignore_errors=True)
-                else:
-                    stale.unlink(missing_ok=True)
             trainer.save_checkpoint()
-        elif ckpt.skipped and ckpt.path is not None:
-            trainer.checkpoint_notes += [f"set aside: {m}" for m in run.set_aside_unusable(ckpt.path)]
-        if config is not saved:
-            config.save(run.config_path)
-        run.truncate_metrics(trainer.step)
+
+        def finish() -> None:
+            if config is not saved:
+                config.save(run.config_path)
+            run.truncate_metrics(trainer.step)
+        trainer.dist.on_main(finish)
         return trainer
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -252,7 +306,9 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Refuses parameters that are not finite (NonFiniteLoss): a checkpoint must be a
-        state training can go on from."""
+        state training can go on from. With several processes every rank checks (their
+        weights are equal), rank 0 writes, and every rank waits for it and learns whether it
+        worked (the barrier around a checkpoint)."""
         if self.run is None:
             return
         weights = self.engine.state_dict()
@@ -261,13 +317,21 @@ class Trainer:
         if bad:
             raise NonFiniteLoss(f"parameters became non-finite at step {self.step} "
                                 f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
+
+        def write() -> None:
+            assert self.run is not None
+            try:
+                self.run.save_checkpoint(self.step, self.engine.name, weights,
+                                         self.training_state(), self.config.to_toml(),
+                                         keep=self.config.run.keep_checkpoints)
+            except OSError as e:
+                raise CheckpointSaveError(
+                    f"could not save the checkpoint of step {self.step} in {self.run.path}: "
+                    f"{e.strerror or e}; the previous checkpoint is kept") from None
         try:
-            self.run.save_checkpoint(self.step, self.engine.name, weights, self.training_state(),
-                                     self.config.to_toml(), keep=self.config.run.keep_checkpoints)
-        except OSError as e:
-            raise CheckpointSaveError(
-                f"could not save the checkpoint of step {self.step} in {self.run.path}: "
-                f"{e.strerror or e}; the previous checkpoint is kept") from None
+            self.dist.on_main(write)
+        except RankFailed as e:
+            raise CheckpointSaveError(f"rank 0: {e}") from None
         self._confirm_at = self.step + 1
         self.unsaved = False
 
@@ -306,10 +370,20 @@ class Trainer:
         return self.elapsed_s + time.perf_counter() - self._session_t0
 
     def next_batch(self, n: int = 1) -> Batch:
-        """n batches' worth of fresh training samples, as one Batch."""
+        """n batches' worth of fresh training samples, as one Batch. With several processes
+        the sampler still draws global batches (the same on every rank) and this rank takes
+        its contiguous 1/world of each."""
         if n == 1:
-            return self.train_data.batch(self.sampler.next_indices())
-        return self.train_data.batch(torch.cat([self.sampler.next_indices() for _ in range(n)]))
+            return self.train_data.batch(self._shard(self.sampler.next_indices()))
+        return self.train_data.batch(torch.cat([self._shard(self.sampler.next_indices())
+                                                for _ in range(n)]))
+
+    def _shard(self, idx: torch.Tensor) -> torch.Tensor:
+        d = self.dist
+        if not d.active:
+            return idx
+        b = idx.shape[0] // d.world
+        return idx[d.rank * b:(d.rank + 1) * b]
 
     def train_one_step(self) -> dict[str, torch.Tensor]:
         batch = self.next_batch(self.engine.batches_for_next_step())
@@ -350,11 +424,12 @@ class Trainer:
             if should_abort is None and isinstance(callbacks, Callbacks):
                 should_abort = callbacks.should_abort
             callbacks = [callbacks]
-        cbs = [*self.callbacks, *(callbacks or ())]
+        # with several processes only rank 0 runs callbacks (they write files and report)
+        cbs = [*self.callbacks, *(callbacks or ())] if self.dist.is_main else []
         per_step = [c for c in cbs if overrides(c, "on_step_end")]
         rc = self.config.run
         target = rc.steps if until is None else until
-        if self.run is not None:
+        if self.writes:
             self.run.write_status("running", "", self.step)
         start_step = self.step
         self._session_t0 = time.perf_counter()
@@ -365,7 +440,10 @@ class Trainer:
         reason, message = "finished", ""
         try:
             while self.step < target:
-                if should_abort is not None and should_abort():
+                stop = should_abort is not None and should_abort()
+                if self.dist.active:      # every rank stops at the same step
+                    stop = self.dist.any(stop)
+                if stop:
                     reason = "aborted"
                     break
                 self.train_one_step()
@@ -374,7 +452,7 @@ class Trainer:
                     self.flush_metrics(cbs)
                 elif s == self._confirm_at:
                     self.confirm_finite()
-                if is_snapshot_step(s, rc.sample_every) or s == target:
+                if (is_snapshot_step(s, rc.sample_every) or s == target) and self.dist.is_main:
                     self.snapshot(cbs)
                 if s % rc.checkpoint_every == 0:
                     self._checkpoint(cbs)
@@ -385,7 +463,8 @@ class Trainer:
             if self.run is not None and self.step > start_step:
                 if self.step % rc.checkpoint_every != 0:
                     self._checkpoint(cbs)
-                if not is_snapshot_step(self.step, rc.sample_every) and reason == "aborted":
+                if (not is_snapshot_step(self.step, rc.sample_every) and reason == "aborted"
+                        and self.dist.is_main):
                     self.snapshot(cbs)
         except NonFiniteLoss as e:
             bad_step = self.step
@@ -393,7 +472,7 @@ class Trainer:
             restored = self._restore_last_good()
             message = (f"non-finite values ({e}) by step {bad_step}; {restored}. Lower the "
                        f"learning rate or change the model, then resume.")
-            if self.run is not None:
+            if self.writes:
                 self.run.write_status("paused", message, self.step)
             return self._end(cbs, TrainResult("nonfinite", self.step, message))
         except BaseException as e:
@@ -403,7 +482,7 @@ class Trainer:
             self._final_status("stopped" if interrupted else "failed",
                                "interrupted" if interrupted else f"{type(e).__name__}: {e}")
             raise
-        if self.run is not None:
+        if self.writes:
             done = self.step >= rc.steps
             state = "finished" if done else ("stopped" if reason == "aborted" else "paused")
             self.run.write_status(state, message, self.step)
@@ -422,7 +501,7 @@ class Trainer:
 
     def _final_status(self, state: str, message: str) -> None:
         """Best effort (the disk may be full): the error being raised matters more."""
-        if self.run is None:
+        if not self.writes:
             return
         try:
             last = self.run.checkpoint_slots()
@@ -442,7 +521,9 @@ class Trainer:
         if self._acc_steps == 0:
             return {}
         keys = list(self._acc)
-        values = torch.stack([self._acc[k].float() for k in keys]).cpu().tolist()
+        # the mean over the ranks (every rank gets it, so all agree on a non-finite loss)
+        values = self.dist.reduce_mean(torch.stack([self._acc[k].float() for k in keys])
+                                       ).cpu().tolist()
         n = self._acc_steps
         now = time.perf_counter()
         means = {k: v / n for k, v in zip(keys, values)}
@@ -454,16 +535,17 @@ class Trainer:
             raise NonFiniteLoss(", ".join(f"{k} = {means[k]}" for k in bad))
         self._finite_through = self.step
         means["perf/step_ms"] = 1000.0 * dt / n
-        held_out = self._held_out_curve()
+        held_out = self._held_out_curve() if self.dist.is_main else {}
         if held_out:     # its time is not the next interval's step time
             means.update({k: v for k, v in held_out.items() if math.isfinite(v)})
             self._acc_t0 = time.perf_counter()
         record = {"step": self.step, "time": round(self.training_time(), 3), **means}
         self.latest = means
-        if self.run is not None:
+        if self.writes:
             self.run.append_metrics([record])
-        for c in self.callbacks if callbacks is None else callbacks:
-            c.on_log(self, record)
+        if self.dist.is_main:
+            for c in self.callbacks if callbacks is None else callbacks:
+                c.on_log(self, record)
         return means
 
     def _held_out_curve(self) -> dict[str, float]:
@@ -488,8 +570,11 @@ class Trainer:
     def confirm_finite(self) -> None:
         """One read-back, nothing logged: the step after a checkpoint proves (or not) that
         the checkpoint's parameters give a finite loss."""
-        if self._acc_steps and not bool(torch.isfinite(
-                torch.stack([v.float().sum() for v in self._acc.values()])).all()):
+        bad = bool(self._acc_steps) and not bool(torch.isfinite(
+            torch.stack([v.float().sum() for v in self._acc.values()])).all())
+        if self.dist.active:
+            bad = self.dist.any(bad)
+        if bad:
             raise NonFiniteLoss(f"loss at step {self.step}")
         self._finite_through = self.step
 
@@ -507,8 +592,14 @@ class Trainer:
         except NoCheckpointError:
             ckpt = self.load_checkpoint()
             note = "the only checkpoint left (its parameters were not confirmed finite)"
-        dropped = self.run.discard_checkpoints_after(ckpt.path) if ckpt.path is not None else []
-        self.run.truncate_metrics(self.step)
+        self.dist.barrier()       # every rank has read it before rank 0 removes newer ones
+
+        def tidy() -> list[str]:
+            assert self.run is not None
+            dropped = self.run.discard_checkpoints_after(ckpt.path) if ckpt.path is not None else []
+            self.run.truncate_metrics(self.step)
+            return dropped
+        dropped = self.dist.on_main(tidy) or []
         extra = f"; removed {len(dropped)} newer checkpoint(s) saved after the bad update" if dropped else ""
         return f"restored {note} (step {self.step}){extra}"
 
@@ -567,7 +658,7 @@ class Trainer:
         """Training goes on with changed live values: the run's config.toml says so from now
         on, and config_changes.jsonl keeps when and what changed (a run's config is never
         rewritten otherwise)."""
-        if self.run is None or not changes:
+        if not self.writes or not changes:
             return
         import json
         self.config.save(self.run.config_path)
