@@ -153,6 +153,10 @@ class Dist:
         on rank 0 alone (a preview) never waits for the others."""
         if not self.active:
             return module
+        if self.backend == "nccl":
+            # on CUDA BatchNorm uses the global batch's statistics (SyncBatchNorm has the same
+            # parameters and buffers, so the checkpoint is unchanged); gloo cannot (CPU)
+            module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
         ids = [self.device.index] if self.device is not None and self.device.type == "cuda" else None
         ddp = nn.parallel.DistributedDataParallel(
             module, device_ids=ids, forward_sync_buffers=False,
