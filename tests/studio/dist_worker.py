@@ -58,9 +58,11 @@ def equiv(out: Path) -> None:
     from studio.core import distributed
     from studio.core.training import Trainer
 
-    dist = distributed.setup("cpu")
+    device = os.environ.get("EQUIV_DEVICE", "cpu")
+    dist = distributed.setup(device)
     for name, (engine, model, optim) in EQUIV_CONFIGS.items():
-        trainer = Trainer(points_config(engine, optim=optim, **model), None, dist=dist)
+        trainer = Trainer(points_config(engine, optim=optim, run={"device": device}, **model),
+                          None, dist=dist)
         trainer.train()
         if dist.is_main:
             torch.save({k: v.clone() for k, v in trainer.engine.state_dict().items()},
