@@ -746,6 +746,13 @@ class RunMonitor(Callback):
     def on_snapshot(self, trainer, step: int, samples: np.ndarray) -> None:
         if self.monitor is None or np.ndim(samples) != 4:
             return
+        engine = trainer.engine
+        if "temperature" in engine.capabilities and engine.temperature != 1.0:
+            # the gallery shows a flow at T < 1, less diverse by design: the monitor judges
+            # the model's own samples (T = 1, the same fixed codes), or it would cry collapse
+            with torch.no_grad():
+                samples = engine.sample(len(trainer.eval_z), z=trainer.eval_z).float().cpu().numpy()
+            engine.train(True)
         if self.executor is None:
             self._score(step, samples)
         else:

@@ -91,3 +91,20 @@ def test_levels_too_deep_for_the_images_is_a_config_error(tmp_path, capsys):
     assert main(["train", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "levels <= 2" in err and not (tmp_path / "run").exists()
+
+
+def test_mode_monitor_judges_a_flows_own_samples_not_the_tempered_gallery(monkeypatch):
+    """The gallery of a flow at T < 1 is less diverse by design; the mode monitor scores the
+    same fixed codes at T = 1 (the model's samples), not the tempered grid."""
+    from studio.core.mode_monitor import RunMonitor
+    from studio.core.training import Trainer
+    trainer = Trainer(_flow_config({"name": "mnist", "limit": 64}, steps=2, levels=2,
+                                   temperature=0.5))
+    trainer.train()
+    monitor = RunMonitor(trainer)
+    scored = []
+    monkeypatch.setattr(monitor, "on_samples", lambda step, s: scored.append(s))
+    tempered = trainer.preview()
+    monitor.on_snapshot(trainer, trainer.step, tempered)
+    own = trainer.engine.sample(len(trainer.eval_z), z=trainer.eval_z).numpy()
+    assert np.array_equal(scored[0], own) and not np.allclose(scored[0], tempered)
