@@ -127,13 +127,6 @@ class FlowEngine(Engine):
                 m.reduce_mean = shard.mean
         return {"log_prob": shard.wrap(Forward(self.flow, "log_prob"))}
 
-    def set_lr(self, lr: float) -> None:
-        super().set_lr(lr)
-        step = int(self.steps_done)
-        if self.config.warmup > 0 and step < self.config.warmup:
-            for group in self.opt.param_groups:
-                group["lr"] = lr * min(1.0, (step + 1) / self.config.warmup)
-
     # -- codes ---------------------------------------------------------------------------------
     @property
     def noise_shape(self) -> tuple[int, ...]:
