@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from . import register
 from ._shared import DataScaler, inference
-from .base import Engine, clip_and_step, make_optimizer
+from .base import Engine, make_optimizer
 from .nets import ACTIVATIONS, make_decoder, make_encoder
 from .params import OptimConfig, param
 from .spec import Batch, DataSpec
@@ -195,9 +195,9 @@ class AEEngine(Engine):
         else:
             total = recon
         self.opt.zero_grad(set_to_none=True)
-        total.backward()
-        clip_and_step(self.opt, self._params, self.optim_config.grad_clip)
-        self._update_latent_stats(self.shard.gather(z.detach()))   # the global batch's codes
+        self.backward_and_step(total, self.opt, self._params)
+        # the global batch's codes, in the statistics' float32 (a bf16 autocast gives bf16 codes)
+        self._update_latent_stats(self.shard.gather(z.detach()).float())
         metrics["loss/total"] = total.detach()
         metrics["loss/recon"] = recon.detach()
         return metrics

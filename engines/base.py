@@ -144,6 +144,29 @@ class Engine(ABC):
         b = shape[0]
         return sample((b * w, *shape[1:]))[r * b:(r + 1) * b]
 
+    # set by the trainer for [run] precision = "fp16": a torch.amp.GradScaler that every
+    # backward_and_step goes through (loss scaled, gradients unscaled before clipping)
+    grad_scaler: Optional[Any] = None
+
+    def backward_and_step(self, loss: Tensor, opt: torch.optim.Optimizer,
+                          params: Iterable[nn.Parameter], **backward_kw: Any) -> None:
+        """loss.backward(**backward_kw), clip to [optim] grad_clip, opt.step(): the end of
+        every optimisation step. With a gradient scaler (fp16 mixed precision) the loss is
+        scaled before backward, the gradients unscaled before clipping, and a step whose
+        gradients overflowed is skipped (torch.amp.GradScaler's rules)."""
+        params = list(params)
+        scaler = self.grad_scaler
+        if scaler is None:
+            loss.backward(**backward_kw)
+            clip_and_step(opt, params, self.optim_config.grad_clip)
+            return
+        scaler.scale(loss).backward(**backward_kw)
+        scaler.unscale_(opt)
+        if self.optim_config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, self.optim_config.grad_clip)
+        scaler.step(opt)
+        scaler.update()
+
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of every optimizer mid-run."""
         self.optim_config.lr = lr

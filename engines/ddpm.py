@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from . import register
 from ._shared import DataScaler, inference
-from .base import Engine, clip_and_step, make_optimizer
+from .base import Engine, make_optimizer
 from .diffusion import PREDICTIONS, SAMPLERS, SCHEDULES, VARIANCES, NoiseSchedule
 from .params import OptimConfig, param
 from .spec import Batch, DataSpec
@@ -204,8 +204,7 @@ class DDPMEngine(Engine):
         out = self.trained("net")(xt, t, y)
         loss = F.mse_loss(out, self.schedule.target(self.config.prediction, x0, t, eps))
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_and_step(self.opt, self._params, self.optim_config.grad_clip)
+        self.backward_and_step(loss, self.opt, self._params)
         self._update_ema()
         loss = loss.detach()
         return {"loss/total": loss, "loss/mse": loss}

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from . import register
 from ._shared import DataScaler, inference
-from .base import Engine, clip_and_step, make_optimizer
+from .base import Engine, make_optimizer
 from .nets import ACTIVATIONS, make_decoder, make_encoder
 from .params import OptimConfig, param
 from .spec import Batch, DataSpec
@@ -214,8 +214,7 @@ class VAEEngine(Engine):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum() / b
         total = recon + self.config.beta * kl
         self.opt.zero_grad(set_to_none=True)
-        total.backward()
-        clip_and_step(self.opt, self._params, self.optim_config.grad_clip)
+        self.backward_and_step(total, self.opt, self._params)
         recon, kl = recon.detach(), kl.detach()
         return {"loss/total": total.detach(), "loss/recon": recon, "loss/kl": kl,
                 "elbo": -(recon + kl)}

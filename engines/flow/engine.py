@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from .. import register
 from .._shared import inference
-from ..base import Engine, Forward, Shard, clip_and_step, make_optimizer
+from ..base import Engine, Forward, Shard, make_optimizer
 from ..params import OptimConfig
 from ..spec import Batch, DataSpec
 from .config import FlowConfig
@@ -112,8 +112,7 @@ class FlowEngine(Engine):
         else:
             loss = nll
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_and_step(self.opt, self.flow.parameters(), self.optim_config.grad_clip)
+        self.backward_and_step(loss, self.opt, self.flow.parameters())
         self.steps_done += 1
         return {"loss/total": loss.detach()}
 

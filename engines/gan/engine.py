@@ -20,7 +20,7 @@ from torch.func import functional_call
 
 from .. import register
 from .._shared import DataScaler, inference
-from ..base import Engine, clip_and_step, make_optimizer
+from ..base import Engine, make_optimizer
 from ..params import OptimConfig
 from ..spec import Batch, DataSpec
 from .config import GANConfig
@@ -297,8 +297,7 @@ class GANEngine(Engine):
         if self.kind in WASSERSTEIN_LOSSES:
             out["gan/wasserstein"] = r.mean() - f.mean()
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_and_step(self.opt_d, self._d_params, self.optim_config.grad_clip)
+        self.backward_and_step(loss, self.opt_d, self._d_params)
         if self.kind == "wgan":
             with torch.no_grad():
                 c = self.config.clip
@@ -449,8 +448,7 @@ class GANEngine(Engine):
         # into G's .grad only (D's are left alone); backward, not autograd.grad, so that
         # DistributedDataParallel averages G's gradients under torchrun
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=self._g_params)
-        clip_and_step(self.opt_g, self._g_params, self.optim_config.grad_clip)
+        self.backward_and_step(loss, self.opt_g, self._g_params, inputs=self._g_params)
         self._update_ema()
         self._g_steps += 1
         self.g_steps.add_(1)

@@ -26,6 +26,7 @@ class ConfigError(ValueError):
 # re-entered there; torch, numpy and the preview's seed + EVAL_Z_SEED_OFFSET (studio/
 # training.py) all take far larger values, so this leaves every consumer room to spare.
 SEED_MAX = 2 ** 31 - 1
+PRECISIONS = ("fp32", "bf16", "fp16")
 STEPS_MAX = 10 ** 9             # ~forever at any speed; keeps step arithmetic in int64
 MAX_CONFIG_BYTES = 1 << 20      # real configs are ~1 kB; refuse before reading a huge file
 
@@ -55,6 +56,13 @@ class RunSection:
                                   "only after a newer one is complete.", min=1, max=1000,
                                   structural=False)
     preview_samples: int = param(64, "Fixed-z samples in each snapshot grid.", min=1, max=1024)
+    # bf16 on a CPU without bf16 units is 4-14x slower (bench/device_speed.py, docs/benchmarks.md)
+    precision: str = param("fp32", "Arithmetic of training steps: 'fp32'; 'bf16' (autocast to "
+                                   "bfloat16: for GPUs and CPUs with bf16 units; elsewhere it "
+                                   "is slower); 'fp16' (autocast with loss scaling: CUDA GPUs "
+                                   "only). Weights and checkpoints stay float32. Applies when "
+                                   "the run is next opened.",
+                           choices=PRECISIONS, structural=False, applies="reopen")
 
 
 @dataclass

@@ -41,6 +41,21 @@ EARLY_SNAPSHOTS = (10, 25, 50, 100, 200)
 HELD_OUT_CURVE_EXAMPLES = 512
 
 
+def precision_dtype(precision: str, device: torch.device) -> Optional[torch.dtype]:
+    """The autocast dtype of [run] precision on `device` (None: plain fp32). fp16 needs
+    loss scaling and a GPU that computes in half precision: CUDA only."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ConfigError(f"run.precision = 'fp16' needs a CUDA GPU (this run is on "
+                              f"{device.type}); use 'bf16' or 'fp32'")
+        return torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    raise ConfigError(f"run.precision {precision!r}: choose 'fp32', 'bf16' or 'fp16'")
+
+
 def is_snapshot_step(step: int, sample_every: int) -> bool:
     return step % sample_every == 0 or (step < sample_every and step in EARLY_SNAPSHOTS)
 
@@ -152,6 +167,7 @@ class Trainer:
             rc.threads, reserve_for_gui=reserve_cpu_for_gui,
             tiny=self.dataset.spec.kind == "points" and self.device.type == "cpu",
             share=self.dist.local_world)
+        self._autocast_dtype = precision_dtype(rc.precision, self.device)
         torch.manual_seed(rc.seed)
         try:
             self.engine: Engine = get_engine(config.engine).build(
@@ -160,6 +176,8 @@ class Trainer:
                 self.engine.distribute(self.dist.shard())
         except ValueError as e:
             raise ConfigError(f"[model] {e}") from None
+        if rc.precision == "fp16":        # loss scaling keeps fp16 gradients from underflowing
+            self.engine.grad_scaler = torch.amp.GradScaler(self.device.type)
         self.train_data = DeviceData(self.dataset.train_x, self.dataset.train_y, self.device)
         self.test_data = DeviceData(self.dataset.test_x, self.dataset.test_y, self.device)
         self.sampler = BatchSampler(len(self.train_data), rc.batch_size, rc.seed, self.device)
@@ -302,6 +320,8 @@ class Trainer:
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.engine.grad_scaler is not None:
+            state["grad_scaler"] = self.engine.grad_scaler.state_dict()
         return state
 
     def save_checkpoint(self) -> None:
@@ -345,6 +365,8 @@ class Trainer:
             torch.set_rng_state(ckpt.state["torch_rng"])
             if "cuda_rng" in ckpt.state and self.device.type == "cuda":
                 torch.cuda.set_rng_state(ckpt.state["cuda_rng"], self.device)
+            if self.engine.grad_scaler is not None and "grad_scaler" in ckpt.state:
+                self.engine.grad_scaler.load_state_dict(ckpt.state["grad_scaler"])
             elapsed = float(ckpt.state.get("elapsed_s", 0.0))
         except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError) as e:
             raise CheckpointError(f"{self.run.path}: checkpoint does not fit this model "
@@ -387,7 +409,11 @@ class Trainer:
 
     def train_one_step(self) -> dict[str, torch.Tensor]:
         batch = self.next_batch(self.engine.batches_for_next_step())
-        out = self.engine.train_step(batch)
+        if self._autocast_dtype is None:
+            out = self.engine.train_step(batch)
+        else:                 # mixed precision: the forward passes autocast, weights stay fp32
+            with torch.autocast(self.device.type, dtype=self._autocast_dtype):
+                out = self.engine.train_step(batch)
         for k, v in out.items():
             prev = self._acc.get(k)
             self._acc[k] = v.detach().clone() if prev is None else prev + v.detach()
