@@ -42,3 +42,16 @@ def test_two_gpus_over_nccl_train_to_the_weights_of_one(tmp_path):
         ref = trainer.engine.state_dict()
         assert max((ref[k].double() - got[k].double()).abs().max().item()
                    for k in ref if ref[k].numel()) < 1e-4, name
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_on_cuda_trains_and_keeps_float32_weights(precision, tmp_path):
+    from tests.studio.test_precision import _config
+    trainer = Trainer.create(_config("vae", precision).replace(run={"device": "cuda"}),
+                             tmp_path / precision)
+    assert trainer.train().reason == "finished"
+    assert all(v.dtype == torch.float32 for v in trainer.engine.state_dict().values()
+               if v.is_floating_point())
+    if precision == "fp16":          # the loss scaler's state goes into the checkpoint
+        assert "grad_scaler" in trainer.training_state()
