@@ -376,6 +376,10 @@ class EngineHost:
         samples = self.trainer.preview()
         step = self.trainer.step
         snapshot = snapshot_of(self.trainer)
+        with self._render_lock:
+            # asked before the GUI knew of this run: they were for the one it replaces (a
+            # codes render of an image run served on a run of points only fails)
+            self._renders.clear()
         self.mailbox.put(lambda u: (setattr(u, "run_changed", snapshot),
                                     setattr(u, "samples", (step, samples))))
         status = self.trainer.run.status() if self.trainer.run is not None else {}

@@ -689,7 +689,10 @@ class MainWindow(QMainWindow):
 
     def _restore_session(self) -> None:
         """Where the last session left off: its open run, or else its form settings; on a
-        first start, the example runs are offered."""
+        first start, the example runs are offered. A run opened before this ran (a script,
+        a test, a click before the first event) wins: the user asked for it."""
+        if self.run_path is not None:
+            return
         last = self.settings.value("last_run", "")
         if isinstance(last, str) and last and (Path(last) / "config.toml").is_file():
             self.open_run(last)

@@ -61,3 +61,24 @@ def test_restart_without_a_run_keeps_the_form(qtbot, tmp_path):
         assert w2.run_path is None
     finally:
         w2.close()
+
+
+def test_a_run_opened_before_the_restore_is_not_replaced_by_the_last_run(qtbot, tmp_path):
+    """The last session's run is reopened on the first event; a run opened before that (a
+    script, a test) is what the user asked for and stays open."""
+    last = headless_run(tmp_path, "last")
+    other = headless_run(tmp_path, "other")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("welcome_shown", "1")
+    settings.setValue("last_run", str(last))
+    w = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(w)
+    w.open_run(other)                                      # before any event is processed
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.snapshot is not None and w.state == "finished", timeout=WAIT)
+        qtbot.wait(300)
+        assert w.run_path.resolve() == other.resolve()
+        assert w.snapshot.path.resolve() == other.resolve()
+    finally:
+        w.close()
