@@ -26,6 +26,24 @@ class DataSpec:
     # work in standardised units and still answer in data coordinates.
     point_mean: tuple[float, ...] = ()
     point_std: tuple[float, ...] = ()
+    # Two-sided image sets (translation): the fields above describe the TARGET side (what a
+    # translator produces); these the SOURCE side it reads, at its own size (mnist-lowres:
+    # 1x14x14 -> 1x28x28). pairing "" = one side, "paired" (pix2pix, SRGAN: source i belongs
+    # to target i) or "unpaired" (CycleGAN: two domains of different images).
+    pairing: str = ""
+    source_channels: int = 0
+    source_height: int = 0
+    source_width: int = 0
+
+    @property
+    def two_sided(self) -> bool:
+        return self.pairing != ""
+
+    @property
+    def source_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of the source side; () for a one-sided data set."""
+        return (self.source_channels, self.source_height, self.source_width) \
+            if self.two_sided else ()
 
     @property
     def is_images(self) -> bool:
@@ -48,7 +66,12 @@ class DataSpec:
 class Batch(NamedTuple):
     """One training batch, already on the engine's device.
     x: images (B, C, H, W) float32 in [0, 1], or points (B, dim) float32.
-    y: (B,) int64 class labels, or None."""
+    y: (B,) int64 class labels, or None.
+    Two-sided data (DataSpec.pairing set): x is the target side, x2 the source side
+    (B, C2, H2, W2) float32 in [0, 1] and y2 its labels; when paired, x2[i] is the partner
+    of x[i]; when unpaired, x2 is an independent draw from the other domain."""
 
     x: torch.Tensor
     y: Optional[torch.Tensor] = None
+    x2: Optional[torch.Tensor] = None
+    y2: Optional[torch.Tensor] = None

@@ -35,6 +35,8 @@ EVAL_Z_SEED_OFFSET = 1_000_003   # the fixed preview z has its own stream, apart
 # Snapshots also at these steps when they come before the first `sample_every`: a new run
 # shows its first samples within seconds instead of after hundreds of steps. A snapshot uses
 # the fixed z under no_grad, so it changes nothing about training.
+# An unpaired data set's source domain is shuffled by its own generator, seeded apart.
+SECOND_SIDE_SEED_OFFSET = 2_000_003
 EARLY_SNAPSHOTS = (10, 25, 50, 100, 200)
 
 
@@ -115,27 +117,85 @@ class BatchSampler:
         self.perm, self.pos, self.epoch = perm.clone(), pos, epoch
 
 
+class TwoSidedSampler:
+    """Batch indices for data with two sides (docs/architecture.md, "Data with two sides"):
+    `next_indices()` gives (idx, idx2). Paired: idx2 is idx, so the source of every pair
+    stays next to its target however the epoch is shuffled. Unpaired: idx2 comes from a
+    second BatchSampler over the source domain with its own generator (its own epochs, its
+    own length): the two domains are shuffled independently. Resumable like BatchSampler."""
+
+    def __init__(self, n: int, n2: int, batch_size: int, seed: int, device: torch.device,
+                 pairing: str):
+        if pairing not in ("paired", "unpaired"):
+            raise ValueError(f"pairing must be 'paired' or 'unpaired', not {pairing!r}")
+        if pairing == "paired" and n2 != n:
+            raise ValueError(f"paired sides must be as long: {n2} source and {n} target examples")
+        self.pairing = pairing
+        self.main = BatchSampler(n, batch_size, seed, device)
+        self.second = (BatchSampler(n2, batch_size, seed + SECOND_SIDE_SEED_OFFSET, device)
+                       if pairing == "unpaired" else None)
+
+    def next_indices(self) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self.main.next_indices()
+        return idx, (idx if self.second is None else self.second.next_indices())
+
+    def state(self) -> dict[str, Any]:
+        s = {"main": self.main.state()}
+        if self.second is not None:
+            s["second"] = self.second.state()
+        return s
+
+    def load(self, s: dict[str, Any]) -> None:
+        self.main.load(s["main"])
+        if self.second is not None:
+            self.second.load(s["second"])
+
+
 class DeviceData:
     """A data split held on the device: uint8 images are converted per batch, which keeps
-    MNIST at 47 MB instead of 188 MB of floats."""
+    MNIST at 47 MB instead of 188 MB of floats. With a second side (x2: the source side of
+    a translation set, `pairing` "paired" or "unpaired"), batches carry it as Batch.x2/y2:
+    paired rows are taken at the same indices as x; unpaired ones at `idx2`."""
 
-    def __init__(self, x: np.ndarray, y: Optional[np.ndarray], device: torch.device):
+    def __init__(self, x: np.ndarray, y: Optional[np.ndarray], device: torch.device,
+                 x2: Optional[np.ndarray] = None, y2: Optional[np.ndarray] = None,
+                 pairing: str = ""):
         self.images = x.dtype == np.uint8
         self.x = torch.from_numpy(np.ascontiguousarray(x)).to(device)
         self.y = torch.from_numpy(y.astype(np.int64)).to(device) if y is not None else None
+        self.pairing = pairing if x2 is not None else ""
+        if x2 is not None and pairing == "paired" and len(x2) != len(x):
+            raise ValueError(f"paired sides must be as long: {len(x2)} source and {len(x)} "
+                             "target examples")
+        self.x2 = torch.from_numpy(np.ascontiguousarray(x2)).to(device) if x2 is not None else None
+        self.y2 = (torch.from_numpy(y2.astype(np.int64)).to(device)
+                   if x2 is not None and y2 is not None else None)
 
     def __len__(self) -> int:
         return len(self.x)
 
-    def batch(self, idx: torch.Tensor) -> Batch:
-        x = self.x.index_select(0, idx)
-        x = x.float().div_(255.0) if self.images else x
-        return Batch(x, self.y.index_select(0, idx) if self.y is not None else None)
+    def _as_float(self, t: torch.Tensor) -> torch.Tensor:
+        return t.float().div_(255.0) if t.dtype == torch.uint8 else t
+
+    def batch(self, idx: torch.Tensor, idx2: Optional[torch.Tensor] = None) -> Batch:
+        x = self._as_float(self.x.index_select(0, idx))
+        y = self.y.index_select(0, idx) if self.y is not None else None
+        if self.x2 is None:
+            return Batch(x, y)
+        if self.pairing == "paired":
+            idx2 = idx
+        elif idx2 is None:
+            raise ValueError("an unpaired batch needs the source domain's own indices (idx2)")
+        x2 = self._as_float(self.x2.index_select(0, idx2))
+        return Batch(x, y, x2, self.y2.index_select(0, idx2) if self.y2 is not None else None)
 
     def batches(self, size: int) -> Iterator[Batch]:
+        """The whole split in order. An unpaired source domain is walked alongside, wrapping
+        around when it is the shorter one."""
         for start in range(0, len(self.x), size):
             idx = torch.arange(start, min(start + size, len(self.x)), device=self.x.device)
-            yield self.batch(idx)
+            idx2 = idx % len(self.x2) if self.x2 is not None and len(self.x2) else None
+            yield self.batch(idx, idx2)
 
 
 class Trainer:

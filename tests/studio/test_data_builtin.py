@@ -13,7 +13,10 @@ from studio.core.data.builtin import MnistOptions
 
 def test_every_source_registered_with_documented_options():
     assert set(data_source_names()) == {"mnist", "shapes", "ring8", "grid25", "spiral",
-                                         "moons", "folder", "idx", "npz"}
+                                         "moons", "folder", "idx", "npz",
+                                         # two sides (tests/studio/test_data_two_sides.py)
+                                         "mnist-lowres", "mnist-edges", "mnist-thin-thick",
+                                         "mnist-rotated", "folder-pair"}
     for name, src in DATA_SOURCES.items():
         assert src.name == name and src.kind in ("images", "points") and src.description
         for f in dataclasses.fields(src.Options):

@@ -1,6 +1,7 @@
 """Helpers shared by the data sources: random streams, train/test splits, Dataset assembly."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from engines.spec import DataSpec
 
-from .dataset import DataError, Dataset
+from .dataset import PAIRINGS, DataError, Dataset
 
 # Labels are class numbers 0..K-1; beyond this many classes a label file is surely wrong
 # (and one name per class would exhaust memory long before training).
@@ -97,6 +98,29 @@ def image_dataset(name: str, train_x: np.ndarray, train_y: Optional[np.ndarray],
     spec = DataSpec(kind="images", channels=c, height=h, width=w, num_classes=k)
     return Dataset(name=name, spec=spec, train_x=train_x, train_y=train_y, test_x=test_x,
                    test_y=test_y, class_names=names, **extra)
+
+
+def two_sided_dataset(name: str, pairing: str, sides: tuple[str, str],
+                      target: tuple, source: tuple, class_names: Sequence[str] = (),
+                      **extra) -> Dataset:
+    """Two image sides -> Dataset. `target` and `source` are (train_x, train_y, test_x,
+    test_y) uint8 (N, C, H, W) arrays (labels may be None); each side keeps its own image
+    size. The target side becomes train_x/test_x and the DataSpec's shape; the source side
+    train_x2/test_x2 and spec.source_*. Paired sides must have equal lengths per split."""
+    if pairing not in PAIRINGS:
+        raise DataError(f"data: pairing must be one of {', '.join(PAIRINGS)} (got {pairing!r})")
+    tx, ty, vx, vy = target
+    sx, sy, svx, svy = source
+    if pairing == "paired" and (len(sx) != len(tx) or len(svx) != len(vx)):
+        raise DataError(f"data: the {name} pairs do not match: {len(sx)}/{len(svx)} source "
+                        f"and {len(tx)}/{len(vx)} target images (train/test)")
+    ds = image_dataset(name, tx, ty, vx, vy, class_names, **extra)
+    src = image_dataset(name, sx, sy, svx, svy, class_names)   # the same checks, its own size
+    ds.spec = dataclasses.replace(ds.spec, pairing=pairing, source_channels=src.spec.channels,
+                                  source_height=src.spec.height, source_width=src.spec.width)
+    ds.train_x2, ds.train_y2, ds.test_x2, ds.test_y2 = sx, sy, svx, svy
+    ds.pairing, ds.sides = pairing, (str(sides[0]), str(sides[1]))
+    return ds
 
 
 def points_dataset(name: str, train_x: np.ndarray, train_y: Optional[np.ndarray],

@@ -29,7 +29,11 @@ class SkippedFile:
 # Why a folder scan skips a file. A hidden, unreadable, looping or duplicate folder is listed
 # as one entry (its files are not searched).
 SKIP_KINDS = ("empty", "not_image", "corrupt", "truncated", "bomb", "unreadable", "unsupported",
-              "hidden", "unreadable_folder", "symlink_loop", "duplicate_folder")
+              "hidden", "unreadable_folder", "symlink_loop", "duplicate_folder",
+              # two folders A/ and B/ paired by file name: a loaded image with no partner on
+              # the other side, or a second file of the same name (e.g. 1.png and 1.jpg)
+              "unmatched", "duplicate_name")
+PAIRINGS = ("paired", "unpaired")
 
 
 @dataclass
@@ -88,6 +92,25 @@ class Dataset:
     # evaluation can count covered modes and high-quality samples as in the PacGAN paper.
     modes: Optional[np.ndarray] = None
     mode_sigma: float = 0.0
+    # Two sides (image-to-image translation; docs/architecture.md, "Data with two sides").
+    # train_x/test_x above stay the TARGET side (B, domain Y): what a translator produces and
+    # what every one-sided engine and evaluation sees. The second side is the SOURCE (A,
+    # domain X), the translator's input, uint8 (N2, C2, H2, W2) at its own size:
+    # - pairing "paired": N2 == N and train_x2[i] is the partner of train_x[i] (shuffle
+    #   both with one permutation); train_y2 is then train_y;
+    # - pairing "unpaired": two domains of different images, N2 may differ from N (each
+    #   side is shuffled on its own); train_y2 are the source side's labels.
+    # pairing "" = an ordinary one-sided data set (the x2 fields are None).
+    train_x2: Optional[np.ndarray] = None
+    train_y2: Optional[np.ndarray] = None
+    test_x2: Optional[np.ndarray] = None
+    test_y2: Optional[np.ndarray] = None
+    pairing: str = ""
+    sides: tuple[str, str] = ()       # (source name, target name), e.g. ("edges", "digits")
+
+    @property
+    def two_sided(self) -> bool:
+        return self.train_x2 is not None
 
     def __len__(self) -> int:
         return len(self.train_x)

@@ -211,13 +211,16 @@ def _read_image(path: Path, resolution: int, limit: int) -> tuple[np.ndarray, bo
 def scan_folder(path: str | Path, resolution: int = 32, channels: str | int = "auto", *,
                 max_pixels: Optional[int] = None,
                 progress: Optional[Callable[[int, int], None]] = None,
+                loaded_paths: Optional[list[Path]] = None,
                 ) -> tuple[np.ndarray, Optional[np.ndarray], list[str], ScanReport]:
     """Load every image under `path`.
 
     Returns (images uint8 (N, C, H, W), labels int64 (N,) or None, class_names, report).
     Labels exist only when every loaded image lies in a first-level subfolder (the class);
     class_names are those subfolders, sorted. `channels`: "auto", "1" or "3" (ints too).
-    `progress(done, total)` is called after each file. Never raises for a single bad file;
+    `progress(done, total)` is called after each file. `loaded_paths`, when given, receives
+    the path (relative to `path`) of each loaded image, in order (folder pairs match them by
+    name). Never raises for a single bad file;
     the caller decides what an empty result means.
     """
     if ImageFile.LOAD_TRUNCATED_IMAGES:
@@ -247,6 +250,8 @@ def scan_folder(path: str | Path, resolution: int = 32, channels: str | int = "a
             else:
                 arrays.append(a)
                 grays.append(gray)
+                if loaded_paths is not None:
+                    loaded_paths.append(rel)
                 groups.append(rel.parts[0] if len(rel.parts) > 1 else None)
         if progress is not None:
             progress(i + 1, len(files))

@@ -16,6 +16,9 @@ from .builtin import MnistOptions, ShapesOptions, load_mnist, load_shapes
 from .dataset import DataError, Dataset
 from .files import IdxOptions, NpzOptions, load_idx, load_npz
 from .folder import FolderOptions, load_folder
+from .two_sides import (FolderPairOptions, LowresOptions, MnistPairOptions, load_folder_pair,
+                        load_mnist_edges, load_mnist_lowres, load_mnist_rotated,
+                        load_mnist_thin_thick)
 from .toys import (MixtureOptions, NoisyToyOptions, load_grid25, load_moons, load_ring8,
                    load_spiral)
 
@@ -60,6 +63,21 @@ DATA_SOURCES: dict[str, DataSource] = {s.name: s for s in (
                "MNIST-format IDX files (plain or .gz).", "images"),
     DataSource("npz", NpzOptions, load_npz,
                "A NumPy .npz file of images or 2D points (and labels).", "images"),
+    # Two sides (translation): the target side is the data set as one-sided engines see it.
+    DataSource("mnist-lowres", LowresOptions, load_mnist_lowres,
+               "Paired: MNIST average-pooled to 14x14 (or 7x7) -> the 28x28 digit "
+               "(super-resolution).", "images"),
+    DataSource("mnist-edges", MnistPairOptions, load_mnist_edges,
+               "Paired: the outline of each MNIST digit -> the digit (pix2pix).", "images"),
+    DataSource("mnist-thin-thick", MnistPairOptions, load_mnist_thin_thick,
+               "Unpaired: thinned digits (even-indexed images) and thickened digits "
+               "(odd-indexed ones), two domains of different images (CycleGAN).", "images"),
+    DataSource("mnist-rotated", MnistPairOptions, load_mnist_rotated,
+               "Unpaired: upright digits (even-indexed images) and digits turned a quarter "
+               "(odd-indexed ones), two domains of different images (CycleGAN).", "images"),
+    DataSource("folder-pair", FolderPairOptions, load_folder_pair,
+               "Your two folders A/ (source) and B/ (target): paired by file name, or two "
+               "unpaired domains.", "images"),
 )}
 
 
