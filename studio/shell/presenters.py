@@ -9,6 +9,7 @@ from widgets.viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
 
 from studio.core.config import RunSection
 from studio.core.data import DATA_SOURCES, Dataset
+from widgets.pair_images import PairImages
 from studio.core.options import field_default
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
@@ -51,6 +52,13 @@ def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
     images = ds.train_x if ds.spec.is_images else None
     points = ds.train_x if not ds.spec.is_images else None
     skipped = [(f.path, f.reason) for f in ds.report.skipped] if ds.report else []
+    if getattr(ds, "pairing", "") == "paired":      # each thumbnail: source | target
+        images = PairImages(ds.train_x2, ds.train_x)
+        description = description or (f"Pairs: {ds.sides[0]} (left) -> {ds.sides[1]} (right)")
+    elif getattr(ds, "pairing", "") == "unpaired":
+        description = description or (
+            f"Unpaired: showing the target domain {ds.sides[1]!r}; the source domain "
+            f"{ds.sides[0]!r} holds {len(ds.train_x2):,} other images")
     return DatasetView(name=ds.name, kind=ds.spec.kind, images=images, points=points,
                        labels=ds.train_y, class_names=list(ds.class_names),
                        test_count=len(ds.test_x), skipped=skipped, description=description)

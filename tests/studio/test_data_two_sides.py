@@ -264,3 +264,16 @@ def test_folder_pair_errors_say_what_is_missing(tmp_path):
     assert {f.kind for f in e.value.report.skipped} == {"unmatched"}
     with pytest.raises(DataError, match="pairing"):
         load_dataset("folder-pair", {"path": str(tmp_path), "pairing": "both"})
+
+
+def test_the_browser_shows_pairs_side_by_side():
+    from studio.shell.presenters import dataset_view
+    from widgets.pair_images import GAP, PairImages
+    ds = load_dataset("mnist-lowres", {"limit": 8, "factor": 2})
+    view = dataset_view(ds)
+    assert isinstance(view.images, PairImages) and "low-res 14x14" in view.description
+    assert view.images.shape == (8, 1, 28, 28 + GAP + 28) and len(view.images) == 8
+    item = view.images[3]
+    np.testing.assert_array_equal(item[:, ::2, :28:2], ds.train_x2[3])   # upscaled source
+    np.testing.assert_array_equal(item[:, :, 28 + GAP:], ds.train_x[3])
+    assert "unpaired" in dataset_view(load_dataset("mnist-rotated", {"limit": 8})).description.lower()
