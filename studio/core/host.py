@@ -119,6 +119,9 @@ class EngineHost:
         self._reserve = reserve_cpu_for_gui
         self._commands: "queue.Queue[tuple[str, tuple]]" = queue.Queue()
         self._renders: dict[str, RenderRequest] = {}
+        # which run each pending render was asked for (counts the runs opened or created)
+        self._run_generation = 0
+        self._render_generation: dict[str, int] = {}
         self._render_lock = threading.Lock()
         self._stamp = 0
         self._interactive_since: Optional[float] = None
@@ -194,6 +197,7 @@ class EngineHost:
         with self._render_lock:
             self._stamp += 1
             self._renders[kind] = RenderRequest(kind, payload, self._stamp)
+            self._render_generation[kind] = self._run_generation
             stamp = self._stamp
             if kind in self.INTERACTIVE_RENDERS and self._interactive_since is None:
                 self._interactive_since = time.perf_counter()
@@ -329,11 +333,16 @@ class EngineHost:
     def _serve_renders(self) -> None:
         with self._render_lock:
             pending, self._renders = self._renders, {}
+            stale = {k for k in pending if self._render_generation.get(k) != self._run_generation}
         for kind, req in pending.items():
             try:
                 result = self._render_fn(self.trainer, req) if self.trainer is not None else None
             except Exception as e:  # noqa: BLE001
-                self.mailbox.put(lambda u, e=e: u.errors.append(f"render {kind} failed: {e}"))
+                # a render asked for the run this one replaced (a codes view of an image run,
+                # served on a run of points) may not apply here: no error for what nobody
+                # asked of this run
+                if kind not in stale:
+                    self.mailbox.put(lambda u, e=e: u.errors.append(f"render {kind} failed: {e}"))
                 continue
             if result is not None:
                 self.mailbox.put(lambda u, k=kind, s=req.stamp, r=result: u.renders.__setitem__(k, (s, r)),
@@ -377,9 +386,7 @@ class EngineHost:
         step = self.trainer.step
         snapshot = snapshot_of(self.trainer)
         with self._render_lock:
-            # asked before the GUI knew of this run: they were for the one it replaces (a
-            # codes render of an image run served on a run of points only fails)
-            self._renders.clear()
+            self._run_generation += 1
         self.mailbox.put(lambda u: (setattr(u, "run_changed", snapshot),
                                     setattr(u, "samples", (step, samples))))
         status = self.trainer.run.status() if self.trainer.run is not None else {}

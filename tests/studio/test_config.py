@@ -74,6 +74,6 @@ def test_live_keys_come_from_the_structural_metadata():
     step = live_keys(cfg, applies="step")
     assert {("optim", "lr"), ("run", "steps"), ("run", "log_every"), ("model", "beta")} <= step
     assert ("run", "seed") not in live_keys(cfg) and ("model", "latent_dim") not in live_keys(cfg)
-    assert live_keys(cfg, applies="reopen") == {("run", "threads")}
+    assert live_keys(cfg, applies="reopen") == {("run", "threads"), ("run", "precision")}
     assert structural_changes(cfg, cfg.replace(run={"threads": 2})) == []
     assert structural_changes(cfg, cfg.replace(run={"seed": 9})) == ["run.seed"]
