@@ -53,6 +53,8 @@ class DatasetView:
     test_count: int = 0
     skipped: Sequence[tuple[str, str]] = ()    # (path, reason) of every file a scan skipped
     description: str = ""
+    noun: str = "images"                       # what one item is ("pairs" for a paired set)
+    shape_text: str = ""                       # the summary's shape ("" : from the images)
 
     @property
     def count(self) -> int:

@@ -52,16 +52,20 @@ def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
     images = ds.train_x if ds.spec.is_images else None
     points = ds.train_x if not ds.spec.is_images else None
     skipped = [(f.path, f.reason) for f in ds.report.skipped] if ds.report else []
+    noun, shape_text = "images", ""
     if getattr(ds, "pairing", "") == "paired":      # each thumbnail: source | target
         images = PairImages(ds.train_x2, ds.train_x)
         description = description or (f"Pairs: {ds.sides[0]} (left) -> {ds.sides[1]} (right)")
+        noun = "pairs"
+        shape_text = " → ".join("×".join(str(s) for s in a.shape[1:]) for a in (ds.train_x2, ds.train_x))
     elif getattr(ds, "pairing", "") == "unpaired":
         description = description or (
             f"Unpaired: showing the target domain {ds.sides[1]!r}; the source domain "
             f"{ds.sides[0]!r} holds {len(ds.train_x2):,} other images")
     return DatasetView(name=ds.name, kind=ds.spec.kind, images=images, points=points,
                        labels=ds.train_y, class_names=list(ds.class_names),
-                       test_count=len(ds.test_x), skipped=skipped, description=description)
+                       test_count=len(ds.test_x), skipped=skipped, description=description,
+                       noun=noun, shape_text=shape_text)
 
 
 def as_plain(d: Any) -> Any:

@@ -277,3 +277,15 @@ def test_the_browser_shows_pairs_side_by_side():
     np.testing.assert_array_equal(item[:, ::2, :28:2], ds.train_x2[3])   # upscaled source
     np.testing.assert_array_equal(item[:, :, 28 + GAP:], ds.train_x[3])
     assert "unpaired" in dataset_view(load_dataset("mnist-rotated", {"limit": 8})).description.lower()
+
+
+def test_the_browser_summary_counts_pairs_and_shows_both_shapes(qtbot):
+    from studio.core.data import load_dataset
+    from studio.shell.presenters import dataset_view
+    from widgets.data_browser import DataBrowserPanel
+    view = dataset_view(load_dataset("mnist-lowres", None))
+    assert view.noun == "pairs" and view.shape_text == "1×14×14 → 1×28×28"
+    panel = DataBrowserPanel()
+    qtbot.addWidget(panel)
+    panel.show_dataset(view)
+    assert "60,000 pairs · 1×14×14 → 1×28×28" in panel.summary_text()

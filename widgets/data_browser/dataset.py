@@ -211,8 +211,10 @@ class DatasetMixin:
         if view.kind == "points" or (view.images is None and view.points is not None):
             parts += [f"{n:,} points", "2D points"]
         else:
-            parts.append(f"{n:,} images")
-            if view.images is not None and view.images.ndim >= 3:
+            parts.append(f"{n:,} {view.noun}")
+            if view.shape_text:
+                parts.append(view.shape_text)
+            elif view.images is not None and view.images.ndim >= 3:
                 shape = view.images.shape[1:]
                 if len(shape) == 2:
                     shape = (1, *shape)
