@@ -209,6 +209,14 @@ def mute_label(label: QLabel) -> None:
     label.setPalette(pal)
 
 
+def style_axes(plot_item, fg: QColor, bg: QColor, names=("left", "bottom")) -> None:
+    """Axis lines muted, tick labels in the text colour, for a pyqtgraph PlotItem."""
+    for name in names:
+        ax = plot_item.getAxis(name)
+        ax.setPen(pg.mkPen(muted(fg, bg)))
+        ax.setTextPen(pg.mkPen(fg))
+
+
 def with_alpha(colour: QColor, alpha: float) -> QColor:
     """A copy of `colour` with alpha `alpha` (0..1)."""
     c = QColor(colour)

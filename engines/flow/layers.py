@@ -263,16 +263,26 @@ class FlowStep(nn.Module):
         return [self.norm, self.mix, self.coupling]
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        total = x.new_zeros(x.shape[0])
-        for layer in self.layers():
-            x, ld = layer(x)
-            total = total + ld
-        return x, total
+        return compose(self.layers(), x)
 
     def inverse(self, y: Tensor) -> Tensor:
-        for layer in reversed(self.layers()):
-            y = layer.inverse(y)
-        return y
+        return compose_inverse(self.layers(), y)
+
+
+def compose(layers, x: Tensor) -> tuple[Tensor, Tensor]:
+    """x through `layers` in order: (y, the summed log-dets)."""
+    total = x.new_zeros(x.shape[0])
+    for layer in layers:
+        x, ld = layer(x)
+        total = total + ld
+    return x, total
+
+
+def compose_inverse(layers, y: Tensor) -> Tensor:
+    """The inverse of `compose(layers, .)`: each layer's inverse, last layer first."""
+    for layer in reversed(layers):
+        y = layer.inverse(y)
+    return y
 
 
 def squeeze(x: Tensor) -> Tensor:

@@ -14,7 +14,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from .layers import FlowStep, ZeroConv, squeeze, std_normal_logp, unsqueeze
+from .layers import (FlowStep, ZeroConv, compose, compose_inverse, squeeze, std_normal_logp,
+                     unsqueeze)
 
 
 class Dequantise:
@@ -175,16 +176,10 @@ class PointFlow(nn.Module):
         return names
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        logdet = x.new_zeros(x.shape[0])
-        for layer in self.layers():
-            x, ld = layer(x)
-            logdet = logdet + ld
-        return x, logdet
+        return compose(self.layers(), x)
 
     def inverse(self, z: Tensor) -> Tensor:
-        for layer in reversed(self.layers()):
-            z = layer.inverse(z)
-        return z
+        return compose_inverse(self.layers(), z)
 
     def log_prob(self, x: Tensor) -> Tensor:
         z, logdet = self(x)

@@ -13,13 +13,13 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .renders import RENDERERS, _data_tensor, _np, _tensor, latent_grid, point_bounds
+from .renders import (RENDERERS, _data_tensor, _np, _tensor, density_field, latent_grid,
+                      point_bounds)
 from .training import Trainer
 
 LAYERS_POINTS = 1000      # training points pushed through the layers
 FIELD_RES = 64            # the heatmaps' grid (cells per side)
 BATCH = 256
-MAX_LOG_DENSITY = 80.0    # exp of more overflows float32 (a collapsing flow's spikes)
 
 
 def _need(trainer: Trainer, capability: str, what: str) -> None:
@@ -63,19 +63,17 @@ def flow_layers(trainer: Trainer, n: int = LAYERS_POINTS, res: int = FIELD_RES, 
     if len(stages) != K + 1 or len(pulled) != K + 1:
         raise ValueError(f"the engine gave {len(stages)} and {len(pulled)} stages for {K} layers")
     lo, hi = point_bounds(ds.train_x[:2500])
-    fx = np.linspace(lo[0], hi[0], int(res), dtype=np.float32)
-    fy = np.linspace(lo[1], hi[1], int(res), dtype=np.float32)
+    field = density_field(trainer, lo, hi, int(res))        # the 2D canvas's heatmap, same box
+    fx, fy = field["field_x"], field["field_y"]
     cells = np.stack(np.meshgrid(fx, fy), -1).reshape(-1, 2)
     t = lambda a: _tensor(trainer, a)                                  # noqa: E731
-    log_p = _batched(engine.log_prob, cells, t, 4096).reshape(int(res), int(res))
     log_det = _batched(engine.log_det_field, cells, t, 4096).reshape(int(res), int(res))
     out: dict[str, Any] = {
         "step": int(trainer.step), "names": names,
         "stages": np.stack(stages).astype(np.float32),
         "grid": np.stack(pulled[::-1]).reshape(K + 1, *grid.shape).astype(np.float32),
         "field_x": fx, "field_y": fy, "bounds": (lo.astype(np.float32), hi.astype(np.float32)),
-        "density": np.exp(np.minimum(np.nan_to_num(log_p, nan=-np.inf), MAX_LOG_DENSITY)
-                          ).astype(np.float32), "log_p": log_p.astype(np.float32),
+        "density": field["field_values"], "log_p": field["field_log_values"],
         "log_det": log_det.astype(np.float32), "nll_unit": "nats", "nll": None,
     }
     if "log_prob" in engine.capabilities and len(ds.test_x):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
-from ..kit import WheelGuard, muted, small_font, with_alpha
+from ..kit import WheelGuard, small_font, style_axes, with_alpha
 from .stages import (HUE_BINS, at_position, grid_polyline, hue_bins, layer_caption, mass_in_box,
                      normalise_layers, view_box)
 
@@ -337,11 +337,7 @@ class LayersView(QWidget):
         bg = pal.color(QPalette.ColorRole.Window)
         dark = base.lightnessF() < 0.5
         self._plot.setBackground(base)
-        pi = self._plot.getPlotItem()
-        for name in ("left", "bottom"):
-            ax = pi.getAxis(name)
-            ax.setPen(pg.mkPen(muted(fg, bg)))
-            ax.setTextPen(pg.mkPen(fg))
+        style_axes(self._plot.getPlotItem(), fg, bg)
         for item, c in zip(self._dots, _hue_colours(dark)):
             item.setBrush(pg.mkBrush(with_alpha(c, 0.85)))
         self._grid_item.setPen(pg.mkPen(with_alpha(fg, 0.3 if dark else 0.28), width=1))

@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from ..kit import WheelGuard, muted, small_font, with_alpha
+from ..kit import WheelGuard, small_font, style_axes, with_alpha
 from .stages import histogram_bins
 from .tiles import TileRow, TileRows
 
@@ -152,11 +152,7 @@ class LikelihoodView(QWidget):
         fg = pal.color(QPalette.ColorRole.WindowText)
         bg = pal.color(QPalette.ColorRole.Window)
         self._plot.setBackground(base)
-        pi = self._plot.getPlotItem()
-        for name in ("left", "bottom"):
-            ax = pi.getAxis(name)
-            ax.setPen(pg.mkPen(muted(fg, bg)))
-            ax.setTextPen(pg.mkPen(fg))
+        style_axes(self._plot.getPlotItem(), fg, bg)
         for item, rgb in ((self._test_item, TEST_COLOUR), (self._sample_item, SAMPLE_COLOUR)):
             c = QColor(*rgb)
             item.setPen(pg.mkPen(c, width=1.5))
