@@ -164,6 +164,44 @@ class HasGeneratorFeatures(Protocol):
     def generator_features(self, z: Tensor, labels: Optional[Tensor] = None) -> Tensor: ...
 
 
+@runtime_checkable
+class Translates(Protocol):
+    """"translate": an image-to-image translator (pix2pix, CycleGAN's G, SRGAN) from the
+    data set's SOURCE side (`spec.source_shape`) to its TARGET side (`spec.sample_shape`).
+    `translate(x)` (n, *source_shape) in [0, 1] -> (n, *target shape) in [0, 1], in eval mode
+    (no dropout, BatchNorm running statistics), no gradients, deterministic. Its output is
+    not clamped or quantised beyond the network's own squashing, so a low-amplitude signal
+    hidden in it (CycleGAN's steganography) survives. `pairing_needed` names the pairings
+    the engine trains on ("paired", "unpaired"). `sample(n, z=x)` translates x too (the
+    gallery's fixed inputs are test-split sources, not noise)."""
+
+    pairing_needed: tuple[str, ...]
+
+    def translate(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class TranslatesBack(Protocol):
+    """"translate_back": the way back (CycleGAN's F: target -> source). `translate_back(y)`
+    (n, *target shape) in [0, 1] -> (n, *source_shape) in [0, 1], like `translate`; the
+    cycle reconstruction of x is translate_back(translate(x))."""
+
+    def translate_back(self, y: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class HasSRStages(Protocol):
+    """"sr_stages" (SRGAN): `sr_stages()` -> the names of the generator's stages in training
+    order, ("srresnet", "srgan"): the pixel-MSE pretrained SRResNet, then the perceptually
+    trained SRGAN; `translate_stage(x, stage)` translates with that stage's generator (the
+    SRResNet is kept as it was when the adversarial phase began; before then both are the
+    current generator); `stage_now()` the stage training is in."""
+
+    def sr_stages(self) -> tuple[str, ...]: ...
+    def translate_stage(self, x: Tensor, stage: str) -> Tensor: ...
+    def stage_now(self) -> str: ...
+
+
 PHASES = ("discriminator", "generator")
 
 
@@ -212,6 +250,9 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
     Capability("generator_features", HasGeneratorFeatures, ("generator_features",)),
     Capability("train_phase", HasTrainPhase, ("train_phase",)),
     Capability("conditional", Conditional, ("num_classes",)),
+    Capability("translate", Translates, ("translate", "pairing_needed")),
+    Capability("translate_back", TranslatesBack, ("translate_back",)),
+    Capability("sr_stages", HasSRStages, ("sr_stages", "translate_stage", "stage_now")),
 )}
 KNOWN = frozenset(CAPABILITIES)
 

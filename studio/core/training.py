@@ -177,6 +177,12 @@ class DeviceData:
     def _as_float(self, t: torch.Tensor) -> torch.Tensor:
         return t.float().div_(255.0) if t.dtype == torch.uint8 else t
 
+    def source_images(self, idx: torch.Tensor) -> torch.Tensor:
+        """The source side's images at idx, float in [0, 1]."""
+        if self.x2 is None:
+            raise ValueError("this data split has one side")
+        return self._as_float(self.x2.index_select(0, idx.to(self.x2.device)))
+
     def batch(self, idx: torch.Tensor, idx2: Optional[torch.Tensor] = None) -> Batch:
         x = self._as_float(self.x.index_select(0, idx))
         y = self.y.index_select(0, idx) if self.y is not None else None
@@ -238,14 +244,25 @@ class Trainer:
             raise ConfigError(f"[model] {e}") from None
         if rc.precision == "fp16":        # loss scaling keeps fp16 gradients from underflowing
             self.engine.grad_scaler = torch.amp.GradScaler(self.device.type)
-        self.train_data = DeviceData(self.dataset.train_x, self.dataset.train_y, self.device)
-        self.test_data = DeviceData(self.dataset.test_x, self.dataset.test_y, self.device)
-        self.sampler = BatchSampler(len(self.train_data), rc.batch_size, rc.seed, self.device)
+        ds = self.dataset
+        # the source side goes on the device only for an engine that reads it (a translator)
+        self.two_sided = ds.two_sided and "translate" in self.engine.capabilities
+        if self.two_sided:
+            self.train_data = DeviceData(ds.train_x, ds.train_y, self.device, ds.train_x2,
+                                         ds.train_y2, ds.pairing)
+            self.test_data = DeviceData(ds.test_x, ds.test_y, self.device, ds.test_x2,
+                                        ds.test_y2, ds.pairing)
+            self.sampler: BatchSampler | TwoSidedSampler = TwoSidedSampler(
+                len(self.train_data), len(ds.train_x2), rc.batch_size, rc.seed, self.device,
+                ds.pairing)
+        else:
+            self.train_data = DeviceData(ds.train_x, ds.train_y, self.device)
+            self.test_data = DeviceData(ds.test_x, ds.test_y, self.device)
+            self.sampler = BatchSampler(len(self.train_data), rc.batch_size, rc.seed, self.device)
         self.step = 0
         self.elapsed_s = 0.0          # training wall time, summed over sessions of this run
         self._session_t0: Optional[float] = None     # start of the train() call under way
-        self.eval_z = self.engine.noise(
-            rc.preview_samples, generator=torch.Generator().manual_seed(rc.seed + EVAL_Z_SEED_OFFSET))
+        self.eval_z = self._preview_inputs(rc)
         self._acc: dict[str, torch.Tensor] = {}
         self._acc_steps = 0
         self._acc_t0 = time.perf_counter()
@@ -261,6 +278,17 @@ class Trainer:
         self.unsaved = False
         # called by every train() call, before the ones it is given (studio.core.callbacks)
         self.callbacks: list[Callback] = [SnapshotWriter()]
+
+    def _preview_inputs(self, rc: Any) -> torch.Tensor:
+        """The gallery's fixed inputs: noise from a stream of its own, or for a translator
+        the first `preview_samples` source images of the test split (of the training split
+        when nothing is held out): a translator's samples are its outputs on real inputs."""
+        if not self.two_sided:
+            return self.engine.noise(rc.preview_samples, generator=torch.Generator().manual_seed(
+                rc.seed + EVAL_Z_SEED_OFFSET))
+        src = self.test_data if len(self.test_data) else self.train_data
+        assert src.x2 is not None
+        return src.source_images(torch.arange(min(rc.preview_samples, len(src.x2))))
 
     def _check_world(self, config: RunConfig) -> None:
         """The global batch must split evenly over the processes, and each shard must be a
@@ -455,10 +483,14 @@ class Trainer:
         """n batches' worth of fresh training samples, as one Batch. With several processes
         the sampler still draws global batches (the same on every rank) and this rank takes
         its contiguous 1/world of each."""
-        if n == 1:
-            return self.train_data.batch(self._shard(self.sampler.next_indices()))
-        return self.train_data.batch(torch.cat([self._shard(self.sampler.next_indices())
-                                                for _ in range(n)]))
+        if not self.two_sided:
+            if n == 1:
+                return self.train_data.batch(self._shard(self.sampler.next_indices()))
+            return self.train_data.batch(torch.cat([self._shard(self.sampler.next_indices())
+                                                    for _ in range(n)]))
+        pairs = [self.sampler.next_indices() for _ in range(n)]
+        return self.train_data.batch(torch.cat([self._shard(i) for i, _ in pairs]),
+                                     torch.cat([self._shard(i2) for _, i2 in pairs]))
 
     def _shard(self, idx: torch.Tensor) -> torch.Tensor:
         d = self.dist
@@ -635,11 +667,12 @@ class Trainer:
         return means
 
     def _held_out_curve(self) -> dict[str, float]:
-        """Engines with an exact likelihood get a held-out curve beside the training loss:
-        the engine's held-out metric on the first HELD_OUT_CURVE_EXAMPLES test examples (the
+        """Engines with an exact likelihood, and translators, get a held-out curve beside the
+        training loss: the engine's held-out metric (bits/dim; a translator's L1 and PSNR) on the first HELD_OUT_CURVE_EXAMPLES test examples (the
         same ones each time, dequantised with the same seed), once per sample_every steps.
         It draws no noise from the global RNG, so resumes stay exact."""
-        if "log_prob" not in self.engine.capabilities or not len(self.test_data):
+        caps = self.engine.capabilities
+        if not ("log_prob" in caps or "translate" in caps) or not len(self.test_data):
             return {}
         every = self.config.run.sample_every
         if self._held_out_at is not None and self.step // every == self._held_out_at // every:
@@ -769,13 +802,25 @@ def _remove_failed_start(run_dir: Path, existed: bool) -> None:
         pass
 
 
+def translator_inputs(trainer: Trainer, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n source images of the test split (of the training split when nothing is held out),
+    drawn without replacement by `generator` while there are enough, then with: a
+    translator's "samples" are its outputs on real inputs."""
+    data = trainer.test_data if len(trainer.test_data) else trainer.train_data
+    assert data.x2 is not None
+    m = len(data.x2)
+    idx = (torch.randperm(m, generator=generator)[:n] if n <= m
+           else torch.randint(0, m, (n,), generator=generator))
+    return data.source_images(idx)
+
+
 def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optional[np.ndarray] = None,
                      device: str = "cpu", max_bytes: Optional[int] = None,
                      temperature: Optional[float] = None) -> tuple[np.ndarray, Trainer]:
     """Load a run's latest checkpoint and draw n samples with a seeded generator. `labels`
     (n,) ask a class-conditional model for those classes; other models refuse them.
     Engines with a "temperature" decode T * z: T = `temperature`, or the run's own; others
-    refuse a temperature.
+    refuse a temperature. A translator translates n test-split sources picked by the seed.
     `max_bytes` refuses an n whose float32 samples would not fit, before drawing any."""
     trainer = Trainer.load(run_dir, device=device)
     need = 4 * n * trainer.dataset.spec.numel
@@ -800,7 +845,8 @@ def samples_from_run(run_dir: str | Path, n: int, seed: int = 0, labels: Optiona
                           "temperature (normalising flows have)")
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        z = trainer.engine.noise(n, generator=g)
+        z = (translator_inputs(trainer, n, g) if trainer.two_sided
+             else trainer.engine.noise(n, generator=g))
         if has_t:
             z = z * (trainer.engine.temperature if temperature is None else float(temperature))
         out = trainer.engine.sample(n, z=z, labels=y)
