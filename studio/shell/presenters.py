@@ -9,7 +9,7 @@ from widgets.viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
 
 from studio.core.config import RunSection
 from studio.core.data import DATA_SOURCES, Dataset
-from widgets.pair_images import PairImages
+from widgets.pair_images import InterleavedImages, PairImages
 from studio.core.options import field_default
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
@@ -50,6 +50,7 @@ def optim_fields() -> tuple[FieldSpec, ...]:
 
 def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
     images = ds.train_x if ds.spec.is_images else None
+    labels = ds.train_y
     points = ds.train_x if not ds.spec.is_images else None
     skipped = [(f.path, f.reason) for f in ds.report.skipped] if ds.report else []
     noun, shape_text = "images", ""
@@ -58,12 +59,18 @@ def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
         description = description or (f"Pairs: {ds.sides[0]} (left) -> {ds.sides[1]} (right)")
         noun = "pairs"
         shape_text = " → ".join("×".join(str(s) for s in a.shape[1:]) for a in (ds.train_x2, ds.train_x))
-    elif getattr(ds, "pairing", "") == "unpaired":
+    elif getattr(ds, "pairing", "") == "unpaired":   # the two domains, alternating
+        images = InterleavedImages(ds.train_x2, ds.train_x)
+        if ds.train_y is not None and ds.train_y2 is not None:
+            labels = images.interleave(ds.train_y2, ds.train_y)
         description = description or (
-            f"Unpaired: showing the target domain {ds.sides[1]!r}; the source domain "
-            f"{ds.sides[0]!r} holds {len(ds.train_x2):,} other images")
+            f"Unpaired: thumbnails alternate the two domains, {ds.sides[0]!r} "
+            f"({len(ds.train_x2):,} images) and {ds.sides[1]!r} ({len(ds.train_x):,} images); "
+            "they hold different images, not pairs")
+        noun = "images in two domains"
+        shape_text = " | ".join("×".join(str(s) for s in a.shape[1:]) for a in (ds.train_x2, ds.train_x))
     return DatasetView(name=ds.name, kind=ds.spec.kind, images=images, points=points,
-                       labels=ds.train_y, class_names=list(ds.class_names),
+                       labels=labels, class_names=list(ds.class_names),
                        test_count=len(ds.test_x), skipped=skipped, description=description,
                        noun=noun, shape_text=shape_text)
 

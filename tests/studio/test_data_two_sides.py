@@ -289,3 +289,33 @@ def test_the_browser_summary_counts_pairs_and_shows_both_shapes(qtbot):
     qtbot.addWidget(panel)
     panel.show_dataset(view)
     assert "60,000 pairs · 1×14×14 → 1×28×28" in panel.summary_text()
+
+
+def test_the_browser_shows_both_unpaired_domains_alternating(qtbot):
+    from studio.shell.presenters import dataset_view
+    from widgets.data_browser import DataBrowserPanel
+    from widgets.pair_images import InterleavedImages, interleave_order
+    # the order: a0 b0 a1 b1 ..., then the rest of the longer side
+    np.testing.assert_array_equal(interleave_order(3, 1), [[0, 1, 0, 0], [0, 0, 1, 2]])
+    np.testing.assert_array_equal(interleave_order(1, 2), [[0, 1, 1], [0, 0, 1]])
+    ds = load_dataset("mnist-thin-thick", {"limit": 10})
+    view = dataset_view(ds)
+    assert isinstance(view.images, InterleavedImages)
+    n2, n = len(ds.train_x2), len(ds.train_x)
+    assert len(view.images) == n2 + n and len(view.labels) == n2 + n
+    np.testing.assert_array_equal(view.images[0], ds.train_x2[0])     # thin (source) first
+    np.testing.assert_array_equal(view.images[1], ds.train_x[0])      # then thick (target)
+    np.testing.assert_array_equal(view.images[5], ds.train_x[2])
+    assert view.labels[0] == ds.train_y2[0] and view.labels[1] == ds.train_y[0]
+    assert "alternate" in view.description and "not pairs" in view.description
+    panel = DataBrowserPanel()
+    qtbot.addWidget(panel)
+    panel.show_dataset(view)
+    assert f"{n2 + n:,} images in two domains · 1×28×28 | 1×28×28" in panel.summary_text()
+    # shapes that differ are centred on the larger canvas
+    a = np.full((2, 1, 4, 4), 7, np.uint8)
+    b = np.full((1, 1, 6, 8), 9, np.uint8)
+    mixed = InterleavedImages(a, b)
+    assert mixed.shape == (3, 1, 6, 8)
+    item = mixed[0]
+    assert item.shape == (1, 6, 8) and item[0, 1:5, 2:6].min() == 7 and item.sum() == 7 * 16
