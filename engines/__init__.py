@@ -31,6 +31,7 @@ def _load_builtins() -> None:
     from . import ddpm  # noqa: F401
     from . import gan  # noqa: F401
     from . import flow  # noqa: F401
+    from .translation import pix2pix, srgan  # noqa: F401
     from .translation import cyclegan  # noqa: F401
 
 

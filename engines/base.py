@@ -174,6 +174,19 @@ class Engine(ABC):
             for group in opt.param_groups:
                 group["lr"] = lr
 
+    # -- a frozen network from outside (SRGAN's content loss) ----------------------------------
+    def feature_net_wanted(self) -> str:
+        """The name of a frozen feature network this engine's training needs, which the
+        trainer builds and hands over through `attach_feature_net` ("" = none). Known names:
+        "mnist-evaluator": the bundled MNIST classifier (studio/core/evaluator.py) up to its
+        last convolution's ReLU, before pooling: (N, 1, 28, 28) in [0, 1] -> (N, 64, 8, 8)."""
+        return ""
+
+    def attach_feature_net(self, net: nn.Module) -> None:
+        """Receive the network named by `feature_net_wanted` (eval mode, requires_grad False,
+        on the engine's device). It is not one of `modules()`: never trained nor saved."""
+        raise ValueError(f"the {self.name} engine takes no feature network")
+
     # -- sampling ---------------------------------------------------------------------------
     @property
     @abstractmethod

@@ -58,6 +58,27 @@ def precision_dtype(precision: str, device: torch.device) -> Optional[torch.dtyp
     raise ConfigError(f"run.precision {precision!r}: choose 'fp32', 'bf16' or 'fp16'")
 
 
+def feature_net(name: str, device: torch.device) -> torch.nn.Module:
+    """A frozen feature network an engine asks for (Engine.feature_net_wanted), in eval mode,
+    requires_grad False, on `device`; never part of the engine's modules or checkpoints.
+
+    "mnist-evaluator": the bundled MNIST evaluator (studio/core/evaluator.py, BatchNorm
+    folded) up to conv4's ReLU, before its pooling: (N, 1, 28, 28) in [0, 1] ->
+    (N, 64, 8, 8). SRGAN's content loss uses it as its VGG54 (the 4th convolution of VGG19's
+    5th block after activation, before the last pooling): the deepest features that still
+    keep a spatial layout, so matching them asks for the right strokes in the right places,
+    where fc1 (one 128-vector per image) would only ask for the right class."""
+    if name != "mnist-evaluator":
+        raise ValueError(f"unknown feature network {name!r} (known: mnist-evaluator)")
+    import copy
+    from .evaluator import MnistEvaluator
+    ev = MnistEvaluator.load(device=device)
+    cnn = copy.deepcopy(ev._net).to(memory_format=torch.contiguous_format)
+    net = torch.nn.Sequential(cnn.conv1, cnn.conv2, cnn.conv3, cnn.conv4[:-1])   # no max-pool
+    net.eval().requires_grad_(False)
+    return net
+
+
 def is_snapshot_step(step: int, sample_every: int) -> bool:
     return step % sample_every == 0 or (step < sample_every and step in EARLY_SNAPSHOTS)
 
@@ -238,6 +259,9 @@ class Trainer:
         try:
             self.engine: Engine = get_engine(config.engine).build(
                 config.model, config.optim, self.dataset.spec, self.device)
+            wanted = self.engine.feature_net_wanted()
+            if wanted:
+                self.engine.attach_feature_net(feature_net(wanted, self.device))
             if self.dist.active:
                 self.engine.distribute(self.dist.shard())
         except ValueError as e:
