@@ -16,6 +16,10 @@ always agree. Sample-quality metrics on MNIST-shaped images use the bundled eval
 modes/captured, modes/high_quality (fraction), modes/reverse_kl.
 Engines with an ELBO also get likelihood/iwae (k samples, on a subset of the test split)
 beside likelihood/elbo on the same subset.
+Translators (capability "translate": pix2pix, CycleGAN, SRGAN) get the translation
+metrics of studio/core/translation_metrics.py instead of the sample-quality ones: L1, PSNR,
+SSIM against the paired targets and a bicubic/identity baseline, class preservation, the
+Frechet distance to the target domain (and for CycleGAN the way back).
 """
 from __future__ import annotations
 
@@ -156,7 +160,13 @@ def evaluate(trainer, n: int = 10000, seed: int = 0, iwae_k: int = 64, iwae_n: i
     if held_out and "elbo" in trainer.engine.capabilities and iwae_k > 1:
         say(f"importance-weighted bound, k = {iwae_k}")
         out.update(iwae_on_subset(trainer, iwae_k, min(iwae_n, len(ds.test_x)), seed))
-    if held_out and evaluator_applies(ds):
+    translator = "translate" in trainer.engine.capabilities
+    if held_out and translator:
+        # a translator's "samples" are translations of test sources: it gets the
+        # translation metrics (studio/core/translation_metrics.py), not noise samples
+        from .translation_metrics import translation_metrics
+        out.update(translation_metrics(trainer, n=n, seed=seed, progress=say))
+    elif held_out and evaluator_applies(ds):
         say(f"{n} samples through the evaluator")
         out.update(image_quality(draw_samples(trainer.engine, n, seed), ds, seed))
     if getattr(ds, "modes", None) is not None:

@@ -1,0 +1,418 @@
+"""Translation metrics (studio/core/translation_metrics.py, issue 17 build 4): SSIM, PSNR and
+L1 against their equations; the baseline (bicubic / identity); class preservation and the
+Frechet distance on translators whose answer is known (the identity, a fixed digit);
+evaluation leaves the training RNG alone; a non-translator's evaluation is unchanged.
+Translators registered only in this test stand in for pix2pix / CycleGAN / SRGAN: the
+metrics rely on the capability contract only."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import engines
+from engines import param
+from engines.base import make_optimizer
+from engines.capabilities import missing_members
+from engines.translation import TranslationEngine, to_data, to_net
+from studio.core import metrics
+from studio.core.config import config_from_dict
+from studio.core.data.builtin import _mnist_arrays
+from studio.core.data.common import two_sided_dataset
+from studio.core.evaluation import evaluate
+from studio.core.evaluator import MnistEvaluator, clear_cache
+from studio.core.training import Trainer
+from studio.core.translation_metrics import (baseline, gaussian_window, l1, psnr, ssim,
+                                             translation_metrics)
+
+C1, C2 = 0.01 ** 2, 0.03 ** 2
+
+
+# ------------------------------------------------------------------------- SSIM, PSNR, L1
+
+def brute_ssim(x: np.ndarray, y: np.ndarray, size: int = 11, sigma: float = 1.5) -> float:
+    """One image (C, H, W): for every valid window position and channel, the weighted
+    statistics written out with the 2-D window w(i, j) ~ exp(-(di^2 + dj^2) / (2 sigma^2))
+    (normalised to sum 1), then eq. 13 of Wang et al. 2004, averaged."""
+    c, h, w = x.shape
+    kh, kw = min(size, h), min(size, w)
+    di = np.arange(kh) - (kh - 1) / 2
+    dj = np.arange(kw) - (kw - 1) / 2
+    win = np.exp(-(di[:, None] ** 2 + dj[None, :] ** 2) / (2 * sigma ** 2))
+    win /= win.sum()
+    vals = []
+    for ch in range(c):
+        for i in range(h - kh + 1):
+            for j in range(w - kw + 1):
+                px, py = x[ch, i:i + kh, j:j + kw], y[ch, i:i + kh, j:j + kw]
+                mx, my = (win * px).sum(), (win * py).sum()
+                vx = (win * (px - mx) ** 2).sum()
+                vy = (win * (py - my) ** 2).sum()
+                cxy = (win * (px - mx) * (py - my)).sum()
+                vals.append((2 * mx * my + C1) * (2 * cxy + C2)
+                            / ((mx ** 2 + my ** 2 + C1) * (vx + vy + C2)))
+    return float(np.mean(vals))
+
+
+def test_ssim_of_an_image_with_itself_is_one():
+    """SSIM(x, x) = 1 (both factors of eq. 13 are 1)."""
+    x = torch.rand(3, 2, 20, 17, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(ssim(x, x), torch.ones(3, dtype=torch.float64), atol=1e-12)
+
+
+@pytest.mark.parametrize("a,b", [(0.0, 1.0), (0.2, 0.7), (0.5, 0.5), (0.9, 0.1)])
+def test_ssim_of_constant_images_is_the_luminance_term(a, b):
+    """Constant images: sigma = 0, so SSIM = (2ab + C1) / (a^2 + b^2 + C1)."""
+    x = torch.full((1, 1, 28, 28), a, dtype=torch.float64)
+    y = torch.full((1, 1, 28, 28), b, dtype=torch.float64)
+    expect = (2 * a * b + C1) / (a * a + b * b + C1)
+    assert float(ssim(x, y)) == pytest.approx(expect, abs=1e-9)
+
+
+def test_ssim_is_symmetric_and_falls_with_noise():
+    """SSIM(x, y) = SSIM(y, x); more noise added to x gives a lower SSIM."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(4, 1, 28, 28, generator=g)
+    y = (x + 0.2 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    assert torch.allclose(ssim(x, y), ssim(y, x), atol=1e-12)
+    noise = torch.randn(x.shape, generator=g)
+    values = [float(ssim(x, x + s * noise).mean()) for s in (0.0, 0.02, 0.05, 0.1, 0.3)]
+    assert values[0] == pytest.approx(1.0)
+    assert all(a > b for a, b in zip(values, values[1:])), values
+
+
+@pytest.mark.parametrize("shape", [(2, 13, 14), (1, 7, 7), (1, 11, 12)])
+def test_ssim_equals_the_per_window_computation(shape):
+    """The separable convolution equals eq. 13 computed window by window (valid positions,
+    averaged over positions and channels); a 7x7 image gets a 7x7 window (one position)."""
+    g = np.random.default_rng(2)
+    x = g.random(shape)
+    y = np.clip(x + 0.3 * g.standard_normal(shape), 0, 1)
+    got = float(ssim(torch.as_tensor(x)[None], torch.as_tensor(y)[None]))
+    assert got == pytest.approx(brute_ssim(x, y), abs=1e-10)
+
+
+def test_the_gaussian_window_is_matlabs_fspecial():
+    """fspecial('gaussian', 11, 1.5) = g g^T, g_i ~ exp(-(i - 5)^2 / 4.5), sum 1; its centre
+    weight is 0.0708 (MATLAB's value, to its 4 digits)."""
+    g = gaussian_window(11, 1.5)
+    w = torch.outer(g, g)
+    assert float(w.sum()) == pytest.approx(1.0)
+    assert float(w[5, 5]) == pytest.approx(0.0708, abs=5e-5)
+    assert float(g[0] / g[5]) == pytest.approx(math.exp(-25 / 4.5))
+
+
+def test_psnr_and_l1_from_their_definitions():
+    """PSNR = 10 log10(1 / MSE): a difference of 0.1 everywhere is MSE 0.01, 20 dB, L1 0.1;
+    identical images hit the 100 dB cap (MSE floored at 1e-10)."""
+    a = torch.zeros(2, 1, 8, 8)
+    b = torch.full((2, 1, 8, 8), 0.1)
+    assert torch.allclose(psnr(a, b), torch.full((2,), 20.0, dtype=torch.float64))
+    assert torch.allclose(l1(a, b), torch.full((2,), 0.1, dtype=torch.float64))
+    assert torch.allclose(psnr(b, b), torch.full((2,), 100.0, dtype=torch.float64))
+
+
+def test_the_baseline_is_the_identity_or_clamped_bicubic():
+    """Same size: the source itself. Other size: bicubic (align_corners=False) to the target
+    size, clamped to [0, 1] (bicubic overshoots at a step edge); grey -> colour repeats."""
+    x = torch.rand(3, 1, 28, 28)
+    assert baseline(x, (1, 28, 28)) is x
+    step = torch.zeros(1, 1, 14, 14)
+    step[..., 7:] = 1.0
+    raw = F.interpolate(step, size=(28, 28), mode="bicubic", align_corners=False)
+    assert raw.min() < 0 and raw.max() > 1                    # the overshoot is real
+    assert torch.equal(baseline(step, (1, 28, 28)), raw.clamp(0, 1))
+    assert baseline(step, (3, 28, 28)).shape == (1, 3, 28, 28)
+    assert baseline(torch.rand(1, 3, 8, 8), (1, 8, 8)) is None
+
+
+# ------------------------------------------------------------------------- translators
+
+@dataclass
+class CopyConfig:
+    width: int = param(4, "Hidden channels.", min=1, max=64)
+
+
+class CopyTranslator(TranslationEngine):
+    """As tests/studio/test_translation_wiring.py: upsample, two 3x3 convolutions."""
+
+    name = "test-metrics-copy"
+    Config = CopyConfig
+    family_capabilities = frozenset({"translate"})
+    pairing_needed = ("paired", "unpaired")
+
+    def __init__(self, config, optim, spec, device):
+        super().__init__(config, optim, spec, device)
+        c2, c = spec.source_channels, spec.channels
+        self.net = nn.Sequential(nn.Upsample(size=(spec.height, spec.width)),
+                                 nn.Conv2d(c2, config.width, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(config.width, c, 3, padding=1), nn.Tanh()).to(device)
+        self.opt = make_optimizer(self.net.parameters(), optim)
+
+    def translate(self, x):
+        with torch.no_grad():
+            return to_data(self.net(to_net(x.to(self.device))))
+
+    def train_step(self, batch):
+        src = self.need_source(batch)
+        out = to_data(self.net(to_net(src)))
+        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
+        loss = (out - target).abs().mean()
+        self.opt.zero_grad(set_to_none=True)
+        self.backward_and_step(loss, self.opt, self.net.parameters())
+        return {"loss/total": loss.detach()}
+
+    def modules(self):
+        return {"net": self.net}
+
+    def optimizers(self):
+        return {"net": self.opt}
+
+
+class IdentityTranslator(CopyTranslator):
+    """translate(x) = x and translate_back(y) = y (source and target of one shape)."""
+
+    name = "test-metrics-identity"
+    family_capabilities = frozenset({"translate", "translate_back"})
+
+    def translate(self, x):
+        return x.to(self.device).clone()
+
+    def translate_back(self, y):
+        return y.to(self.device).clone()
+
+
+FIXED = {}
+
+
+class FixedDigitTranslator(CopyTranslator):
+    """Outputs the same image (FIXED["image"]) whatever the input."""
+
+    name = "test-metrics-fixed"
+
+    def translate(self, x):
+        return FIXED["image"].to(self.device).expand(len(x), -1, -1, -1).clone()
+
+
+class StagedSR(CopyTranslator):
+    """An SRGAN stand-in: the SRGAN stage is the network, the SRResNet stage is bicubic."""
+
+    name = "test-metrics-sr"
+    family_capabilities = frozenset({"translate", "sr_stages"})
+
+    def sr_stages(self):
+        return ("srresnet", "srgan")
+
+    def translate_stage(self, x, stage):
+        if stage == "srresnet":
+            return baseline(x.to(self.device), tuple(self.spec.sample_shape))
+        return self.translate(x)
+
+    def stage_now(self):
+        return "srgan"
+
+
+class CycleCopy(CopyTranslator):
+    """A CycleGAN stand-in: G is the network, F the identity."""
+
+    name = "test-metrics-cycle"
+    family_capabilities = frozenset({"translate", "translate_back"})
+
+    def translate_back(self, y):
+        return y.to(self.device).clone()
+
+
+ALL = (CopyTranslator, IdentityTranslator, FixedDigitTranslator, StagedSR, CycleCopy)
+
+
+@pytest.fixture(autouse=True)
+def translators(monkeypatch):
+    for cls in ALL:
+        monkeypatch.setitem(engines._REGISTRY, cls.name, cls)
+        assert not missing_members(cls), cls
+
+
+def _config(engine: str, data: str = "mnist-edges", steps: int = 4, **data_opts):
+    return config_from_dict({
+        "run": {"seed": 3, "steps": steps, "batch_size": 8, "log_every": 2, "sample_every": 2,
+                "checkpoint_every": 4, "preview_samples": 4, "device": "cpu"},
+        "data": {"name": data, "limit": 64, **data_opts},
+        "model": {"engine": engine}, "optim": {"lr": 1e-2}})
+
+
+def _mnist_sides(pairing: str, labels: bool = True, n_test: int = 300, n_train: int = 400):
+    """A two-sided set whose source and target are the same MNIST images (1x28x28)."""
+    a = _mnist_arrays()
+    tx, ty = a["x_train"][:n_train, None].copy(), a["y_train"][:n_train].astype(np.int64)
+    vx, vy = a["x_test"][:n_test, None].copy(), a["y_test"][:n_test].astype(np.int64)
+    if not labels:
+        ty = vy = None
+    side = (tx, ty, vx, vy)
+    return two_sided_dataset("same-digits", pairing, ("digits", "digits"), side, side,
+                             [str(i) for i in range(10)] if labels else [])
+
+
+def _trainer(engine: str, ds) -> Trainer:
+    return Trainer(_config(engine), dataset=ds)
+
+
+def _f(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(a).float() / 255.0
+
+
+def test_the_identity_preserves_every_class_and_is_at_fd_zero():
+    """Identity on a set whose source and target are the same images: class preserved =
+    the evaluator's accuracy on the targets (the real-data reference) exactly; without
+    labels (the paired target's evaluator class stands in) exactly 1; L1 0, SSIM 1, PSNR at
+    the cap; the Frechet distance of identical feature sets ~ 0."""
+    t = _trainer(IdentityTranslator.name, _mnist_sides("paired"))
+    m = translation_metrics(t, n=200)
+    ev = MnistEvaluator.load()
+    acc = ev.accuracy_on(t.dataset.test_x[:200], t.dataset.test_y[:200])
+    assert m["translation/examples"] == 200
+    assert m["translation/class_preserved"] == pytest.approx(acc)
+    assert m["translation/class_preserved_real"] == pytest.approx(acc)
+    assert acc > 0.95
+    assert m["translation/l1"] == 0 and m["translation/ssim"] == pytest.approx(1.0)
+    assert m["translation/psnr"] == pytest.approx(100.0)
+    assert m["translation/fd_to_target"] < 1e-6
+    # the baseline of a same-size set is the identity: here the perfect translator too
+    assert m["baseline/l1"] == 0 and m["baseline/fd_to_target"] < 1e-6
+    # back: F = identity, class preserved both ways, cycle exact
+    assert m["back/class_preserved"] == pytest.approx(acc) and m["back/fd_to_source"] < 1e-6
+    assert m["cycle/l1_source"] == 0 and m["cycle/l1_target"] == 0
+    unlabelled = translation_metrics(_trainer(IdentityTranslator.name,
+                                              _mnist_sides("paired", labels=False)), n=200)
+    assert unlabelled["translation/class_preserved"] == 1.0
+    assert "translation/class_preserved_real" not in unlabelled
+
+
+def test_a_translator_that_always_draws_one_digit_preserves_about_a_tenth():
+    """Every output is one test image of class k: class preserved = the share of inputs of
+    class k (about 10% on MNIST)."""
+    ds = _mnist_sides("paired")
+    FIXED["image"] = _f(ds.test_x[:1])          # a 7
+    k = int(MnistEvaluator.load().predict(ds.test_x[:1])[0])
+    m = translation_metrics(_trainer(FixedDigitTranslator.name, ds), n=300)
+    share = float((ds.test_y[:300] == k).mean())
+    assert m["translation/class_preserved"] == pytest.approx(share)
+    assert 0.05 < share < 0.15
+    assert m["translation/fd_to_target"] > 10 * m["translation/fd_to_target_floor"]
+
+
+def test_paired_numbers_and_the_bicubic_baseline_on_low_resolution_digits():
+    """mnist-lowres (14x14 -> 28x28): translation/* = the per-image formulas averaged over
+    the first n test pairs, baseline/* the same for the clamped bicubic upsampling; the
+    SRResNet stage (bicubic here) gives the baseline's numbers; n limits the images used."""
+    t = Trainer(_config(StagedSR.name, "mnist-lowres", factor=2))
+    t.train()
+    n = 150
+    m = translation_metrics(t, n=n)
+    src, tgt = _f(t.dataset.test_x2[:n]), _f(t.dataset.test_x[:n])
+    out = t.engine.translate(src)
+    up = F.interpolate(src, size=(28, 28), mode="bicubic", align_corners=False).clamp(0, 1)
+    assert m["translation/examples"] == n
+    assert m["translation/l1"] == pytest.approx(float((out - tgt).abs().mean()), rel=1e-5)
+    mse = (out.double() - tgt.double()).pow(2).flatten(1).mean(1)
+    assert m["translation/psnr"] == pytest.approx(float((10 * torch.log10(1 / mse)).mean()), rel=1e-6)
+    assert m["translation/ssim"] == pytest.approx(float(ssim(out, tgt).mean()), rel=1e-6)
+    bmse = (up.double() - tgt.double()).pow(2).flatten(1).mean(1)
+    assert m["baseline/psnr"] == pytest.approx(float((10 * torch.log10(1 / bmse)).mean()), rel=1e-6)
+    assert m["baseline/l1"] == pytest.approx(float((up - tgt).abs().mean()), rel=1e-5)
+    assert 15 < m["baseline/psnr"] < 30 and 0.5 < m["baseline/ssim"] < 1
+    for k in ("l1", "psnr", "ssim", "class_preserved", "fd_to_target"):
+        assert m[f"srresnet/{k}"] == pytest.approx(m[f"baseline/{k}"]), k
+    # bicubic 14x14 digits are still digits: the evaluator agrees with the labels
+    labels = t.dataset.test_y[:n]
+    pred = MnistEvaluator.load().predict(up.numpy())
+    assert m["baseline/class_preserved"] == pytest.approx(float((pred == labels).mean()))
+    assert m["baseline/class_preserved"] > 0.9
+
+
+def test_unpaired_fd_uses_the_test_images_of_the_other_domain_and_a_real_floor():
+    """mnist-thin-thick with G a small net and F the identity: fd_to_target = FD(features of
+    G(first n test X), features of the first n test Y); its floor = FD(n training Y drawn
+    with the seed (all of them when fewer), the same test Y); back/fd_to_source = FD(F(test Y), test X); no paired
+    L1/PSNR/SSIM (nothing to compare against)."""
+    t = Trainer(_config(CycleCopy.name, "mnist-thin-thick"))
+    n = 120
+    m = translation_metrics(t, n=n, seed=5)
+    ds, ev = t.dataset, MnistEvaluator.load()
+    assert not any(k.endswith(("/l1", "/psnr", "/ssim")) for k in m)
+    out = t.engine.translate(_f(ds.test_x2[:n])).numpy()
+    ref = ev.features(ds.test_x[:n])
+    assert m["translation/fd_to_target"] == pytest.approx(
+        metrics.frechet_distance(ev.features(out), ref), rel=1e-6)
+    k = min(n, len(ds.train_x))                 # `limit` leaves fewer training images
+    idx = np.sort(np.random.default_rng(5).choice(len(ds.train_x), k, replace=False))
+    assert m["translation/fd_to_target_floor"] == pytest.approx(
+        metrics.frechet_distance(ev.features(ds.train_x[idx]), ref), rel=1e-6)
+    # F is the identity: thick test digits against thin test digits
+    assert m["back/fd_to_source"] == pytest.approx(
+        metrics.frechet_distance(ev.features(ds.test_x[:n]), ev.features(ds.test_x2[:n])), rel=1e-6)
+    assert m["back/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x[:n], ds.test_y[:n]))
+    assert m["back/class_preserved_real"] == pytest.approx(ev.accuracy_on(ds.test_x2[:n], ds.test_y2[:n]))
+    assert m["back/examples"] == n
+    # identity baseline of same-size domains: the thin digits as they are
+    assert m["baseline/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x2[:n], ds.test_y2[:n]))
+
+
+@pytest.mark.parametrize("engine,data", [(CopyTranslator.name, "mnist-edges"),
+                                         (StagedSR.name, "mnist-lowres"),
+                                         (CycleCopy.name, "mnist-thin-thick")])
+def test_evaluation_of_a_translator_leaves_the_training_rng_alone(engine, data):
+    """As tests/studio/test_exact_resume.py for samplers: evaluating (the evaluator loaded
+    fresh, as in a new process) does not move torch's global RNG."""
+    t = Trainer(_config(engine, data))
+    t.train()
+    clear_cache()
+    before = torch.get_rng_state()
+    out = evaluate(t, n=40)
+    assert torch.equal(before, torch.get_rng_state()), "evaluation moved the global RNG"
+    assert "translation/fd_to_target" in out
+    # and the numbers do not depend on that RNG
+    torch.manual_seed(1234)
+    again = evaluate(t, n=40)
+    assert set(again) == set(out)
+    assert all(again[k] == out[k] or (math.isnan(again[k]) and math.isnan(out[k])) for k in out)
+
+
+def test_a_translators_evaluation_has_no_noise_sample_metrics():
+    """A translator gets the translation metrics and the engine's held-out L1/PSNR, not the
+    noise-sample quality/* and coverage/* ones."""
+    t = Trainer(_config(CopyTranslator.name))
+    out = evaluate(t, n=30)
+    assert "test/l1" in out and "translation/psnr" in out and "baseline/psnr" in out
+    assert not any(k.startswith(("quality/", "coverage/")) for k in out)
+
+
+def test_a_non_translators_evaluation_is_unchanged():
+    """A VAE on MNIST: the held-out metrics, the IWAE bound and the evaluator's sample
+    quality, as before; no translation keys."""
+    t = Trainer(config_from_dict({
+        "run": {"seed": 0, "steps": 2, "batch_size": 8, "device": "cpu"},
+        "data": {"name": "mnist", "limit": 64}, "model": {"engine": "vae", "arch": "mlp"}}))
+    out = evaluate(t, n=50, iwae_k=2, iwae_n=10)
+    assert {"test/elbo", "likelihood/iwae_k2", "quality/fd", "quality/fd_floor",
+            "coverage/classes"} <= set(out)
+    assert not any(k.split("/")[0] in ("translation", "baseline", "back", "cycle", "srresnet")
+                   for k in out)
+
+
+def test_a_target_side_the_evaluator_cannot_read_gets_paired_numbers_only():
+    """A 28x28 -> 14x14 (downscaling) translator: L1/PSNR/SSIM and the bicubic (here:
+    downsampling) baseline, but no class preservation or FD, with a message saying why."""
+    a = _mnist_arrays()
+    big = (a["x_train"][:64, None].copy(), None, a["x_test"][:50, None].copy(), None)
+    small = tuple(None if v is None else v[..., ::2, ::2].copy() for v in big)
+    ds = two_sided_dataset("shrink", "paired", ("big", "small"), small, big)
+    said = []
+    m = translation_metrics(_trainer(CopyTranslator.name, ds), n=50, progress=said.append)
+    assert {"translation/l1", "translation/psnr", "translation/ssim", "baseline/psnr"} <= set(m)
+    assert not any("class" in k or "fd" in k for k in m)
+    assert any("evaluator reads 1x28x28" in s for s in said)
