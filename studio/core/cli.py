@@ -1,4 +1,5 @@
-"""`genstudio`: the studio window with no arguments; `train`, `sample`, `eval` headless.
+"""`genstudio`: the studio window with no arguments; `train`, `sample`, `translate`, `eval`
+headless.
 
 The headless commands go through exactly the code the GUI uses (studio.core.training.Trainer)
 and never import Qt.
@@ -130,10 +131,34 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
 
+    r = sub.add_parser("translate", help="translate images with a trained translator run "
+                       "(pix2pix, CycleGAN, SRGAN)", description=(
+                           "Translate images with a trained pix2pix, CycleGAN or SRGAN run and "
+                           "write OUT.npy (float32 (N, C, H, W) in [0, 1]) and OUT.png (a grid)."))
+    r.add_argument("run_dir")
+    r.add_argument("--input", required=True, metavar="FILE.npy|FOLDER|test",
+                   help="a .npy of images (uint8 0..255 or float in [0, 1]; (N, C, H, W), or "
+                        "(N, H, W) for one channel), a folder of images of the run's size "
+                        "(sorted by path; colour is converted to the run's channels), or "
+                        "'test': the run's own test split (./test for a folder named test)")
+    r.add_argument("--out", required=True, help="writes OUT.npy (float32) and OUT.png (a grid)")
+    r.add_argument("--direction", choices=("ab", "ba"), default="ab",
+                   help="ab (default): source side -> target side; ba: target -> source "
+                        "(engines that translate back: cyclegan)")
+    r.add_argument("--n", type=_count(1, 10**6),
+                   help="translate the first N inputs (default: every image of a file or "
+                        "folder, 64 of the test split)")
+    r.add_argument("--seed", type=_seed,
+                   help="with --input test: N test images drawn with this seed (the ones "
+                        "`genstudio sample --seed` translates) instead of the first N")
+    r.add_argument("--device", default="cpu")
+    r.set_defaults(func=cmd_translate)
+
     e = sub.add_parser("eval", help="print the metrics of a trained run as JSON")
     e.add_argument("run_dir")
     e.add_argument("--n", type=_count(1, 10**6), default=10000,
-                   help="samples to score (default 10,000; 2D mixtures use 2,500 as in PacGAN)")
+                   help="samples to score (default 10,000; 2D mixtures use 2,500 as in PacGAN; "
+                        "translators: the test images of each side used)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the samples and subsets")
     e.add_argument("--iwae-k", type=_count(0, 100_000), default=64,
                    help="importance samples of the IWAE bound (engines with an ELBO; 0 = skip)")
@@ -384,8 +409,6 @@ def _temperature(text: str) -> float:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .config import ConfigError
-    from .export import export_grid, provenance
     from .training import samples_from_run
 
     labels = None
@@ -394,7 +417,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
     samples, trainer = samples_from_run(args.run_dir, args.n, seed=args.seed, labels=labels,
                                         device=args.device, max_bytes=MAX_SAMPLE_BYTES,
                                         temperature=args.temperature)
-    base = Path(args.out)
+    _write_samples(args.out, samples, trainer, args.seed)
+    return 0
+
+
+def _write_samples(out: str, samples: np.ndarray, trainer, seed: Optional[int],
+                   extra: Optional[dict] = None) -> None:
+    """OUT.npy (float32, as given) and OUT.png (a grid carrying the provenance), for
+    `sample` and `translate`."""
+    from .export import export_grid, provenance
+    base = Path(out)
     if base.suffix.lower() in (".npy", ".png"):
         base = base.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
@@ -404,10 +436,178 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if samples.ndim == 2:
         reference = trainer.dataset.test_x[:2000]
     export_grid(png, samples, provenance(
-        config_toml=trainer.config.to_toml(), seed=args.seed, step=trainer.step,
-        checkpoint_sha256=trainer.run.checkpoint_sha256(), engine=trainer.engine.name),
-        reference=reference)
+        config_toml=trainer.config.to_toml(), seed=seed, step=trainer.step,
+        checkpoint_sha256=trainer.run.checkpoint_sha256(), engine=trainer.engine.name,
+        extra=extra), reference=reference)
     print(f"genstudio: wrote {npy} {samples.shape} and {png} (step {trainer.step})", file=sys.stderr)
+
+
+# -- translate ---------------------------------------------------------------------------------
+TRANSLATE_BATCH = 1000
+TEST_INPUT_N = 64
+FOLDER_SIZES_LISTED = 10
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    c, h, w = shape
+    return f"(N, {c}, {h}, {w})" + (f" or (N, {h}, {w})" if c == 1 else "")
+
+
+def _side_name(ds, back: bool) -> str:
+    """"source side (edges)" / "target side (digits)" for messages."""
+    i = 1 if back else 0
+    side = "target side" if back else "source side"
+    names = tuple(ds.sides or ())
+    return f"{side} ({names[i]})" if len(names) == 2 and names[i] else side
+
+
+def read_npy_images(path: Path, shape: tuple[int, ...], what: str,
+                    n: Optional[int] = None) -> np.ndarray:
+    """The first n images of a .npy file as float32 (N, C, H, W) in [0, 1]: uint8 0..255 or
+    float in [0, 1], (N, C, H, W) or (N, H, W) for one channel. Anything else is refused
+    with a message naming the expected shape."""
+    from .data import DataError
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError) as e:
+        raise DataError(f"--input {path}: not a readable .npy array ({e})") from None
+    if not isinstance(a, np.ndarray):
+        raise DataError(f"--input {path}: a .npz archive; give one .npy array of images")
+    c, h, w = shape
+    got = tuple(a.shape)
+    if a.ndim == 3 and c == 1 and got[1:] == (h, w):
+        a = a[:, None]
+    if a.ndim != 4 or tuple(a.shape[1:]) != tuple(shape):
+        raise DataError(f"--input {path}: expected images of shape {_shape_text(shape)} for "
+                        f"this run's {what}, got {got}")
+    if len(a) == 0:
+        raise DataError(f"--input {path}: holds no images (shape {got})")
+    a = np.asarray(a[:n] if n is not None else a)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if not np.issubdtype(a.dtype, np.floating):
+        raise DataError(f"--input {path}: expected uint8 images (0..255) or float images in "
+                        f"[0, 1], got dtype {a.dtype}")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise DataError(f"--input {path}: holds NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < 0.0 or hi > 1.0:
+        raise DataError(f"--input {path}: float images must be in [0, 1]; these range from "
+                        f"{lo:.4g} to {hi:.4g} (uint8 images may use 0..255)")
+    return a
+
+
+def read_folder_images(root: Path, shape: tuple[int, ...], what: str,
+                       n: Optional[int] = None, say=None) -> np.ndarray:
+    """Every image of a folder (sorted by path, subfolders searched; the scan report says
+    what was skipped and why) as float32 (N, C, H, W) in [0, 1]. Each must be H x W pixels
+    already: images of another size are refused, not resized (a translator means something
+    only at the size it was trained on). Colour images are converted to the run's channels
+    (ITU-R 601 luma for one channel), as data folders are."""
+    from PIL import Image
+    from .data import DataError
+    from .data.folder import scan_folder
+    say = say or (lambda s: None)
+    c, h, w = shape
+    if h != w:
+        raise DataError(f"--input {root}: this run's {what} is {h}x{w} pixels and folders are "
+                        f"read as square images; give a .npy of shape {_shape_text(shape)}")
+    paths: list[Path] = []
+    images, _, _, report = scan_folder(root, resolution=h, channels=str(c), loaded_paths=paths)
+    say(report.one_line("input folder"))
+    for f in report.skipped[:20]:
+        say(f"  skipped {f.path}: {f.reason}")
+    if len(report.skipped) > 20:
+        say(f"  ... and {len(report.skipped) - 20:,} more skipped")
+    if not len(images):
+        raise DataError(f"--input {root}: no image could be loaded\n" + report.summary(limit=20))
+    wrong = []
+    for rel in paths:
+        try:
+            with Image.open(root / rel) as im:
+                size = im.size
+        except OSError:               # it was just read; only a file changing under us
+            size = None
+        if size != (w, h):
+            wrong.append(f"{rel} {size[0]}x{size[1]}" if size else f"{rel} (unreadable now)")
+    if wrong:
+        listed = ", ".join(wrong[:FOLDER_SIZES_LISTED]) + (
+            f", ... ({len(wrong) - FOLDER_SIZES_LISTED:,} more)" if len(wrong) > FOLDER_SIZES_LISTED else "")
+        raise DataError(f"--input {root}: expected images of {w}x{h} pixels for this run's "
+                        f"{what} (shape {_shape_text(shape)}); {len(wrong):,} of {len(paths):,} "
+                        f"have another size: {listed}. Resize them first; images are not resized "
+                        f"here")
+    if n is not None:
+        images, paths = images[:n], paths[:n]
+    say(f"rows follow the sorted file paths: first {paths[0]}, last {paths[-1]}")
+    return images.astype(np.float32) / 255.0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    import torch
+    from .config import ConfigError
+    from .data import DataError
+    from .training import Trainer, translator_inputs
+
+    say = lambda s: print(f"genstudio: {s}", file=sys.stderr)   # noqa: E731
+    trainer = Trainer.load(args.run_dir, device=args.device)
+    engine, ds = trainer.engine, trainer.dataset
+    caps = engine.capabilities
+    if "translate" not in caps:
+        raise ConfigError(f"{args.run_dir} is a {engine.name} run: it draws samples rather than "
+                          f"translating images; use `genstudio sample {args.run_dir} --out OUT`")
+    back = args.direction == "ba"
+    src_shape = tuple(ds.spec.source_shape)
+    tgt_shape = tuple(ds.spec.sample_shape)
+    if back and "translate_back" not in caps:
+        raise ConfigError(f"--direction ba: the {engine.name} engine translates one way only, "
+                          f"{_side_name(ds, False)} -> {_side_name(ds, True)}; translating back "
+                          f"needs an engine that learns both ways (cyclegan)")
+    shape, out_shape = (tgt_shape, src_shape) if back else (src_shape, tgt_shape)
+    what = _side_name(ds, back)
+    if args.input == "test":
+        pool = ds.test_x if back else ds.test_x2
+        if pool is None or not len(pool):
+            raise DataError("--input test: this run holds no test split (data.test_fraction = "
+                            "0); give --input FILE.npy or FOLDER")
+        n = args.n or TEST_INPUT_N
+        if args.seed is None:
+            if n > len(pool):
+                say(f"the test split holds {len(pool):,} {what} images; translating all of them")
+            x = pool[:n].astype(np.float32) / 255.0
+        else:
+            g = torch.Generator().manual_seed(args.seed)
+            if back:
+                m = len(pool)
+                idx = (torch.randperm(m, generator=g)[:n] if n <= m
+                       else torch.randint(0, m, (n,), generator=g))
+                x = pool[idx.numpy()].astype(np.float32) / 255.0
+            else:          # exactly the test sources `genstudio sample --seed` translates
+                x = translator_inputs(trainer, n, g).float().cpu().numpy()
+    else:
+        path = Path(args.input)
+        if path.is_dir():
+            x = read_folder_images(path, shape, what, args.n, say)
+        else:
+            x = read_npy_images(path, shape, what, args.n)
+    need = 4 * len(x) * int(np.prod(out_shape))
+    if need > MAX_SAMPLE_BYTES:
+        raise ConfigError(f"{len(x):,} translations need {need / 2**30:.1f} GiB; at most "
+                          f"{MAX_SAMPLE_BYTES // (4 * int(np.prod(out_shape))):,} at a time "
+                          f"(use --n)")
+    fn = engine.translate_back if back else engine.translate
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x), TRANSLATE_BATCH):
+            xb = torch.from_numpy(np.ascontiguousarray(x[i:i + TRANSLATE_BATCH])).to(trainer.device)
+            outs.append(fn(xb).float().cpu().numpy())
+    engine.train(True)
+    out = np.concatenate(outs)
+    say(f"translated {len(x):,} {what} images {'x'.join(map(str, shape))} -> "
+        f"{'x'.join(map(str, out_shape))} with {engine.name}")
+    _write_samples(args.out, out, trainer, args.seed,
+                   extra={"input": str(args.input), "direction": args.direction})
     return 0
 
 
