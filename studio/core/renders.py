@@ -473,3 +473,5 @@ RENDERERS["codes"] = codes
 # The flow view's renders live in flow_renders.py and add themselves to RENDERERS; imported
 # last, because flow_renders imports this module's helpers.
 from . import flow_renders as _flow_renders  # noqa: E402,F401
+# The translation view's renders (translation_renders.py) likewise.
+from . import translation_renders as _translation_renders  # noqa: E402,F401

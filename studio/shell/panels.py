@@ -22,6 +22,7 @@ from widgets.mode_collapse import ModeCollapsePanel
 from widgets.point_canvas import PointCanvasPanel
 from widgets.run_controls import RunControlsPanel
 from widgets.sample_gallery import SampleGalleryPanel
+from widgets.translation_view import TranslationViewPanel
 
 from .controllers.base import Controller
 from .controllers.canvas import CanvasController
@@ -34,6 +35,7 @@ from .controllers.gallery import GalleryController
 from .controllers.latent import LatentController
 from .controllers.modes import MODES_TITLE, ModesController
 from .controllers.plots import PlotsController
+from .controllers.translation import TranslationController
 
 
 @dataclass(frozen=True)
@@ -58,4 +60,5 @@ PANELS: tuple[PanelSpec, ...] = (
     PanelSpec("modes", MODES_TITLE, ModeCollapsePanel, ModesController),
     PanelSpec("codes", "Codes", CodesViewPanel, CodesController),
     PanelSpec("flow", "Flow", FlowViewPanel, FlowController),
+    PanelSpec("translation", "Translation", TranslationViewPanel, TranslationController),
 )
