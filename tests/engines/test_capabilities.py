@@ -20,6 +20,12 @@ POINTS_LABELLED = DataSpec("points", dim=2, num_classes=2, point_mean=(0.0, 0.0)
                            point_std=(1.0, 1.0))
 GRAY = DataSpec("images", channels=1, height=8, width=8, num_classes=3)
 RGB = DataSpec("images", channels=3, height=12, width=12)
+PAIRED = DataSpec("images", channels=1, height=12, width=12, num_classes=3, pairing="paired",
+                  source_channels=1, source_height=12, source_width=12)
+LOWRES = DataSpec("images", channels=1, height=12, width=12, pairing="paired",
+                  source_channels=1, source_height=6, source_width=6)
+UNPAIRED = DataSpec("images", channels=3, height=12, width=12, pairing="unpaired",
+                    source_channels=3, source_height=12, source_width=12)
 
 # (engine, spec, config overrides): every engine on points and images, and the variants
 VARIANTS = {
@@ -39,6 +45,12 @@ VARIANTS = {
     "flow-gray": ("flow", GRAY, {"levels": 2, "steps": 2, "hidden": 8}),
     "flow-rgb": ("flow", RGB, {"levels": 1, "steps": 2, "hidden": 8, "preprocess": "logit",
                                "mixing": "plain"}),
+    # translators: the source side at its own size (SRGAN x2, CycleGAN unpaired)
+    "pix2pix": ("pix2pix", PAIRED, {"channels": 4, "depth": 3, "d_channels": 4}),
+    "pix2pix-upsampling": ("pix2pix", LOWRES, {"channels": 4, "depth": 3, "d_channels": 4}),
+    "srgan": ("srgan", LOWRES, {"blocks": 1, "channels": 4, "d_channels": 4, "d_dense": 8,
+                                "content_loss": "pixel", "pretrain_steps": 0}),
+    "cyclegan": ("cyclegan", UNPAIRED, {"g_channels": 4, "g_blocks": 1, "d_channels": 4}),
 }
 # what each variant must report: computed from config and data, not from the class
 EXPECTED = {
@@ -58,6 +70,8 @@ EXPECTED = {
     "flow-points": {"encode", "decode", "log_prob", "temperature", "flow_layers"},
     "flow-gray": {"encode", "decode", "log_prob", "temperature", "flow_levels"},
     "flow-rgb": {"encode", "decode", "log_prob", "temperature", "flow_levels"},
+    "pix2pix": {"translate"}, "pix2pix-upsampling": {"translate"},
+    "srgan": {"translate", "sr_stages"}, "cyclegan": {"translate", "translate_back"},
 }
 
 
@@ -68,6 +82,8 @@ def _batch(spec: DataSpec, n: int = 6, seed: int = 0) -> Batch:
     else:
         x = torch.randn(n, spec.dim, generator=g) * torch.tensor(spec.point_std) + torch.tensor(spec.point_mean)
     y = torch.randint(0, spec.num_classes, (n,), generator=g) if spec.num_classes else None
+    if spec.two_sided:
+        return Batch(x, y, torch.rand(n, *spec.source_shape, generator=g), y)
     return Batch(x, y)
 
 
@@ -226,12 +242,35 @@ def _conditional(engine, spec, x, z, shape):
     assert all(o.shape == shape and _finite(o) for o in outs)
 
 
+def _translate(engine, spec, x, z, shape):
+    assert spec.pairing in engine.pairing_needed
+    assert z.shape == (len(x), *spec.source_shape)        # a translator's "noise" is a source image
+    out = engine.translate(z)
+    assert out.shape == shape and _finite(out) and 0 <= float(out.min()) and float(out.max()) <= 1
+    assert torch.equal(engine.translate(z), out)          # eval mode: deterministic
+    assert torch.allclose(engine.sample(len(z), z=z), out)
+
+
+def _translate_back(engine, spec, x, z, shape):
+    back = engine.translate_back(x)
+    assert back.shape == (len(x), *spec.source_shape) and _finite(back)
+    assert 0 <= float(back.min()) and float(back.max()) <= 1
+
+
+def _sr_stages(engine, spec, x, z, shape):
+    stages = engine.sr_stages()
+    assert tuple(stages) == ("srresnet", "srgan") and engine.stage_now() in stages
+    for stage in stages:
+        assert engine.translate_stage(z, stage).shape == shape
+
+
 CHECKS = {"encode": _encode, "decode": _decode, "elbo": _elbo, "log_prob": _log_prob,
           "trajectory": _trajectory, "eps_field": _eps_field, "invert": _invert,
           "critic": _critic, "generator_field": _generator_field,
           "generator_features": _generator_features, "train_phase": _train_phase,
           "conditional": _conditional, "temperature": _temperature,
-          "flow_layers": _flow_layers, "flow_levels": _flow_levels}
+          "flow_layers": _flow_layers, "flow_levels": _flow_levels, "translate": _translate,
+          "translate_back": _translate_back, "sr_stages": _sr_stages}
 
 
 def test_every_capability_has_a_check():
