@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 # Keys that describe the evaluation rather than measure the model.
 INFO_KEYS = ("run", "engine", "step", "seed", "n", "test_examples", "quality/samples",
-             "modes/samples", "modes/total", "likelihood/examples")
+             "modes/samples", "modes/total", "likelihood/examples", "translation/examples",
+             "back/examples")
 REFERENCE_SUFFIXES = ("_floor", "_real")       # metric key + suffix: its real-data reference
 NO_REFERENCE = "no real-data reference for this metric"
 DASH = "\u2014"
@@ -91,6 +92,101 @@ METRICS = {
                                "mode to the uniform share of the data: 0 when balanced, log K "
                                "when all fall on one mode.", "lower", 0.0,
                                "the data's own, uniform share: KL 0"),
+    # translators (studio/core/translation_metrics.py)
+    "test/l1": Metric("Test L1 (held-out curve)", "Mean absolute difference between the "
+                      "translations of the test sources and their paired targets: the number "
+                      "the held-out curve plots during training.", "lower", 0.0,
+                      "the targets themselves"),
+    "test/psnr": Metric("Test PSNR (dB, held-out curve)", "Peak signal-to-noise ratio of the "
+                        "translations of the test sources against their paired targets: "
+                        "10 log10(1 / MSE) per image, averaged.", "higher"),
+    "test/cycle_l1_x": Metric("Test cycle L1, source -> target -> source", "Mean |F(G(x)) - x| "
+                              "on held-out source images (the engine's held-out curve).",
+                              "lower"),
+    "test/cycle_l1_y": Metric("Test cycle L1, target -> source -> target", "Mean |G(F(y)) - y| "
+                              "on held-out target images (the engine's held-out curve).",
+                              "lower"),
+    "translation/l1": Metric("Translation L1 to the targets", "Mean absolute difference "
+                             "between each test source's translation and its paired target "
+                             "(pixels in [0, 1]); compare with the baseline's.", "lower", 0.0,
+                             "the targets themselves"),
+    "translation/psnr": Metric("Translation PSNR (dB)", "10 log10(1 / MSE) of each translation "
+                               "against its paired target, averaged over the test images "
+                               "(100 dB at most). Rewards the blurry average; compare with "
+                               "the baseline's and look at the images.", "higher"),
+    "translation/ssim": Metric("Translation SSIM", "Structural similarity (Wang et al. 2004; "
+                               "11x11 Gaussian window, sigma 1.5) of each translation to its "
+                               "target, from -1 to 1.", "higher", 1.0,
+                               "the targets themselves: 1"),
+    "baseline/l1": Metric("Baseline L1 (bicubic or identity)", "The same L1 for what a "
+                          "translator has to beat: bicubic upsampling of the source when the "
+                          "sides differ in size (super-resolution), the source itself when "
+                          "they do not.", "lower", 0.0, "the targets themselves"),
+    "baseline/psnr": Metric("Baseline PSNR (dB, bicubic or identity)", "The same PSNR for "
+                            "bicubic upsampling of the source (or the source itself when the "
+                            "sides have one size).", "higher"),
+    "baseline/ssim": Metric("Baseline SSIM (bicubic or identity)", "The same SSIM for bicubic "
+                            "upsampling of the source (or the source itself).", "higher", 1.0,
+                            "the targets themselves: 1"),
+    "srresnet/l1": Metric("SRResNet stage L1", "The L1 of SRGAN's pixel-MSE stage (SRResNet), "
+                          "kept as it was when the adversarial phase began.", "lower", 0.0,
+                          "the targets themselves"),
+    "srresnet/psnr": Metric("SRResNet stage PSNR (dB)", "The PSNR of SRGAN's SRResNet stage: "
+                            "in the paper higher than SRGAN's, whose images are sharper.",
+                            "higher"),
+    "srresnet/ssim": Metric("SRResNet stage SSIM", "The SSIM of SRGAN's SRResNet stage.",
+                            "higher", 1.0, "the targets themselves: 1"),
+    "translation/class_preserved": Metric("Class preserved, source -> target (evaluator)",
+                                          "Share of test translations whose class, by the "
+                                          "MNIST evaluator, is the source's class (its label).",
+                                          "higher", "translation/class_preserved_real",
+                                          "the evaluator's accuracy on real target-side test "
+                                          "images: a perfect translator's score"),
+    "baseline/class_preserved": Metric("Class preserved by the baseline", "The same share for "
+                                       "bicubic upsampling of the source (or the source "
+                                       "itself).", "higher",
+                                       "translation/class_preserved_real", "the evaluator's "
+                                       "accuracy on real target-side test images"),
+    "srresnet/class_preserved": Metric("Class preserved by the SRResNet stage", "The same "
+                                       "share for SRGAN's SRResNet stage.", "higher",
+                                       "translation/class_preserved_real", "the evaluator's "
+                                       "accuracy on real target-side test images"),
+    "translation/fd_to_target": Metric("Frechet distance to the target side", "Distance "
+                                       "between Gaussians fitted to evaluator features of the "
+                                       "translations and of as many target-side test images "
+                                       "(paired data: their own targets, so a perfect "
+                                       "translator scores 0).", "lower",
+                                       "translation/fd_to_target_floor", "the floor: real "
+                                       "target-side training images against the same test "
+                                       "images"),
+    "baseline/fd_to_target": Metric("Frechet distance of the baseline to the target side",
+                                    "The same distance for bicubic upsampling of the source "
+                                    "(or the source itself: how far apart the two sides are "
+                                    "before any translation).", "lower",
+                                    "translation/fd_to_target_floor", "the floor: real "
+                                    "target-side training images"),
+    "srresnet/fd_to_target": Metric("Frechet distance of the SRResNet stage to the target side",
+                                    "The same distance for SRGAN's SRResNet stage: in the "
+                                    "paper's terms, blurrier images sit farther from real ones.",
+                                    "lower", "translation/fd_to_target_floor", "the floor: real "
+                                    "target-side training images"),
+    "back/class_preserved": Metric("Class preserved, target -> source (the way back)", "Share "
+                                   "of target-side test images translated back (CycleGAN's F) "
+                                   "whose evaluator class is their label.", "higher",
+                                   "back/class_preserved_real", "the evaluator's accuracy on "
+                                   "real source-side test images"),
+    "back/fd_to_source": Metric("Frechet distance of the way back to the source side",
+                                "Distance between evaluator features of F(target test images) "
+                                "and of as many source-side test images.", "lower",
+                                "back/fd_to_source_floor", "the floor: real source-side "
+                                "training images against the same test images"),
+    "cycle/l1_source": Metric("Cycle L1, source -> target -> source", "Mean |F(G(x)) - x| on "
+                              "the test sources used above: small while F can read back what G "
+                              "hid in its output (Chu et al. 2017).", "lower", 0.0,
+                              "an exact cycle"),
+    "cycle/l1_target": Metric("Cycle L1, target -> source -> target", "Mean |G(F(y)) - y| on "
+                              "the target-side test images used above.", "lower", 0.0,
+                              "an exact cycle"),
     "gan/d_real_test": Metric("D on held-out real data", "The discriminator's mean output on "
                               "test images; close to its output on generated ones when it "
                               "cannot tell them apart."),

@@ -3,10 +3,12 @@ studio's Evaluate and bench/translation_quality.py (Qt-free). `evaluate()` in
 studio/core/evaluation.py calls `translation_metrics` for every engine with the capability
 "translate" (instead of scoring noise samples: a translator's samples are translations).
 
-Everything is measured on the first n test images of each side (`--n`), 1,000 at a time,
-without gradients; torch's global RNG is saved and restored around it (the engines'
-translations are deterministic anyway), and the only random draw (the training images of the
-real-data FD floor) comes from a numpy generator seeded with `seed`.
+Everything is measured on n test images of each side (`--n`; all of them when the split
+is smaller, else n drawn with `seed`: `scored_indices`), 1,000 at a time, without gradients.
+torch's global RNG is saved and restored around it (the engines' translations are
+deterministic anyway); the random draws (those test images, the training images of the
+real-data FD floor) come from numpy generators seeded with `seed`, so the numbers are the
+same on every call.
 
 Paired data (pix2pix, SRGAN), translate(test sources) against their test targets:
 - translation/l1: mean |out - target| per image, averaged over images (lower is better);
@@ -29,14 +31,15 @@ When the target side is 1x28x28 (the bundled MNIST evaluator's input), for every
   translation/class_preserved_real: the evaluator's accuracy on the real target-side test
   images against their labels (what a perfect translator would get).
 - translation/fd_to_target: the Frechet distance (studio.core.metrics) between evaluator
-  features of the outputs and of the first n test images of the target side;
+  features of the outputs and of n test images of the target side (paired: the very
+  targets of the translated sources);
   translation/fd_to_target_floor: the same for n training images of the target side (drawn
   with `seed`) against those test images: what real data scores at this n. (For paired
   data a perfect translator reproduces the very test targets and scores 0.)
 - baseline/class_preserved, baseline/fd_to_target, srresnet/... likewise.
 
-Engines with "translate_back" (CycleGAN's F: target -> source), on the first n test images
-of the target side, when the source side is 1x28x28:
+Engines with "translate_back" (CycleGAN's F: target -> source), on n test images of the
+target side, when the source side is 1x28x28:
 - back/class_preserved (labels test_y) with back/class_preserved_real (the evaluator's
   accuracy on the real source-side test images), back/fd_to_source with its floor
   back/fd_to_source_floor (training vs test images of the source side);
@@ -195,10 +198,23 @@ def _frechet(a: np.ndarray, b: np.ndarray) -> float:
     return metrics.frechet_distance(a, b) if min(len(a), len(b)) >= 2 else float("nan")
 
 
-def _floor(train: np.ndarray, test_feats: np.ndarray, m: int, seed: int) -> float:
-    """FD of m training images (drawn with `seed`) against the test features: real data."""
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(train), min(m, len(train)), replace=False))
+SOURCE, TARGET = 0, 1     # the sides, also the streams of their draws
+
+
+def scored_indices(size: int, n: int, seed: int, side: int) -> np.ndarray:
+    """The test images of one side that are scored: all of them when n >= size, else n
+    drawn without replacement by numpy's generator seeded with (seed, side), in index order.
+    (A random subset, not the first n: MNIST's test split is ordered, its first 2,000
+    images sit about 3x farther from the training images in FD than a random 2,000.)"""
+    if n >= size:
+        return np.arange(size)
+    return np.sort(np.random.default_rng([seed, side]).choice(size, n, replace=False))
+
+
+def _floor(train: np.ndarray, test_feats: np.ndarray, seed: int, side: int) -> float:
+    """FD of as many training images as test features (drawn with (seed, 2 + side); all
+    of them when there are fewer) against those test features: what real data scores."""
+    idx = scored_indices(len(train), len(test_feats), seed, 2 + side)
     feats, _ = _features_and_classes(train[idx])
     return _frechet(feats, test_feats)
 
@@ -213,7 +229,7 @@ def _share(pred: np.ndarray, labels: Optional[np.ndarray]) -> float:
 def translation_metrics(trainer, n: int = 10000, seed: int = 0,
                         progress: Optional[Callable[[str], None]] = None) -> dict[str, float]:
     """All translation metrics that apply to this trainer's engine and data (module doc),
-    on the first n test images of each side."""
+    on n test images of each side (module doc)."""
     say = progress or (lambda s: None)
     engine, ds = trainer.engine, trainer.dataset
     if not ds.two_sided or ds.test_x2 is None or not len(ds.test_x2):
@@ -240,13 +256,14 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
     caps = engine.capabilities
     paired = ds.pairing == "paired"
     src_shape, tgt_shape = _shape(ds.test_x2), _shape(ds.test_x)
-    m = min(n, len(ds.test_x2)) if not paired else min(n, len(ds.test_x2), len(ds.test_x))
+    sel = scored_indices(len(ds.test_x2), n, seed, SOURCE)
+    m = len(sel)
     ev_target = tgt_shape == EVALUATOR_SHAPE
     ev_source = src_shape == EVALUATOR_SHAPE
     stages = tuple(engine.sr_stages()) if "sr_stages" in caps else ()
     with_sr = "srresnet" in stages
     back = "translate_back" in caps
-    labels = ds.test_y2[:m] if ds.test_y2 is not None else None
+    labels = ds.test_y2[sel] if ds.test_y2 is not None else None
     label_note = "the source's label"
     if labels is None and ev_target:
         if paired:
@@ -262,8 +279,8 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
     src_preds: list[np.ndarray] = []
     cycle, has_base = 0.0, True
     for i in range(0, m, BATCH):
-        x = _as_float(ds.test_x2[i:min(i + BATCH, m)], device)
-        y = _as_float(ds.test_x[i:min(i + BATCH, m)], device) if paired else None
+        x = _as_float(ds.test_x2[sel[i:i + BATCH]], device)
+        y = _as_float(ds.test_x[sel[i:i + BATCH]], device) if paired else None
         out = engine.translate(x).float()
         b = baseline(x, tgt_shape)
         has_base = has_base and b is not None
@@ -309,9 +326,9 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
             labels = ref_preds
             real_labels = None           # the evaluator's own classes: nothing to compare
     else:
-        mt = min(n, len(ds.test_x))
-        ref_feats, ref_preds = _features_and_classes(ds.test_x[:mt])
-        real_labels = ds.test_y[:mt] if ds.test_y is not None else None
+        sel_t = scored_indices(len(ds.test_x), n, seed, TARGET)
+        ref_feats, ref_preds = _features_and_classes(ds.test_x[sel_t])
+        real_labels = ds.test_y[sel_t] if ds.test_y is not None else None
         if labels is None and src_preds:
             labels = np.concatenate(src_preds)
     if labels is None:
@@ -329,7 +346,7 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
     say(f"Frechet distance of the outputs to {len(ref_feats):,} test {_side(ds, 1)} images "
         f"(evaluator features) and the real-data floor")
     res["translation/fd_to_target"] = _frechet(trans.features(), ref_feats)
-    res["translation/fd_to_target_floor"] = _floor(ds.train_x, ref_feats, len(ref_feats), seed)
+    res["translation/fd_to_target_floor"] = _floor(ds.train_x, ref_feats, seed, TARGET)
     if has_base:
         res["baseline/fd_to_target"] = _frechet(base.features(), ref_feats)
     if with_sr:
@@ -338,17 +355,19 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
 
 
 def _backward(trainer, n: int, seed: int, say) -> dict[str, float]:
-    """F: target -> source on the first n test images of the target side."""
+    """F: target -> source on n test images of the target side."""
     engine, ds, device = trainer.engine, trainer.dataset, trainer.device
     src_shape, tgt_shape = _shape(ds.test_x2), _shape(ds.test_x)
-    m = min(n, len(ds.test_x))
+    # paired sides are scored on the same pairs both ways
+    sel = scored_indices(len(ds.test_x), n, seed, SOURCE if ds.pairing == "paired" else TARGET)
+    m = len(sel)
     ev_source = src_shape == EVALUATOR_SHAPE
     ev_target = tgt_shape == EVALUATOR_SHAPE
     say(f"translating back {m:,} test {_side(ds, 1)} images")
     back, cycle = _Tally(), 0.0
     in_preds: list[np.ndarray] = []
     for i in range(0, m, BATCH):
-        y = _as_float(ds.test_x[i:min(i + BATCH, m)], device)
+        y = _as_float(ds.test_x[sel[i:i + BATCH]], device)
         out = engine.translate_back(y).float()
         cycle += float(l1(engine.translate(out).float(), y).sum())
         if ev_source:
@@ -364,16 +383,16 @@ def _backward(trainer, n: int, seed: int, say) -> dict[str, float]:
                 f"side is {'x'.join(map(str, src_shape))}; the MNIST evaluator reads 1x28x28 "
                 f"images")
         return res
-    labels = ds.test_y[:m] if ds.test_y is not None else (
+    labels = ds.test_y[sel] if ds.test_y is not None else (
         np.concatenate(in_preds) if in_preds else None)
-    ms = min(n, len(ds.test_x2))
-    ref_feats, ref_preds = _features_and_classes(ds.test_x2[:ms])
+    sel_s = scored_indices(len(ds.test_x2), n, seed, SOURCE)
+    ref_feats, ref_preds = _features_and_classes(ds.test_x2[sel_s])
     if labels is not None:
         res["back/class_preserved"] = _share(back.classes(), labels)
         if ds.test_y2 is not None:
-            res["back/class_preserved_real"] = _share(ref_preds, ds.test_y2[:ms])
+            res["back/class_preserved_real"] = _share(ref_preds, ds.test_y2[sel_s])
     res["back/fd_to_source"] = _frechet(back.features(), ref_feats)
-    res["back/fd_to_source_floor"] = _floor(ds.train_x2, ref_feats, ms, seed)
+    res["back/fd_to_source_floor"] = _floor(ds.train_x2, ref_feats, seed, SOURCE)
     return res
 
 

@@ -27,8 +27,8 @@ from studio.core.data.common import two_sided_dataset
 from studio.core.evaluation import evaluate
 from studio.core.evaluator import MnistEvaluator, clear_cache
 from studio.core.training import Trainer
-from studio.core.translation_metrics import (baseline, gaussian_window, l1, psnr, ssim,
-                                             translation_metrics)
+from studio.core.translation_metrics import (SOURCE, TARGET, baseline, gaussian_window, l1,
+                                             psnr, ssim, scored_indices, translation_metrics)
 
 C1, C2 = 0.01 ** 2, 0.03 ** 2
 
@@ -273,7 +273,8 @@ def test_the_identity_preserves_every_class_and_is_at_fd_zero():
     t = _trainer(IdentityTranslator.name, _mnist_sides("paired"))
     m = translation_metrics(t, n=200)
     ev = MnistEvaluator.load()
-    acc = ev.accuracy_on(t.dataset.test_x[:200], t.dataset.test_y[:200])
+    sel = scored_indices(300, 200, 0, SOURCE)
+    acc = ev.accuracy_on(t.dataset.test_x[sel], t.dataset.test_y[sel])
     assert m["translation/examples"] == 200
     assert m["translation/class_preserved"] == pytest.approx(acc)
     assert m["translation/class_preserved_real"] == pytest.approx(acc)
@@ -307,13 +308,15 @@ def test_a_translator_that_always_draws_one_digit_preserves_about_a_tenth():
 
 def test_paired_numbers_and_the_bicubic_baseline_on_low_resolution_digits():
     """mnist-lowres (14x14 -> 28x28): translation/* = the per-image formulas averaged over
-    the first n test pairs, baseline/* the same for the clamped bicubic upsampling; the
+    n test pairs (drawn with the seed), baseline/* the same for the clamped bicubic upsampling; the
     SRResNet stage (bicubic here) gives the baseline's numbers; n limits the images used."""
     t = Trainer(_config(StagedSR.name, "mnist-lowres", factor=2))
     t.train()
     n = 150
-    m = translation_metrics(t, n=n)
-    src, tgt = _f(t.dataset.test_x2[:n]), _f(t.dataset.test_x[:n])
+    m = translation_metrics(t, n=n, seed=4)
+    sel = scored_indices(len(t.dataset.test_x2), n, 4, SOURCE)
+    assert len(sel) == n and len(set(sel)) == n and sel[-1] > 2 * n    # not the first n
+    src, tgt = _f(t.dataset.test_x2[sel]), _f(t.dataset.test_x[sel])
     out = t.engine.translate(src)
     up = F.interpolate(src, size=(28, 28), mode="bicubic", align_corners=False).clamp(0, 1)
     assert m["translation/examples"] == n
@@ -328,7 +331,7 @@ def test_paired_numbers_and_the_bicubic_baseline_on_low_resolution_digits():
     for k in ("l1", "psnr", "ssim", "class_preserved", "fd_to_target"):
         assert m[f"srresnet/{k}"] == pytest.approx(m[f"baseline/{k}"]), k
     # bicubic 14x14 digits are still digits: the evaluator agrees with the labels
-    labels = t.dataset.test_y[:n]
+    labels = t.dataset.test_y[sel]
     pred = MnistEvaluator.load().predict(up.numpy())
     assert m["baseline/class_preserved"] == pytest.approx(float((pred == labels).mean()))
     assert m["baseline/class_preserved"] > 0.9
@@ -336,30 +339,32 @@ def test_paired_numbers_and_the_bicubic_baseline_on_low_resolution_digits():
 
 def test_unpaired_fd_uses_the_test_images_of_the_other_domain_and_a_real_floor():
     """mnist-thin-thick with G a small net and F the identity: fd_to_target = FD(features of
-    G(first n test X), features of the first n test Y); its floor = FD(n training Y drawn
-    with the seed (all of them when fewer), the same test Y); back/fd_to_source = FD(F(test Y), test X); no paired
-    L1/PSNR/SSIM (nothing to compare against)."""
+    G(n test X), features of n test Y), each drawn with the seed; its floor = FD(n training
+    Y drawn with the seed (all of them when fewer), the same test Y); back/fd_to_source =
+    FD(F(test Y), test X); no paired L1/PSNR/SSIM (nothing to compare against)."""
     t = Trainer(_config(CycleCopy.name, "mnist-thin-thick"))
     n = 120
     m = translation_metrics(t, n=n, seed=5)
     ds, ev = t.dataset, MnistEvaluator.load()
+    sx = scored_indices(len(ds.test_x2), n, 5, SOURCE)
+    sy = scored_indices(len(ds.test_x), n, 5, TARGET)
     assert not any(k.endswith(("/l1", "/psnr", "/ssim")) for k in m)
-    out = t.engine.translate(_f(ds.test_x2[:n])).numpy()
-    ref = ev.features(ds.test_x[:n])
+    out = t.engine.translate(_f(ds.test_x2[sx])).numpy()
+    ref = ev.features(ds.test_x[sy])
     assert m["translation/fd_to_target"] == pytest.approx(
         metrics.frechet_distance(ev.features(out), ref), rel=1e-6)
     k = min(n, len(ds.train_x))                 # `limit` leaves fewer training images
-    idx = np.sort(np.random.default_rng(5).choice(len(ds.train_x), k, replace=False))
+    idx = scored_indices(len(ds.train_x), k, 5, 2 + TARGET)
     assert m["translation/fd_to_target_floor"] == pytest.approx(
         metrics.frechet_distance(ev.features(ds.train_x[idx]), ref), rel=1e-6)
     # F is the identity: thick test digits against thin test digits
     assert m["back/fd_to_source"] == pytest.approx(
-        metrics.frechet_distance(ev.features(ds.test_x[:n]), ev.features(ds.test_x2[:n])), rel=1e-6)
-    assert m["back/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x[:n], ds.test_y[:n]))
-    assert m["back/class_preserved_real"] == pytest.approx(ev.accuracy_on(ds.test_x2[:n], ds.test_y2[:n]))
+        metrics.frechet_distance(ev.features(ds.test_x[sy]), ev.features(ds.test_x2[sx])), rel=1e-6)
+    assert m["back/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x[sy], ds.test_y[sy]))
+    assert m["back/class_preserved_real"] == pytest.approx(ev.accuracy_on(ds.test_x2[sx], ds.test_y2[sx]))
     assert m["back/examples"] == n
     # identity baseline of same-size domains: the thin digits as they are
-    assert m["baseline/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x2[:n], ds.test_y2[:n]))
+    assert m["baseline/class_preserved"] == pytest.approx(ev.accuracy_on(ds.test_x2[sx], ds.test_y2[sx]))
 
 
 @pytest.mark.parametrize("engine,data", [(CopyTranslator.name, "mnist-edges"),
@@ -416,3 +421,20 @@ def test_a_target_side_the_evaluator_cannot_read_gets_paired_numbers_only():
     assert {"translation/l1", "translation/psnr", "translation/ssim", "baseline/psnr"} <= set(m)
     assert not any("class" in k or "fd" in k for k in m)
     assert any("evaluator reads 1x28x28" in s for s in said)
+
+
+def test_every_translation_key_has_a_readable_name_in_the_evaluation_table():
+    """The evaluation table (widgets/evaluation_table.py) names every metric evaluate() gives
+    a translator (paired with SR stages, unpaired both ways), with a direction; counts of
+    images and real-data references are not rows of their own."""
+    from widgets.evaluation_table import INFO_KEYS, REFERENCE_SUFFIXES, metric_info
+    keys = set()
+    for engine, data, opts in ((StagedSR.name, "mnist-lowres", {"factor": 2}),
+                               (CycleCopy.name, "mnist-thin-thick", {}),
+                               (CopyTranslator.name, "mnist-edges", {})):
+        keys |= set(evaluate(Trainer(_config(engine, data, **opts)), n=20))
+    rows = {k for k in keys if k not in INFO_KEYS and not k.endswith(REFERENCE_SUFFIXES)}
+    assert {"translation/examples", "back/examples"} <= keys - rows
+    for k in sorted(rows):
+        info = metric_info(k)
+        assert info.name != k and info.help and info.better in ("lower", "higher"), k
