@@ -54,7 +54,7 @@ def test_a_mouse_stroke_paints_the_line_between_its_points(canvas):
     drag(canvas, [(4.5, 14.5), (23.5, 14.5)])           # a horizontal line across row 14
     img = canvas.image()
     assert img.shape == (28, 28) and img.dtype == np.float32
-    assert np.all(img[14, 5:23] > 0.9)                  # no gaps between the two events
+    assert np.all(img[14, 5:23] == 1.0)                 # no gaps between the two events
     assert img[:, :3].sum() == 0 and img[:, 26:].sum() == 0           # only where it went
     assert img[:12].sum() == 0 and img[17:].sum() == 0
     assert got and np.array_equal(got[-1], img)          # every segment emitted, a copy
@@ -79,14 +79,18 @@ def test_eraser_right_button_brush_size_and_clear(canvas):
     assert canvas.image().sum() == 0
 
 
-def test_stamp_covers_a_soft_disc():
-    """Coverage = clip(r + 0.5 - distance to the centre, 0, 1), r = size / 2; the pen keeps
-    the brighter of old and new (strokes crossing do not darken each other)."""
+def test_stamp_paints_a_hard_disc():
+    """Pixels whose centre is within size / 2 + 0.2 of the point, and the one under it, take
+    the value (nothing in between: strokes as crisp as the data's edge maps)."""
     img = np.zeros((9, 9), np.float32)
-    stamp(img, 4.5, 4.5, 3.0, 1.0)
-    assert img[4, 4] == 1.0 and img[4, 5] == 1.0 and img[4, 6] == 0.0   # distances 0, 1, 2
-    assert img[3, 5] == pytest.approx(2.0 - np.hypot(1, 1), abs=1e-6)   # distance 1.41: 0.59
-    assert img.sum() == pytest.approx(np.sum(np.clip(2.0 - np.hypot(*(np.mgrid[0:9, 0:9] + 0.5 - 4.5)), 0, 1)))
+    stamp(img, 4.5, 4.5, 3.0, 1.0)                        # r = 1.7: the 3x3 block
+    assert img.sum() == 9 and img[3:6, 3:6].min() == 1.0
+    img[:] = 0
+    stamp(img, 2.9, 6.1, 1.0, 1.0)                        # size 1: the pixel under the point
+    assert img.sum() == 1 and img[6, 2] == 1.0
+    stamp(img, 2.9, 6.1, 1.0, 0.0)
+    assert img.sum() == 0
+    assert set(np.unique(img)) <= {0.0, 1.0}
 
 
 def test_image_helpers():

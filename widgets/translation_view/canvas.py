@@ -1,8 +1,7 @@
 """DrawingCanvas: a small grey image (the translator's input size, e.g. 28x28) drawn with
 the mouse, shown enlarged (nearest neighbour, a faint pixel grid). The pen paints white
-(1.0), the eraser black (0.0), with a round brush `size` source pixels wide and soft edges
-one pixel wide; a drag paints the segments between mouse positions, so a fast stroke has no
-gaps. Emits `changed(image)` (float32 (H, W) in [0, 1], a copy) after every stroke segment."""
+(1.0), the eraser black (0.0), with a hard round brush `size` source pixels wide; a drag
+paints the segments between mouse positions, so a fast stroke has no gaps. Emits `changed(image)` (float32 (H, W) in [0, 1], a copy) after every stroke segment."""
 from __future__ import annotations
 
 import math
@@ -20,23 +19,21 @@ TOOLS = ("pen", "eraser")
 
 
 def stamp(image: np.ndarray, cx: float, cy: float, size: float, value: float) -> None:
-    """Paint a round brush of diameter `size` (pixels) centred at (cx, cy) (pixel units, the
-    centre of pixel (i, j) at (j + 0.5, i + 0.5)) into `image` in place: each pixel moves
-    towards `value` by the brush's coverage there (1 inside, falling to 0 over one pixel)."""
+    """Paint a hard round brush of diameter `size` (pixels) centred at (cx, cy) (pixel units,
+    the centre of pixel (i, j) at (j + 0.5, i + 0.5)) into `image` in place: every pixel whose
+    centre lies within size / 2 + 0.2 of the point, and the pixel under the point, is set to
+    `value` (crisp strokes like the data's edge maps; size 1 paints single pixels)."""
     h, w = image.shape
-    r = max(0.5, size / 2.0)
+    r = max(0.5, size / 2.0) + 0.2
     y0, y1 = max(0, int(cy - r - 1)), min(h, int(cy + r + 2))
     x0, x1 = max(0, int(cx - r - 1)), min(w, int(cx + r + 2))
-    if y0 >= y1 or x0 >= x1:
-        return
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    d = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy)
-    cover = np.clip(r + 0.5 - d, 0.0, 1.0)
-    patch = image[y0:y1, x0:x1]
-    if value >= 0.5:
-        image[y0:y1, x0:x1] = np.maximum(patch, cover * value)
-    else:
-        image[y0:y1, x0:x1] = patch * (1.0 - cover) + value * cover
+    if y0 < y1 and x0 < x1:
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        inside = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy) <= r
+        image[y0:y1, x0:x1][inside] = value
+    i, j = int(np.floor(cy)), int(np.floor(cx))
+    if 0 <= i < h and 0 <= j < w:
+        image[i, j] = value
 
 
 def stroke(image: np.ndarray, a: tuple[float, float], b: tuple[float, float], size: float,
