@@ -71,6 +71,14 @@ def test_a_translator_trains_in_the_window_and_the_panel_translates_a_drawing(
                     timeout=WAIT)
     x, y = panel.probe.curve_data()
     assert x[0] == 0 and x[-1] == pytest.approx(0.2) and np.all(np.isfinite(y))
+    # an image double-clicked in the data set browser (the window's image_picked -> pick_image):
+    # the browser shows the target domain of this unpaired set, so the strip goes Y -> X
+    panel.set_view("strip")
+    ctrl.pick_image(5)
+    assert panel.direction() == "ba"
+    qtbot.waitUntil(lambda: panel.strip.result() is not None
+                    and panel.strip.result()["split"] == "train", timeout=WAIT)
+    np.testing.assert_allclose(panel.strip.result()["inputs"][0], ds.train_x[5] / 255.0, atol=1e-6)
     assert ctrl.in_flight == {}
 
 

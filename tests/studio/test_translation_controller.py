@@ -37,8 +37,8 @@ class FakeSession:
         self.snapshot = None
 
 
-def dataset(n_src=50, n_tgt=60):
-    return SimpleNamespace(two_sided=True, sides=("thin", "thick"),
+def dataset(n_src=50, n_tgt=60, pairing="unpaired"):
+    return SimpleNamespace(two_sided=True, sides=("thin", "thick"), pairing=pairing,
                            spec=SimpleNamespace(source_shape=(1, 28, 28)),
                            test_x2=np.zeros((n_src, 1, 28, 28), np.uint8),
                            test_x=np.zeros((n_tgt, 1, 28, 28), np.uint8))
@@ -142,6 +142,40 @@ def test_the_probe_tab_asks_for_the_images_and_the_curve_and_follows_the_directi
     stale = {**fake_probe(), "direction": "ab"}
     session.renders.deliver("translation_probe", len(session.host.renders) - 1, stale)
     assert panel.probe.probe() is None                     # asked before the switch: not shown
+
+
+def test_browser_picks_go_to_the_strip_in_the_direction_their_domain_allows(wired):
+    """Paired: pick i is pair i (its source is translated). Unpaired: the browser shows the
+    target domain Y, so a pick switches a two-way translator to Y -> X; a one-way translator
+    cannot take it (a message, no request)."""
+    session, panel, c = wired
+
+    def answer():                                        # the host answers the last request
+        stamp = len(session.host.renders)
+        kind, payload = session.host.renders[-1]
+        session.renders.deliver(kind, stamp, {**fake_strip(), "direction": payload["direction"]})
+
+    session.snapshot = snapshot({"translate"})
+    session.snapshot.dataset.pairing = "paired"
+    c.on_run_opened(session.snapshot)
+    answer()
+    c.pick_image(4)
+    assert session.host.renders[-1][1]["indices"] == [4]
+    assert session.host.renders[-1][1]["direction"] == "ab"
+    open_run(session, c, {"translate"})                  # unpaired, one way
+    n = len(session.host.renders)
+    c.pick_image(4)
+    assert len(session.host.renders) == n and "target domain" in panel.status_text()
+    open_run(session, c, {"translate", "translate_back"})
+    answer()
+    c.pick_image(7)
+    assert panel.direction() == "ba"
+    answer()                                             # the test images of Y -> X first
+    assert session.host.renders[-1] == ("translation_strip", {
+        "split": "train", "indices": [7], "start": 0, "n": 1, "direction": "ba"})
+    answer()
+    panel.set_direction("ab")                            # back to X -> Y: the Y picks go
+    assert panel.strip.picks() == [] and session.host.renders[-1][1]["split"] == "test"
 
 
 def test_a_failed_render_no_longer_blocks_the_next(wired):

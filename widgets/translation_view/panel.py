@@ -104,6 +104,7 @@ class TranslationViewPanel(PaletteAware, QWidget):
         whether it has a way back (the direction switch and the probe), SR stages, and how
         many test images each side has."""
         self.clear()
+        self.strip.forget_picks()
         self._shapes = {"ab": tuple(int(s) for s in source_shape),
                         "ba": tuple(int(s) for s in target_shape)}
         self._sides = (str(sides[0]), str(sides[1])) if len(sides) == 2 else ("source", "target")

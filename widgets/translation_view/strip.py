@@ -167,6 +167,15 @@ class StripView(QWidget):
     def picks(self) -> list[int]:
         return list(self._picked)
 
+    def forget_picks(self) -> None:
+        """No picks and the test images again, silently (another run: another data set)."""
+        self._picked = []
+        self._source.blockSignals(True)
+        self._source.setItemText(1, "Picked in the data set")
+        self._source.setCurrentIndex(0)
+        self._source.blockSignals(False)
+        self._sync()
+
     def clear_picks(self) -> None:
         self._picked = []
         self._source.setItemText(1, "Picked in the data set")

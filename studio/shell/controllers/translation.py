@@ -29,6 +29,8 @@ BUSY = {"strip": "Translating the strip\u2026", "draw": "Translating your drawin
         "probe": "Probing the cycle\u2026", "curve": "Measuring the error against the noise\u2026"}
 POLL_MS = 300
 STALE_S = 60.0               # a request unanswered this long no longer blocks the next
+PICK_UNPAIRED = ("The data set browser shows the target domain of this unpaired set, and this "
+                 "translator only goes from the source domain: a picked image cannot be its input.")
 UNAVAILABLE = ("The translation view is for image-to-image translators (pix2pix, CycleGAN, "
                "SRGAN: engines with the 'translate' capability) on a data set with two sides "
                "(mnist-edges, mnist-lowres, mnist-thin-thick, mnist-rotated or a folder pair).")
@@ -40,6 +42,8 @@ class TranslationController(Controller):
     def __init__(self, session, panel):
         super().__init__(session, panel)
         self.active = False
+        self.pairing = ""
+        self.has_back = False
         self.dirty: set[str] = set()                      # keys whose result is out of date
         self.payload: dict[str, Optional[dict]] = {k: None for k in KINDS}
         self.in_flight: dict[str, tuple[int, float]] = {}  # key -> (stamp, sent at)
@@ -69,6 +73,8 @@ class TranslationController(Controller):
             self.panel.set_unavailable(UNAVAILABLE)
             return
         self.active = True
+        self.pairing = str(getattr(ds, "pairing", ""))
+        self.has_back = "translate_back" in caps
         n_src = len(ds.test_x2) if ds.test_x2 is not None else 0
         self.panel.configure(ds.spec.source_shape, snap.sample_shape, tuple(ds.sides or ()),
                              has_back="translate_back" in caps, sr="sr_stages" in caps,
@@ -97,8 +103,10 @@ class TranslationController(Controller):
             self.dirty |= {k for k, v in self.payload.items() if v is not None}
             self.poll()
 
-    def _on_direction(self, _direction: str) -> None:
+    def _on_direction(self, direction: str) -> None:
         if self.active:
+            if self.pairing == "unpaired" and direction == "ab" and self.panel.strip.picks():
+                self.panel.strip.clear_picks()       # picks are target-domain (Y) images
             self.in_flight = {}
             self._reset_payloads()
             self.poll()
@@ -112,10 +120,20 @@ class TranslationController(Controller):
         self.poll()
 
     def pick_image(self, index: int) -> None:
-        """An image double-clicked in the data set browser (its index in the training
-        split): first in the strip, which shows the picked images."""
-        if self.active:
-            self.panel.add_pick(int(index))
+        """An image double-clicked in the data set browser (its index in the training split's
+        target side, Dataset.train_x): first in the strip, which shows the picked images.
+        Paired data: the pair's source is translated. Unpaired data: the browser shows the
+        target domain Y, so a translator with a way back switches to Y -> X; one without
+        cannot take it."""
+        if not self.active:
+            return
+        if self.pairing == "unpaired":
+            if not self.has_back:
+                self.panel.set_busy(PICK_UNPAIRED)
+                return
+            if self.panel.direction() != "ba":
+                self.panel.set_direction("ba")
+        self.panel.add_pick(int(index))
 
     # -- requests -------------------------------------------------------------------------------
     def poll(self) -> None:
