@@ -178,7 +178,7 @@ def _gui(argv: list[str]) -> int:
         if e.name != "studio.shell.app":
             raise
         print("genstudio: the studio window is not part of this build yet; use "
-              "`genstudio train|sample|eval` (see `genstudio --help`)", file=sys.stderr)
+              "`genstudio train|sample|translate|eval` (see `genstudio --help`)", file=sys.stderr)
         return 2
     return app.main(argv)
 
@@ -443,7 +443,6 @@ def _write_samples(out: str, samples: np.ndarray, trainer, seed: Optional[int],
 
 
 # -- translate ---------------------------------------------------------------------------------
-TRANSLATE_BATCH = 1000
 TEST_INPUT_N = 64
 FOLDER_SIZES_LISTED = 10
 
@@ -549,6 +548,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .data import DataError
     from .training import Trainer, translator_inputs
+    from .translation_metrics import batch_size
 
     say = lambda s: print(f"genstudio: {s}", file=sys.stderr)   # noqa: E731
     trainer = Trainer.load(args.run_dir, device=args.device)
@@ -597,10 +597,11 @@ def cmd_translate(args: argparse.Namespace) -> int:
                           f"{MAX_SAMPLE_BYTES // (4 * int(np.prod(out_shape))):,} at a time "
                           f"(use --n)")
     fn = engine.translate_back if back else engine.translate
+    bs = batch_size(max(shape, out_shape, key=lambda s: int(np.prod(s))))
     outs = []
     with torch.no_grad():
-        for i in range(0, len(x), TRANSLATE_BATCH):
-            xb = torch.from_numpy(np.ascontiguousarray(x[i:i + TRANSLATE_BATCH])).to(trainer.device)
+        for i in range(0, len(x), bs):
+            xb = torch.from_numpy(np.ascontiguousarray(x[i:i + bs])).to(trainer.device)
             outs.append(fn(xb).float().cpu().numpy())
     engine.train(True)
     out = np.concatenate(outs)

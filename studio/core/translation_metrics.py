@@ -4,7 +4,8 @@ studio/core/evaluation.py calls `translation_metrics` for every engine with the 
 "translate" (instead of scoring noise samples: a translator's samples are translations).
 
 Everything is measured on n test images of each side (`--n`; all of them when the split
-is smaller, else n drawn with `seed`: `scored_indices`), 1,000 at a time, without gradients.
+is smaller, else n drawn with `seed`: `scored_indices`), 1,000 at a time (fewer when the
+images are larger than MNIST's), without gradients.
 torch's global RNG is saved and restored around it (the engines' translations are
 deterministic anyway); the random draws (those test images, the training images of the
 real-data FD floor) come from numpy generators seeded with `seed`, so the numbers are the
@@ -59,6 +60,7 @@ from torch import Tensor
 from . import metrics
 
 BATCH = 1000
+BATCH_VALUES = BATCH * 4 * 28 * 28     # larger images go in smaller batches (memory)
 SSIM_WINDOW = 11          # Wang et al. 2004: an 11x11 circular-symmetric Gaussian window,
 SSIM_SIGMA = 1.5          # standard deviation 1.5 pixels,
 SSIM_K1, SSIM_K2 = 0.01, 0.03     # C1 = (K1 L)^2, C2 = (K2 L)^2
@@ -189,6 +191,11 @@ def _features_and_classes(x) -> tuple[np.ndarray, np.ndarray]:
     return feats, logits.argmax(1).astype(np.int64)
 
 
+def batch_size(image_shape) -> int:
+    """1,000 MNIST-sized images at a time; fewer of larger ones (about the same memory)."""
+    return max(1, min(BATCH, BATCH_VALUES // max(1, int(np.prod(image_shape)))))
+
+
 def _as_float(a: np.ndarray, device: torch.device) -> Tensor:
     t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
     return t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
@@ -278,9 +285,10 @@ def _forward(trainer, n: int, seed: int, say) -> dict[str, float]:
     trans, base, sr, real = _Tally(), _Tally(), _Tally(), _Tally()
     src_preds: list[np.ndarray] = []
     cycle, has_base = 0.0, True
-    for i in range(0, m, BATCH):
-        x = _as_float(ds.test_x2[sel[i:i + BATCH]], device)
-        y = _as_float(ds.test_x[sel[i:i + BATCH]], device) if paired else None
+    bs = batch_size(max(src_shape, tgt_shape, key=lambda s: int(np.prod(s))))
+    for i in range(0, m, bs):
+        x = _as_float(ds.test_x2[sel[i:i + bs]], device)
+        y = _as_float(ds.test_x[sel[i:i + bs]], device) if paired else None
         out = engine.translate(x).float()
         b = baseline(x, tgt_shape)
         has_base = has_base and b is not None
@@ -366,8 +374,9 @@ def _backward(trainer, n: int, seed: int, say) -> dict[str, float]:
     say(f"translating back {m:,} test {_side(ds, 1)} images")
     back, cycle = _Tally(), 0.0
     in_preds: list[np.ndarray] = []
-    for i in range(0, m, BATCH):
-        y = _as_float(ds.test_x[sel[i:i + BATCH]], device)
+    bs = batch_size(max(src_shape, tgt_shape, key=lambda s: int(np.prod(s))))
+    for i in range(0, m, bs):
+        y = _as_float(ds.test_x[sel[i:i + bs]], device)
         out = engine.translate_back(y).float()
         cycle += float(l1(engine.translate(out).float(), y).sum())
         if ev_source:
