@@ -216,11 +216,12 @@ class DeviceData:
         x2 = self._as_float(self.x2.index_select(0, idx2))
         return Batch(x, y, x2, self.y2.index_select(0, idx2) if self.y2 is not None else None)
 
-    def batches(self, size: int) -> Iterator[Batch]:
-        """The whole split in order. An unpaired source domain is walked alongside, wrapping
-        around when it is the shorter one."""
-        for start in range(0, len(self.x), size):
-            idx = torch.arange(start, min(start + size, len(self.x)), device=self.x.device)
+    def batches(self, size: int, limit: Optional[int] = None) -> Iterator[Batch]:
+        """The whole split in order (its first `limit` examples). An unpaired source domain
+        is walked alongside, wrapping around when it is the shorter one."""
+        end = len(self.x) if limit is None else min(limit, len(self.x))
+        for start in range(0, end, size):
+            idx = torch.arange(start, min(start + size, end), device=self.x.device)
             idx2 = idx % len(self.x2) if self.x2 is not None and len(self.x2) else None
             yield self.batch(idx, idx2)
 
@@ -702,11 +703,8 @@ class Trainer:
         if self._held_out_at is not None and self.step // every == self._held_out_at // every:
             return {}
         self._held_out_at = self.step
-        n = min(HELD_OUT_CURVE_EXAMPLES, len(self.test_data))
-        idx = torch.arange(n, device=self.test_data.x.device)
-        batches = (self.test_data.batch(idx[i:i + 256]) for i in range(0, n, 256))
         with torch.no_grad():
-            out = self.engine.evaluate(batches)
+            out = self.engine.evaluate(self.test_data.batches(256, HELD_OUT_CURVE_EXAMPLES))
         self.engine.train(True)
         return out
 

@@ -41,11 +41,18 @@ checkpoint_every = 2
 preview_samples = 8
 threads = 1
 device = "cpu"
-
+"""
+DATA = """
 [data]
 name = "mnist"
 limit = 128
 """
+# translators train on two-sided sets: both samplers and (CycleGAN) the history pools resume
+TWO_SIDED = {
+    "pix2pix": '[data]\nname = "mnist-edges"\nlimit = 128\n',
+    "srgan": '[data]\nname = "mnist-lowres"\nfactor = 2\nlimit = 128\n',
+    "cyclegan": '[data]\nname = "mnist-thin-thick"\nlimit = 128\n',
+}
 
 MODELS = {
     "vae": """
@@ -99,7 +106,51 @@ warmup = 6
 [optim]
 lr = 0.001
 """,
+    "pix2pix": """
+[model]
+engine = "pix2pix"
+channels = 4
+depth = 3
+d_channels = 4
+
+[optim]
+lr = 0.0002
+beta1 = 0.5
+""",
+    # the SRResNet phase ends at step 3, before the interruption at step 4; the content loss
+    # goes through the bundled evaluator's features
+    "srgan": """
+[model]
+engine = "srgan"
+blocks = 1
+channels = 4
+d_channels = 4
+d_dense = 8
+pretrain_steps = 3
+
+[optim]
+lr = 0.0001
+""",
+    # pools of 4 images fill before the interruption; the lr decay starts at step 2
+    "cyclegan": """
+[model]
+engine = "cyclegan"
+g_channels = 4
+g_blocks = 1
+d_channels = 4
+pool_size = 4
+decay_start = 2
+decay_steps = 6
+
+[optim]
+lr = 0.0002
+beta1 = 0.5
+""",
 }
+
+
+def config_text(engine: str) -> str:
+    return RUN + TWO_SIDED.get(engine, DATA) + MODELS[engine]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -148,7 +199,7 @@ def monitor_records(run_dir) -> list[dict]:
 @pytest.mark.parametrize("engine", sorted(MODELS))
 def test_cli_resume_is_bit_exact(engine, tmp_path):
     cfg = tmp_path / f"{engine}.toml"
-    cfg.write_text(RUN + MODELS[engine])
+    cfg.write_text(config_text(engine))
     a, b = tmp_path / "a", tmp_path / "b"
     train(str(cfg), "--out", str(a), "--steps", str(STEPS))
     train(str(cfg), "--out", str(b), "--steps", str(HALF))
@@ -164,9 +215,11 @@ def test_cli_resume_is_bit_exact(engine, tmp_path):
 # ------------------------------------------------------------------ nothing beside training
 
 def tiny_trainer(engine: str) -> Trainer:
-    cfg = parse_config(RUN + MODELS[engine])
+    cfg = parse_config(config_text(engine))
     ds = load_dataset(cfg.data_name, cfg.data, seed=cfg.run.seed)
     ds = dataclasses.replace(ds, test_x=ds.test_x[:64], test_y=ds.test_y[:64])   # fast Evaluate
+    if ds.two_sided:
+        ds = dataclasses.replace(ds, test_x2=ds.test_x2[:64], test_y2=ds.test_y2[:64])
     t = Trainer(cfg, dataset=ds)
     t.train(until=2)
     return t
@@ -181,6 +234,15 @@ def render_requests(t: Trainer) -> list[tuple[str, dict]]:
     """The render kinds that apply to the engine, as the GUI asks for them (sweep and canvas
     need conditional or 2D runs; render() isolates every kind the same way)."""
     e = t.engine
+    if "translate" in e.capabilities:
+        reqs = [("sample", {"seed": 5, "n": 2}),
+                ("translation_strip", {"n": 3}),
+                ("translation_drawn", {"image": t.dataset.test_x2[0, 0].astype(np.float32) / 255})]
+        if "translate_back" in e.capabilities:
+            reqs += [("translation_strip", {"n": 3, "direction": "ba"}),
+                     ("translation_probe", {"index": 1, "amplitude": 0.05}),
+                     ("translation_probe_curve", {})]
+        return reqs
     z = e.noise(2, generator=torch.Generator().manual_seed(0)).cpu().numpy().reshape(2, -1)
     reqs = [("decode", {"z": z[0]}), ("sample", {"seed": 5, "n": 2}),
             ("interpolate", {"za": z[0], "zb": z[1], "steps": 3, "mode": "spherical"}),
