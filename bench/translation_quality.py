@@ -16,11 +16,11 @@ beside the baseline and the real-data reference.
 The clock is the trainer's own training time (studio.core.training.Trainer.training_time:
 the train() calls, with their logging, snapshots and checkpoints); training stops at each
 mark, is scored, and goes on; scoring time is not training time. A preset whose run.steps
-are reached before a mark stops there (its later rows say so). Threads are the preset's
+are reached before a mark stops there (its later rows say so; --past-steps trains on). Threads are the preset's
 run.threads (0 = the machine's cores). Each preset runs alone, one after the other.
 
 Run: python bench/translation_quality.py [--presets pix2pix-edges,cyclegan-thin-thick,srgan-mnist]
-     [--budgets 2,5,10] [--n 2000] [--seed 0] [--runs DIR] [--pictures DIR]
+     [--budgets 2,5,10] [--n 2000] [--seed 0] [--runs DIR] [--pictures DIR] [--past-steps]
 A preset is NAME (examples/NAME.toml) or a path to a .toml. --runs DIR keeps each run folder
 (DIR/NAME, checkpointed at every mark) for `genstudio eval` / `translate` / the studio;
 --pictures DIR saves the gallery (translations of the first test sources) at every mark.
@@ -103,13 +103,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def bench_preset(preset: str, budgets: list[float], n: int, seed: int,
-                 runs: Optional[Path], pictures: Optional[Path]) -> None:
+                 runs: Optional[Path], pictures: Optional[Path], past_steps: bool = False) -> None:
     from studio.core.evaluation import evaluate
     from studio.core.images import samples_picture, save_png
     from studio.core.training import Trainer
     from studio.core.translation_metrics import baseline_name
 
     path, config = config_of(preset)
+    if past_steps:
+        config = config.replace(run={"steps": 10 ** 9})
     name = path.stem
     t0 = time.perf_counter()
     trainer = (Trainer.create(config, runs / name) if runs is not None else Trainer(config))
@@ -129,14 +131,17 @@ def bench_preset(preset: str, budgets: list[float], n: int, seed: int,
     rows: list[list[str]] = []
     rec: dict = {}
     eval_s = []
+    scored_at = None
     for minutes in budgets:
         limit = minutes * 60.0
         if trainer.step < steps_cap and trainer.training_time() < limit:
             trainer.train(should_abort=lambda: trainer.training_time() >= limit)
         done = "" if trainer.step < steps_cap else " (run.steps reached)"
-        t1 = time.perf_counter()
-        rec = evaluate(trainer, n=n, seed=seed, iwae_k=0)
-        eval_s.append(time.perf_counter() - t1)
+        if trainer.step != scored_at:        # a finished run is not scored again
+            t1 = time.perf_counter()
+            rec = evaluate(trainer, n=n, seed=seed, iwae_k=0)
+            eval_s.append(time.perf_counter() - t1)
+            scored_at = trainer.step
         label = engine.name + done
         if "sr_stages" in engine.capabilities:
             label += f" (stage {engine.stage_now()})"
@@ -167,6 +172,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", type=Path, help="keep the run folders here (DIR/NAME)")
     ap.add_argument("--pictures", type=Path, help="save the gallery at every mark here")
+    ap.add_argument("--past-steps", action="store_true",
+                    help="train past the preset's run.steps until the last budget (its lr "
+                         "schedule and phases are laid out for run.steps)")
     args = ap.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
     if budgets != sorted(budgets) or min(budgets) <= 0:
@@ -181,7 +189,8 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"FD: Frechet distance of evaluator features to the test images of the side "
           f"(paired: the very targets, so a perfect translator scores 0 there).\n", flush=True)
     for preset in args.presets.split(","):
-        bench_preset(preset.strip(), budgets, args.n, args.seed, args.runs, args.pictures)
+        bench_preset(preset.strip(), budgets, args.n, args.seed, args.runs, args.pictures,
+                     args.past_steps)
     return 0
 
 
