@@ -189,6 +189,8 @@ class SRGANEngine(TranslationEngine):
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         if self.adversarial() and self._frozen_at < 0:
             self._freeze_srresnet()
+        elif self.adversarial():           # phase2_lr_factor is live: apply its current value
+            self.set_lr(self.optim_config.lr)
         x, y = to_net(self.need_source(batch)), batch.x
         G = self.trained("G")
         sr = to_data(G(x))

@@ -127,6 +127,9 @@ def test_srresnet_stage_frozen_at_the_phase_change_and_lr_drops():
         assert opt.param_groups[0]["lr"] == pytest.approx(1e-3)
     e.set_lr(5e-3)
     assert e.opt_g.param_groups[0]["lr"] == pytest.approx(5e-4)
+    e.config.phase2_lr_factor = 0.5          # a live change applies from the next step
+    e.train_step(b)
+    assert e.opt_d.param_groups[0]["lr"] == pytest.approx(2.5e-3)
     with pytest.raises(ValueError, match="unknown stage"):
         e.translate_stage(b.x2, "bicubic")
 
