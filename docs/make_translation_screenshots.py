@@ -7,7 +7,7 @@ With --runs DIR, the presets' trained runs DIR/pix2pix-edges, DIR/cyclegan-thin-
 DIR/srgan-mnist are used where they exist. Otherwise each engine is trained headless for N
 steps (examples/<run>.toml when it exists, else the small config below; --steps overrides
 the config's [run] steps). The panel's renders (studio.core.translation_renders) are
-computed on the trained model and the panel is grabbed at 680x760:
+computed on the trained model and the panel is grabbed 680 pixels wide:
 
     docs/screenshots/translation-pix2pix.png         edge maps -> digits, with L1/PSNR per image
     docs/screenshots/translation-pix2pix-draw.png    an edge map drawn with strokes, filled in
@@ -48,12 +48,13 @@ CONFIGS = {
                               "pretrain_steps": 250},
                     "optim": {"lr": 1e-3}},
 }
-# (run, tab, output file)
-SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix"),
-         ("pix2pix-edges", "draw", "translation-pix2pix-draw"),
-         ("cyclegan-thin-thick", "strip", "translation-cyclegan"),
-         ("cyclegan-thin-thick", "probe", "translation-cyclegan-probe"),
-         ("srgan-mnist", "strip", "translation-srgan")]
+SIZE = "680x760"
+# (run, tab, output file, height at --size's width)
+SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix", 600),
+         ("pix2pix-edges", "draw", "translation-pix2pix-draw", 500),
+         ("cyclegan-thin-thick", "strip", "translation-cyclegan", 520),
+         ("cyclegan-thin-thick", "probe", "translation-cyclegan-probe", 760),
+         ("srgan-mnist", "strip", "translation-srgan", 820)]
 # an edge map drawn with one stroke (image pixels, x then y): the outline of a thick "7"
 DRAWING = [[(7.5, 6.5), (21.5, 6.5), (21.5, 9.5), (14.5, 23.5), (11.5, 23.5), (18.0, 9.5),
             (7.5, 9.5), (7.5, 6.5)]]
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=sorted(CONFIGS), help="one run only")
     ap.add_argument("--runs", type=Path, help="use RUNS/<run> (trained with `genstudio train "
                     "examples/<run>.toml --out RUNS/<run>`) where it exists instead of training")
-    ap.add_argument("--size", default="680x760")
+    ap.add_argument("--size", default=SIZE, help="WxH (default: 680 wide, each shot's height)")
     ap.add_argument("--dark", action="store_true")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -119,14 +120,14 @@ def main(argv=None) -> int:
     def render(t, kind, **payload):
         return renders.render(t, SimpleNamespace(kind=kind, payload={"direction": "ab", **payload}))
 
-    for run, tab, name in SHOTS:
+    for run, tab, name, height in SHOTS:
         if args.only and run != args.only:
             continue
         if run not in trainers:
             trainers[run] = train(run, args.steps, args.runs)
         t = trainers[run]
         panel = TranslationViewPanel()
-        panel.resize(w, h)
+        panel.resize(w, height if args.size == SIZE else h)
         panel.show()
         configure(panel, t)
         panel.set_strip(render(t, "translation_strip", **panel.strip.settings()))

@@ -64,7 +64,8 @@ def test_a_translator_trains_in_the_window_and_the_panel_translates_a_drawing(
                     and np.array_equal(panel.draw.result()["input"][0], drawn), timeout=WAIT)
     d = panel.draw.result()
     assert d["output"].shape == (1, 28, 28) and d["reconstruction"].shape == (1, 28, 28)
-    assert d["step"] == 12 and len(panel.draw.output_rows()) == 2
+    assert d["step"] == 12 and [c for _, c in panel.draw.outputs()] == ["output (thick)",
+                                                                   "back F(G(x))"]
     # the probe: images at the slider's amplitude and the curve over 0..0.2
     panel.set_view("probe")
     qtbot.waitUntil(lambda: panel.probe.probe() is not None and panel.probe.curve() is not None,

@@ -126,10 +126,14 @@ def test_a_one_way_translator_has_no_direction_switch_and_no_probe(panel):
     assert not panel._direction.isVisible() and panel.direction() == "ab"
     panel.set_strip(fake_strip(n=4))
     rows = panel.strip.rows()
-    assert [r.label for r in rows] == ["input (edges)", "output (digits)", "target (digits)"]
+    assert [r.label for r in rows] == ["input (edges)", "output (digits)", "target (digits)",
+                                       "|output \u2212 target|"]
     d = panel.strip.result()
-    l1 = np.abs(d["outputs"] - d["targets"]).reshape(4, -1).mean(1)
-    assert rows[1].captions[0] == f"L1 {l1[0]:.3f} \u00b7 {d['psnr'][0]:.1f} dB"
+    err = np.abs(d["outputs"] - d["targets"])
+    mse = (err ** 2).reshape(4, -1).mean(1)
+    assert rows[1].captions[0] == f"L1 {err[0].mean():.3f}"
+    assert rows[3].captions[0] == f"{10 * np.log10(1 / mse[0]):.1f} dB"
+    np.testing.assert_allclose(rows[3].images[0], heat(err[0, 0]))
     assert "mean L1" in panel.strip._title.text()
 
 
@@ -213,7 +217,7 @@ def test_drawing_in_the_panel_emits_the_image_and_shows_its_translation(panel):
     drag(canvas, [(8.0, 8.0), (20.0, 20.0)])
     assert got and got[-1][8, 8] > 0 and got[-1][19, 19] > 0
     panel.set_drawn(fake_drawn(got[-1]))
-    assert [r.captions for r in panel.draw.output_rows()] == [["output (digits)"]]
+    assert [cap for _, cap in panel.draw.outputs()] == ["output (digits)"]
     panel.set_strip(fake_strip(n=2))
     QTest.mouseClick(panel.findChild(QPushButton, "drawFromInputButton"), Qt.LeftButton)
     np.testing.assert_allclose(got[-1], panel.strip.result()["inputs"][0][0])

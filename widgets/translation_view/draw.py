@@ -17,7 +17,7 @@ from ..kit import WheelGuard, checked_button_css, mute_label
 from .canvas import DrawingCanvas
 from .images import to_size
 from .strip import stage_title
-from .tiles import ClickableTiles, TileRow
+from .tiles import ScaledImages
 
 DRAW_HINT = ("Draw with the left button (right button erases). The output follows each stroke, "
              "and changes again as training goes on.")
@@ -80,16 +80,15 @@ class DrawView(QWidget):
         self.canvas.setMinimumSize(196, 196)
         self.canvas.changed.connect(self.drawing_changed)
         left.addWidget(self.canvas, 1)
-        body.addLayout(left, 3)
+        body.addLayout(left, 1)
         right = QVBoxLayout()
         self._title = QLabel("")
         self._title.setObjectName("drawTitle")
         self._title.setWordWrap(True)
         right.addWidget(self._title)
-        self._outputs = ClickableTiles("translationDrawOutputs")
+        self._outputs = ScaledImages("translationDrawOutputs")
         right.addWidget(self._outputs, 1)
-        right.addStretch(0)
-        body.addLayout(right, 2)
+        body.addLayout(right, 1)
         v.addLayout(body, 1)
         self._hint = QLabel(DRAW_HINT)
         self._hint.setObjectName("drawHint")
@@ -120,30 +119,31 @@ class DrawView(QWidget):
         out = np.asarray(d["output"])
         h, w = out.shape[-2:]
         src, dst = (tuple(d.get("sides") or ("input", "output")) + ("", ""))[:2]
-        rows = []                      # one image a row, named under it
+        items = []                     # one image a row, named under it
         if d.get("stages"):
-            rows.append(TileRow("", [d["bicubic"]], ["bicubic"]))
+            items.append((d["bicubic"], "bicubic"))
             now = str(d.get("stage_now", ""))
             for name in d.get("stage_names") or list(d["stages"]):
-                rows.append(TileRow("", [d["stages"][name]],
-                                    [stage_title(name) + (" (training)" if name == now else "")]))
+                items.append((d["stages"][name],
+                              stage_title(name) + (" (training)" if name == now else "")))
         else:
-            rows.append(TileRow("", [out], [f"output ({dst})" if dst else "output"]))
+            items.append((out, f"output ({dst})" if dst else "output"))
             if d.get("reconstruction") is not None:
                 back = "F(G(x))" if d.get("direction", "ab") == "ab" else "G(F(y))"
-                rows.append(TileRow("", [to_size(d["reconstruction"], h, w)], [f"back {back}"]))
-        self._outputs.set_rows(rows)
+                items.append((to_size(d["reconstruction"], h, w), f"back {back}"))
+        self._outputs.set_images(items)
         self._title.setText(f"step {int(d.get('step', 0)):,} \u00b7 {src} \u2192 {dst}")
 
     def result(self) -> Optional[dict]:
         return self._result
 
-    def output_rows(self) -> list[TileRow]:
-        return self._outputs.rows()
+    def outputs(self) -> list[tuple[np.ndarray, str]]:
+        """What the outputs column shows: (image, caption) pairs."""
+        return self._outputs.items()
 
     def clear(self) -> None:
         self._result = None
-        self._outputs.set_rows([])
+        self._outputs.set_images([])
         self._title.setText("")
 
     def apply_palette(self) -> None:

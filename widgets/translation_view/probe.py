@@ -28,10 +28,9 @@ A_MAX = 0.2
 A_STEPS = 200            # slider units: a = value / A_STEPS * A_MAX
 CHANGES = (("pixels", "x' = x with a 4\u00d74 patch inverted"),
            ("image", "x' = the next test image"))
-EXPLAIN = ("G hides x in a faint high-frequency pattern that F decodes: a small change of x "
-           "shows up in G(x') faintly, also far from the patch (|G(x) \u2212 G(x')| amplified), "
-           "yet F(G(x')) has it; a little noise on G(x) erases the pattern and F(G(x) + a\u00b7n) "
-           "collapses.")
+EXPLAIN = ("G hides x in a faint high-frequency pattern that F reads: the change of x shows "
+           "only faintly in G(x') (\u00d7gain) yet F(G(x')) has it, and a little noise on G(x) "
+           "wipes it out.")
 CURVE_TIP = ("Reconstruction error mean |F(G(x) + a\u00b7n) \u2212 x| over test images against the "
              "noise amplitude a (one seeded draw n per image), and the size of the noise itself "
              "(dashed, mean |a\u00b7n| \u2248 0.8a). An F that read only what G(x) shows would "

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..kit import WheelGuard, mute_label
-from .images import mean_scores, score_caption, to_size, zoom_crop
+from .images import heat, mean_scores, to_size, zoom_crop
 from .tiles import ClickableTiles, TileRow
 
 STAGE_TITLES = {"srresnet": "SRResNet", "srgan": "SRGAN"}
@@ -26,8 +26,8 @@ STAGE_TIPS = {"srresnet": "The generator trained on pixel MSE alone (SRResNet): 
               "srgan": "The generator trained on the perceptual loss (content in the "
                        "evaluator's feature space + 1e-3 adversarial): crisper strokes, "
                        "sometimes invented detail; often a lower PSNR than SRResNet."}
-SCORES_HINT = ("Under each output: its L1 = mean |G(x) \u2212 y| and PSNR = 10 log10(1 / MSE) "
-               "against the target y, what the held-out curve averages.")
+SCORES_HINT = ("Scored as the held-out curve is: L1 = mean |G(x) \u2212 y| under each output, "
+               "PSNR = 10 log10(1 / MSE) under its error map, against the target y.")
 SR_HINT = ("Under each picture: its PSNR = 10 log10(1 / MSE) against the truth (higher is "
            "closer pixel by pixel; SRGAN trades some of it for crisper strokes).")
 MAX_N = 12
@@ -224,9 +224,11 @@ class StripView(QWidget):
         else:
             rows.append(TileRow(f"input ({src})" if src else "input", list(inputs),
                                 tip="The translator's inputs."))
-            caps = [score_caption(l1, psnr, i) for i in range(n)] if targets is not None else None
+            caps = [f"L1 {float(v):.3f}" for v in l1] if targets is not None and l1 is not None \
+                else None
             rows.append(TileRow(f"output ({dst})" if dst else "output", list(outputs), caps,
-                                tip="The translator's outputs now."))
+                                tip="The translator's outputs now, each with its L1 = mean "
+                                    "|G(x) \u2212 y| against its target y."))
             rec = d.get("reconstructions")
             if rec is not None:
                 back = "F(G(x))" if d.get("direction", "ab") == "ab" else "G(F(y))"
@@ -238,6 +240,11 @@ class StripView(QWidget):
             if targets is not None:
                 rows.append(TileRow(f"target ({dst})" if dst else "target", list(targets),
                                     tip="The inputs' partners in the paired data."))
+                err = np.abs(outputs - np.asarray(targets))
+                rows.append(TileRow("|output \u2212 target|", [heat(e.mean(0)) for e in err],
+                                    [f"{float(p):.1f} dB" for p in psnr] if psnr is not None else None,
+                                    tip="Where the output misses its target (black: exact, "
+                                        "yellow-white: off by 1), with the PSNR = 10 log10(1 / MSE)."))
         self._tiles.set_rows(rows)
         self._hint.setVisible(targets is not None)
         self._hint.setText(SR_HINT if stages else SCORES_HINT)
