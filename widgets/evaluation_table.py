@@ -327,9 +327,10 @@ class EvaluationTable(QWidget):
         self._fit_columns()
         if self._runs:
             rec = self._runs[0][1]
-            self.caption.setText(f"{len(keys)} metrics of {self._runs[0][0]}; samples scored: "
-                                 f"{rec.get('n', '?')}, seed {rec.get('seed', '?')}. Hover a "
-                                 f"metric for what it measures.")
+            scored = (f"test images translated: {_fmt(rec['translation/examples'])}"
+                      if "translation/examples" in rec else f"samples scored: {rec.get('n', '?')}")
+            self.caption.setText(f"{len(keys)} metrics of {self._runs[0][0]}; {scored}, seed "
+                                 f"{rec.get('seed', '?')}. Hover a metric for what it measures.")
         elif self._current:
             self.caption.setText(f"No evaluation of {self._current} yet: press Evaluate (Ctrl+E).")
         else:
