@@ -27,6 +27,16 @@ MIXED = DataSpec("images", channels=3, height=12, width=12, pairing="unpaired",
 TINY = dict(g_channels=2, g_blocks=1, g_down=1, d_channels=2, d_layers=1)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny workloads: one intra-op thread is as fast, and far faster when other processes
+    share the cores (a step took 3.6 s on 2 threads of a busy 2-core CPU, 24 ms on 1)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _engine(spec: DataSpec = SAME, lr: float = 2e-4, **over) -> CycleGANEngine:
     torch.manual_seed(0)
     cfg = CycleGANConfig(**{**TINY, **over})
@@ -264,7 +274,7 @@ def test_paired_data_is_accepted_as_two_domains_with_the_paired_metrics():
 def _config(data: str, steps: int = 8, **model):
     return config_from_dict({
         "run": {"seed": 3, "steps": steps, "batch_size": 8, "log_every": 2, "sample_every": 4,
-                "checkpoint_every": 2, "preview_samples": 4, "device": "cpu"},
+                "checkpoint_every": 2, "preview_samples": 4, "threads": 1, "device": "cpu"},
         "data": {"name": data, "limit": 64},
         "model": {"engine": "cyclegan", "g_channels": 4, "g_blocks": 1, "d_channels": 4,
                   **model},
