@@ -50,11 +50,11 @@ CONFIGS = {
 }
 SIZE = "680x760"
 # (run, tab, output file, height at --size's width)
-SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix", 600),
+SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix", 530),
          ("pix2pix-edges", "draw", "translation-pix2pix-draw", 500),
          ("cyclegan-thin-thick", "strip", "translation-cyclegan", 520),
          ("cyclegan-thin-thick", "probe", "translation-cyclegan-probe", 760),
-         ("srgan-mnist", "strip", "translation-srgan", 820)]
+         ("srgan-mnist", "strip", "translation-srgan", 790)]
 # an edge map drawn with one stroke (image pixels, x then y): the outline of a thick "7"
 DRAWING = [[(7.5, 6.5), (21.5, 6.5), (21.5, 9.5), (14.5, 23.5), (11.5, 23.5), (18.0, 9.5),
             (7.5, 9.5), (7.5, 6.5)]]

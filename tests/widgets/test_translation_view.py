@@ -221,3 +221,25 @@ def test_drawing_in_the_panel_emits_the_image_and_shows_its_translation(panel):
     panel.set_strip(fake_strip(n=2))
     QTest.mouseClick(panel.findChild(QPushButton, "drawFromInputButton"), Qt.LeftButton)
     np.testing.assert_allclose(got[-1], panel.strip.result()["inputs"][0][0])
+
+
+def test_the_probe_verdict_compares_the_errors_rise_with_the_noise():
+    """ratio = (error(a) - error(0)) / mean |a n| at a = 0.05: > 1.5 reads as a hidden signal
+    (F amplifies the noise), < 0.5 as none (F reads what G(x) shows)."""
+    from widgets.translation_view.probe import verdict
+    a = np.linspace(0, 0.2, 21)
+    ref = a * np.sqrt(2 / np.pi)
+    hidden = {"amplitudes": a, "error": 0.01 + 10 * ref, "noise_l1": ref}
+    assert "10.00\u00d7" in verdict(hidden) and "hidden signal" in verdict(hidden)
+    robust = {"amplitudes": a, "error": 0.02 + 0.01 * ref, "noise_l1": ref}
+    assert "0.01\u00d7" in verdict(robust) and "no hidden signal" in verdict(robust)
+
+
+def test_the_magnifier_starts_where_the_stages_differ_most():
+    from widgets.translation_view.strip import busiest_crop
+    a = np.zeros((1, 28, 28), np.float32)
+    b = a.copy()
+    b[0, 20:24, 4:8] = 1.0                               # they differ in one 4x4 square
+    fx, fy = busiest_crop([a, b], 7)
+    assert 4 / 28 <= fx <= 8 / 28 and 20 / 28 <= fy <= 24 / 28
+    assert busiest_crop([a, a], 3) == (0.5, 0.5)

@@ -28,15 +28,32 @@ A_MAX = 0.2
 A_STEPS = 200            # slider units: a = value / A_STEPS * A_MAX
 CHANGES = (("pixels", "x' = x with a 4\u00d74 patch inverted"),
            ("image", "x' = the next test image"))
-EXPLAIN = ("G hides x in a faint high-frequency pattern that F reads: the change of x shows "
-           "only faintly in G(x') (\u00d7gain) yet F(G(x')) has it, and a little noise on G(x) "
-           "wipes it out.")
+EXPLAIN = ("Chu et al. 2017: G may hide x in a faint pattern that F reads; noise on G(x) then "
+           "wipes it out and the red curve climbs above the dashed noise. Heat map: how far a "
+           "small change of x spreads in G(x') (\u00d7gain).")
 CURVE_TIP = ("Reconstruction error mean |F(G(x) + a\u00b7n) \u2212 x| over test images against the "
              "noise amplitude a (one seeded draw n per image), and the size of the noise itself "
              "(dashed, mean |a\u00b7n| \u2248 0.8a). An F that read only what G(x) shows would "
              "change by about the noise; a steep rise at small a is the hidden signal being lost.")
 ERROR_COLOUR = (214, 39, 40)
 NOISE_COLOUR = (127, 127, 127)
+
+
+def verdict(curve: Mapping[str, Any], at: float = 0.05) -> str:
+    """How much of the noise reaches F's output at amplitude `at`: the rise of the error from
+    a = 0 over the noise's own size mean |a n|. Far above 1: F amplifies the noise, the mark
+    of a hidden signal; well below 1: F reads what G(x) shows (and even removes noise)."""
+    a = np.asarray(curve["amplitudes"], np.float64)
+    err, ref = np.asarray(curve["error"], np.float64), np.asarray(curve["noise_l1"], np.float64)
+    if len(a) < 2:
+        return ""
+    k = int(np.argmin(np.abs(a - at)))
+    if ref[k] <= 0:
+        return ""
+    ratio = (err[k] - err[0]) / ref[k]
+    what = ("F amplifies it: a hidden signal" if ratio > 1.5 else
+            "F passes it on" if ratio > 0.5 else "F shrugs it off: no hidden signal")
+    return f"a = {a[k]:.2f}: the error rose {ratio:.2f}\u00d7 the noise \u2014 {what}"
 
 
 class ProbeView(QWidget):
@@ -123,7 +140,7 @@ class ProbeView(QWidget):
         pi.setMenuEnabled(False)
         pi.hideButtons()
         pi.setMouseEnabled(False, False)
-        pi.setContentsMargins(2, 10, 8, 2)
+        pi.setContentsMargins(2, 4, 18, 2)
         for name in ("left", "bottom"):
             pi.getAxis(name).setStyle(tickFont=small_font(self.font()), tickTextOffset=3)
             pi.getAxis(name).enableAutoSIPrefix(False)
@@ -138,6 +155,9 @@ class ProbeView(QWidget):
         pi.addItem(self._marker)
         self._plot.setMinimumHeight(150)
         v.addWidget(self._plot, 2)
+        self._curve_note = QLabel("")
+        self._curve_note.setObjectName("probeCurveNote")
+        v.addWidget(self._curve_note)
         self._sync_labels()
         self.apply_palette()
 
@@ -195,8 +215,9 @@ class ProbeView(QWidget):
         self._ref_item.setData(a, np.asarray(d["noise_l1"], np.float64))
         self._marker.setValue(self.amplitude())
         pi = self._plot.getPlotItem()
-        pi.setTitle(f"{int(d.get('n', 0))} test images \u00b7 step {int(d.get('step', 0)):,}",
-                    size="8pt")
+        pi.setTitle(verdict(d), size="8pt")
+        self._curve_note.setText(f"Curve: mean over the first {int(d.get('n', 0))} test images, "
+                                 f"one seeded noise draw each, step {int(d.get('step', 0)):,}.")
         pi.enableAutoRange()
 
     def _redraw(self) -> None:
@@ -254,6 +275,7 @@ class ProbeView(QWidget):
         self._err_item.setData([], [])
         self._ref_item.setData([], [])
         self._plot.getPlotItem().setTitle("")
+        self._curve_note.setText("")
 
     def _fit_heights(self) -> None:
         need = self._tiles.height_for(self.width())
@@ -268,7 +290,7 @@ class ProbeView(QWidget):
         fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Base)
         self._plot.setBackground(bg)
         style_axes(self._plot.getPlotItem(), fg, bg)
-        for lab in (self._explain, self._numbers):
+        for lab in (self._explain, self._numbers, self._curve_note):
             lab.setPalette(pal)
             mute_label(lab)
         self._err_item.setPen(pg.mkPen(ERROR_COLOUR, width=2))

@@ -34,6 +34,25 @@ MAX_N = 12
 MAX_ZOOM = 6
 
 
+def busiest_crop(images, zoom: float) -> tuple[float, float]:
+    """Where to put the magnifier first: the centre (fractions of width and height) of the
+    1/zoom square where the first two images (SRResNet and SRGAN) differ most; the image's
+    centre when they agree everywhere."""
+    if len(images) < 2:
+        return (0.5, 0.5)
+    a, b = (np.asarray(im, np.float32).reshape(-1, *np.asarray(im).shape[-2:]).mean(0)
+            for im in images[:2])
+    d = np.abs(a - b)
+    h, w = d.shape
+    k = max(1, int(round(min(h, w) / max(1.0, float(zoom)))))
+    if d.max() <= 0 or k >= min(h, w):
+        return (0.5, 0.5)
+    c = np.pad(d, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    box = c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]     # sums of every k x k square
+    i, j = np.unravel_index(int(np.argmax(box)), box.shape)
+    return ((j + k / 2) / w, (i + k / 2) / h)
+
+
 def stage_title(name: str) -> str:
     return STAGE_TITLES.get(name, name)
 
@@ -53,6 +72,7 @@ class StripView(QWidget):
         self._pool = 0
         self._column = 0
         self._centre = (0.5, 0.5)
+        self._centre_chosen = False          # a click placed the magnifier: keep it there
         self._guard = WheelGuard(self)
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
@@ -125,7 +145,7 @@ class StripView(QWidget):
         self._zoom_tiles.setToolTip("The same crop of every row, magnified: where SRResNet "
                                     "blurs and SRGAN draws crisp (or invented) strokes.")
         v.addWidget(self._zoom_tiles, 2)
-        v.addStretch(1)
+        v.addStretch(0)
         self._set_zoom_visible(False)
         self._sync()
 
@@ -249,6 +269,9 @@ class StripView(QWidget):
         self._hint.setVisible(targets is not None)
         self._hint.setText(SR_HINT if stages else SCORES_HINT)
         self._column = min(self._column, max(0, n - 1))
+        if stages and not self._centre_chosen:
+            self._centre = busiest_crop([stages[k][self._column] for k in list(stages)[:2]],
+                                        self.zoom())
         self._set_zoom_visible(bool(stages))
         self._draw_zoom()
         self._title.setText(self._title_text(d, n))
@@ -316,6 +339,7 @@ class StripView(QWidget):
             self._column = int(column)
         if centre is not None:
             self._centre = (float(centre[0]), float(centre[1]))
+            self._centre_chosen = True
         self._zoom.setValue(int(z))
         self._draw_zoom()
 
@@ -324,6 +348,7 @@ class StripView(QWidget):
 
     def _on_tile_clicked(self, _row: int, col: int, fx: float, fy: float) -> None:
         self._column, self._centre = int(col), (fx, fy)
+        self._centre_chosen = True
         self._draw_zoom()
 
     def _draw_zoom(self) -> None:
