@@ -35,6 +35,10 @@ class FakeSession:
     def __init__(self):
         self.host, self.bus, self.renders = FakeHost(), FakeBus(), RenderRouter()
         self.snapshot = None
+        self.raised: list[str] = []
+
+    def raise_panel(self, name):
+        self.raised.append(name)
 
 
 def dataset(n_src=50, n_tgt=60, pairing="unpaired"):
@@ -78,6 +82,7 @@ def test_only_translators_on_two_sided_data(wired):
     session, panel, c = wired
     open_run(session, c, {"decode", "encode"})
     assert panel.message() == UNAVAILABLE and session.host.renders == []
+    assert session.raised == []                          # another family's run: left alone
     session.snapshot = snapshot({"translate"}, ds=None)
     c.on_run_opened(session.snapshot)
     assert panel.message() == UNAVAILABLE and session.host.renders == []
@@ -86,6 +91,7 @@ def test_only_translators_on_two_sided_data(wired):
 def test_the_strip_is_asked_once_in_flight_and_again_after_a_snapshot(wired):
     session, panel, c = wired
     open_run(session, c, {"translate", "translate_back"})
+    assert session.raised == ["TranslationViewPanel"]      # a translator's run: its view
     assert session.host.renders == [("translation_strip", {"split": "test", "indices": None,
                                                            "start": 0, "n": 6, "direction": "ab"})]
     c.on_samples(20, np.zeros((4, 1, 28, 28)))            # the model changed ...

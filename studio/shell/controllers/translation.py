@@ -80,6 +80,7 @@ class TranslationController(Controller):
                              has_back="translate_back" in caps, sr="sr_stages" in caps,
                              test_counts=(n_src, len(ds.test_x)))
         self._reset_payloads()
+        self.session.raise_panel(self.panel.objectName())   # the view a translator is for
         self.poll()
 
     def _reset_payloads(self) -> None:
