@@ -23,11 +23,11 @@ EQUIV_STEPS = 5
 
 
 def points_config(engine: str, steps: int = EQUIV_STEPS, run: dict | None = None,
-                  optim: dict | None = None, **model):
+                  optim: dict | None = None, data: dict | None = None, **model):
     return config_from_dict({
         "run": {"seed": 3, "steps": steps, "batch_size": 32, "log_every": 2, "sample_every": 4,
                 "checkpoint_every": 4, "preview_samples": 16, "device": "cpu", **(run or {})},
-        "data": {"name": "ring8", "n": 512, "n_test": 256},
+        "data": data or {"name": "ring8", "n": 512, "n_test": 256},
         "model": {"engine": engine, **model},
         "optim": {"lr": 2e-3, **(optim or {})},
     })
@@ -50,7 +50,22 @@ EQUIV_CONFIGS = {
                             "latent_mixture_restart": 2, "pack": 2, "conditional": False}, SGD),
     "ddpm": ("ddpm", {"ema": 0.9}, None),
     "flow": ("flow", {}, None),
+    # translators on two-sided sets (EQUIV_DATA): both sides sharded alike, CycleGAN's history
+    # pools drawn for the global batch; pix2pix without dropout (each rank draws the masks of
+    # its own rows) and with instance norm (BatchNorm statistics would be per shard)
+    "pix2pix": ("pix2pix", {"channels": 4, "depth": 3, "d_channels": 4, "dropout": 0.0,
+                            "norm": "instance"}, SGD),
+    "cyclegan": ("cyclegan", {"g_channels": 4, "g_blocks": 1, "d_channels": 4, "pool_size": 16},
+                 {**SGD, "lr": 0.002}),
 }
+EQUIV_DATA = {"pix2pix": {"name": "mnist-edges", "limit": 128},
+              "cyclegan": {"name": "mnist-thin-thick", "limit": 128}}
+# CycleGAN's generators start almost flat and their instance norms blow tiny differences up
+# (measured in one process: a 1e-8 nudge to the weights moves them 2e-5 after one SGD step,
+# 4e-3 after five), so two processes are compared with one after one step. Its pool of 16
+# fills with the first 16 of the 32 generated images and swaps or keeps the others (drawn
+# for the global batch), so the step covers both of the pool's cases.
+EQUIV_STEPS_FOR = {"cyclegan": 1}
 
 
 def equiv(out: Path) -> None:
@@ -61,8 +76,9 @@ def equiv(out: Path) -> None:
     device = os.environ.get("EQUIV_DEVICE", "cpu")
     dist = distributed.setup(device)
     for name, (engine, model, optim) in EQUIV_CONFIGS.items():
-        trainer = Trainer(points_config(engine, optim=optim, run={"device": device}, **model),
-                          None, dist=dist)
+        trainer = Trainer(points_config(engine, EQUIV_STEPS_FOR.get(name, EQUIV_STEPS),
+                                        optim=optim, run={"device": device},
+                                        data=EQUIV_DATA.get(name), **model), None, dist=dist)
         trainer.train()
         if dist.is_main:
             torch.save({k: v.clone() for k, v in trainer.engine.state_dict().items()},
