@@ -124,6 +124,8 @@ def test_a_one_way_translator_has_no_direction_switch_and_no_probe(panel):
     assert panel.view() == "strip"
     assert not panel.tab_visible("probe") and panel.tab_visible("draw")
     assert not panel._direction.isVisible() and panel.direction() == "ab"
+    panel.set_view("probe")
+    assert panel.view() == "strip"                       # a hidden tab stays hidden
     panel.set_strip(fake_strip(n=4))
     rows = panel.strip.rows()
     assert [r.label for r in rows] == ["input (edges)", "output (digits)", "target (digits)",

@@ -161,6 +161,10 @@ class TranslationViewPanel(PaletteAware, QWidget):
         return "strip" if w is self.strip else "draw" if w is self.draw else "probe"
 
     def set_view(self, view: str) -> None:
+        """Show the tab "strip", "draw" or "probe" (a hidden tab, the probe of a one-way
+        translator, stays hidden)."""
+        if not self.tab_visible(view):
+            return
         self._pages.setCurrentWidget(self._tabs)
         self._tabs.setCurrentWidget({"strip": self.strip, "draw": self.draw,
                                      "probe": self.probe}[view])
