@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     trainers = {}
 
     def render(t, kind, **payload):
-        return renders.render(t, SimpleNamespace(kind=kind, payload={"direction": "ab", **payload}))
+        payload = {"direction": "ab", **payload}
+        return renders.render(t, SimpleNamespace(kind=kind, payload=payload))
 
     for run, tab, name, height in SHOTS:
         if args.only and run != args.only:
@@ -144,9 +145,14 @@ def main(argv=None) -> int:
             panel.set_probe(render(t, "translation_probe", **panel.probe.settings()))
             curve = render(t, "translation_probe_curve", **panel.probe.curve_settings())
             panel.set_curve(curve)
-            print(f"{run} probe (mean |F(G(x) + a n) - x| over {curve['n']} test images):")
-            for a, e, r in zip(curve["amplitudes"], curve["error"], curve["noise_l1"]):
-                print(f"   a = {a:.2f}: error {e:.4f}   (noise mean |a n| {r:.4f})")
+            print(f"{run} probe: mean |F(G(x) + a n) - x| over the first {curve['n']} test "
+                  "images (and the way Y -> X -> Y):")
+            back = render(t, "translation_probe_curve", **{**panel.probe.curve_settings(),
+                                                           "direction": "ba"})
+            print(f"   a     X->Y->X error   Y->X->Y error   noise mean |a n|")
+            for a, e, b, r in zip(curve["amplitudes"], curve["error"], back["error"],
+                                  curve["noise_l1"]):
+                print(f"   {a:.2f}  {e:.4f}          {b:.4f}          {r:.4f}")
         panel.set_view(tab)
         for _ in range(5):
             app.processEvents()
