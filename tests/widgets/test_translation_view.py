@@ -245,3 +245,15 @@ def test_the_magnifier_starts_where_the_stages_differ_most():
     fx, fy = busiest_crop([a, b], 7)
     assert 4 / 28 <= fx <= 8 / 28 and 20 / 28 <= fy <= 24 / 28
     assert busiest_crop([a, a], 3) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize("engine,view", [("pix2pix", "draw"), ("cyclegan", "probe"), ("srgan", "strip")])
+def test_the_preview_grabs_each_engines_view(qtbot, tmp_path, engine, view):
+    """`python -m widgets.translation_view --engine E --view V --grab OUT.png` with fake data."""
+    from widgets.translation_view import main
+    out = tmp_path / "shot.png"
+    assert main(["--engine", engine, "--view", view, "--grab", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    for w in QApplication.topLevelWidgets():
+        if type(w).__name__ == "TranslationViewPanel":
+            w.close()
