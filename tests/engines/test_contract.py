@@ -29,7 +29,29 @@ def _batch(spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
     else:
         x = torch.randn(n, spec.dim, generator=g) * torch.tensor(spec.point_std) + torch.tensor(spec.point_mean)
     y = torch.randint(0, spec.num_classes, (n,), generator=g) if spec.num_classes else None
+    if spec.two_sided:
+        return Batch(x, y, torch.rand(n, *spec.source_shape, generator=g), y)
     return Batch(x, y)
+
+
+# Translators read a source side: on an image spec they get a two-sided version at a size
+# their default discriminators fit (28 px gray, 24 px colour), the source at half the size
+# for SRGAN (super-resolution x2) and the target's size otherwise; points do not apply.
+TRANSLATOR_SIZE = {1: 28, 3: 24}
+
+
+def _spec(name: str, spec_name: str) -> DataSpec:
+    spec = SPECS[spec_name]
+    E = get_engine(name)
+    if "translate" not in E.capabilities:
+        return spec
+    if not spec.is_images:
+        pytest.skip(f"{name} translates images; it does not train on points")
+    size = TRANSLATOR_SIZE[spec.channels]
+    src = size // 2 if "sr_stages" in E.capabilities else size
+    return dataclasses.replace(spec, height=size, width=size, pairing=E.pairing_needed[0],
+                               source_channels=spec.channels, source_height=src,
+                               source_width=src)
 
 
 def _step_batch(engine, spec: DataSpec, n: int = 8, seed: int = 0) -> Batch:
@@ -41,9 +63,15 @@ def _build(name: str, spec: DataSpec, seed: int = 0):
     torch.manual_seed(seed)
     E = get_engine(name)
     fields = {f.name for f in dataclasses.fields(E.Config)}
-    over = next((OVERRIDES.get(k, {}) for k, v in SPECS.items() if v is spec), {})
-    return E.build(E.Config(**{k: v for k, v in over.items() if k in fields}), OptimConfig(),
-                   spec, "cpu")
+    # (translators' two-sided specs are new objects: they run their defaults)
+    over = dict(next((OVERRIDES.get(k, {}) for k, v in SPECS.items() if v is spec), {}))
+    if spec.two_sided and spec.sample_shape != (1, 28, 28):
+        over["content_loss"] = "pixel"          # SRGAN's evaluator features are for 1x28x28
+    engine = E.build(E.Config(**{k: v for k, v in over.items() if k in fields}), OptimConfig(),
+                     spec, "cpu")
+    if engine.feature_net_wanted():          # the trainer attaches the evaluator; a stand-in here
+        engine.attach_feature_net(torch.nn.Conv2d(spec.channels, 4, 3))
+    return engine
 
 
 params = pytest.mark.parametrize("name", engine_names())
@@ -64,7 +92,7 @@ def test_declaration(name):
 @params
 @specs
 def test_train_step_returns_finite_detached_scalars(name, spec_name):
-    spec = SPECS[spec_name]
+    spec = _spec(name, spec_name)
     engine = _build(name, spec)
     for i in range(3):
         out = engine.train_step(_step_batch(engine, spec, seed=i))
@@ -79,7 +107,7 @@ def test_train_step_returns_finite_detached_scalars(name, spec_name):
 @params
 @specs
 def test_samples_have_the_right_shape_range_and_are_a_function_of_z(name, spec_name):
-    spec = SPECS[spec_name]
+    spec = _spec(name, spec_name)
     engine = _build(name, spec)
     engine.train_step(_step_batch(engine, spec))
     rng_before = torch.get_rng_state()
@@ -100,7 +128,7 @@ def test_samples_have_the_right_shape_range_and_are_a_function_of_z(name, spec_n
 @params
 @specs
 def test_checkpoint_round_trip_reproduces_samples(name, spec_name, tmp_path):
-    spec = SPECS[spec_name]
+    spec = _spec(name, spec_name)
     engine = _build(name, spec, seed=0)
     for i in range(2):
         engine.train_step(_step_batch(engine, spec, seed=i))
@@ -116,7 +144,7 @@ def test_checkpoint_round_trip_reproduces_samples(name, spec_name, tmp_path):
 @params
 @specs
 def test_evaluate_gives_finite_floats(name, spec_name):
-    spec = SPECS[spec_name]
+    spec = _spec(name, spec_name)
     engine = _build(name, spec)
     metrics = engine.evaluate([_batch(spec, seed=9), _batch(spec, n=3, seed=10)])
     assert metrics, f"{name} reports no held-out metric"
@@ -126,7 +154,8 @@ def test_evaluate_gives_finite_floats(name, spec_name):
 
 @params
 def test_set_lr_reaches_every_optimizer(name):
-    engine = _build(name, SPECS["points"])
+    E = get_engine(name)
+    engine = _build(name, _spec(name, "gray8") if "translate" in E.capabilities else SPECS["points"])
     engine.set_lr(0.123)
     for opt in engine.optimizers().values():
         assert all(g["lr"] == 0.123 for g in opt.param_groups)
@@ -141,7 +170,7 @@ def test_critic_methods(name, spec_name):
     E = get_engine(name)
     if "critic" not in E.capabilities:
         pytest.skip(f"{name} has no critic")
-    spec = SPECS[spec_name]
+    spec = _spec(name, spec_name)
     engine = _build(name, spec)
     engine.train_step(_step_batch(engine, spec))
     assert isinstance(engine.critic_label, str) and engine.critic_label
