@@ -9,7 +9,7 @@ from widgets.viewmodels import DatasetView, EngineInfo, FieldSpec, SourceInfo
 
 from studio.core.config import RunSection
 from studio.core.data import DATA_SOURCES, Dataset
-from widgets.pair_images import InterleavedImages, PairImages
+from widgets.pair_images import InterleavedImages, PairImages, interleave_order
 from studio.core.options import field_default
 
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
@@ -73,6 +73,16 @@ def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
                        labels=labels, class_names=list(ds.class_names),
                        test_count=len(ds.test_x), skipped=skipped, description=description,
                        noun=noun, shape_text=shape_text)
+
+
+def picked_image(ds: Any, index: int) -> tuple[str, int]:
+    """What a browser thumbnail `index` of `ds` (as dataset_view shows it) is: ("target", i)
+    = ds.train_x[i] (a paired set's pair i, or any one-sided image), or ("source", i) =
+    ds.train_x2[i] (an unpaired set shows its two domains alternating)."""
+    if getattr(ds, "pairing", "") != "unpaired":
+        return "target", int(index)
+    side, k = interleave_order(len(ds.train_x2), len(ds.train_x))[:, int(index)]
+    return ("source" if side == 0 else "target"), int(k)
 
 
 def as_plain(d: Any) -> Any:

@@ -41,11 +41,11 @@ from .bus import TelemetryBus
 from .controllers.base import Controller
 from .gui_gc import gui_thread_collector
 from .panels import PANELS
-from .presenters import engine_infos, optim_fields, run_fields, source_infos
+from .presenters import engine_infos, optim_fields, picked_image, run_fields, source_infos
 from .session import RenderRouter
 from .theme import THEMES, apply_theme
 
-LAYOUT_VERSION = 3      # 3: the Codes dock
+LAYOUT_VERSION = 4      # 3: the Codes dock; 4: the Translation dock
 RECENT_RUNS = 10
 EXPORT_SCALES = (1, 2, 4, 8)
 PRESENTATION_FONT_SCALE = 1.5
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["PointCanvasPanel"], d["ModeCollapsePanel"])
         self.tabifyDockWidget(d["ModeCollapsePanel"], d["CodesViewPanel"])
         self.tabifyDockWidget(d["CodesViewPanel"], d["FlowViewPanel"])
+        self.tabifyDockWidget(d["FlowViewPanel"], d["TranslationViewPanel"])
         d["RunControlsPanel"].raise_()
         self.resizeDocks([d["DataBrowserPanel"], d["SampleGalleryPanel"], d["RunControlsPanel"]],
                          [330, 620, 360], Qt.Horizontal)
@@ -162,11 +163,20 @@ class MainWindow(QMainWindow):
         self.canvas, self.modes, self.codes = c["canvas"], c["modes"], c["codes"]
         # what one panel sends to another
         self.gallery_panel.sample_clicked.connect(self.latent.explore_sample)
-        self.data_panel.image_picked.connect(self.latent.encode_data_image)
-        self.data_panel.image_picked.connect(c["flow"].pick_image)
+        self.data_panel.image_picked.connect(self._on_image_picked)
         self.codes.code_clicked.connect(self.latent.explore)
         self.latent.decoded_shown.connect(self.decoded_shown)
         self.data.dataset_shown.connect(self._on_dataset_shown)
+
+    def _on_image_picked(self, index: int) -> None:
+        """A thumbnail double-clicked in the browser: the panels that take data images get
+        it (an unpaired set's thumbnails alternate its two domains; only the target domain
+        is what one-sided models train on)."""
+        side, k = picked_image(self.browser_dataset, index)
+        if side == "target":
+            self.latent.encode_data_image(k)
+            self.controllers["flow"].pick_image(k)
+        self.controllers["translation"].pick_image(k, side)
 
     def _on_dataset_shown(self, dataset: Any) -> None:
         for c in self.controllers.values():

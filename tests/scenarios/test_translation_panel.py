@@ -72,15 +72,23 @@ def test_a_translator_trains_in_the_window_and_the_panel_translates_a_drawing(
                     timeout=WAIT)
     x, y = panel.probe.curve_data()
     assert x[0] == 0 and x[-1] == pytest.approx(0.2) and np.all(np.isfinite(y))
-    # an image double-clicked in the data set browser (the window's image_picked -> pick_image):
-    # the browser shows the target domain of this unpaired set, so the strip goes Y -> X
+    # images double-clicked in the data set browser: its thumbnails alternate this unpaired
+    # set's domains (thin 0, thick 0, thin 1, ...), so thumbnail 11 is thick image 5 and the
+    # strip goes Y -> X; thumbnail 6 is thin image 3, back to X -> Y
     panel.set_view("strip")
-    ctrl.pick_image(5)
+    w.data_panel.image_picked.emit(11)
     assert panel.direction() == "ba"
     qtbot.waitUntil(lambda: panel.strip.result() is not None
-                    and panel.strip.result()["split"] == "train", timeout=WAIT)
+                    and panel.strip.result()["split"] == "train"
+                    and panel.strip.result()["direction"] == "ba", timeout=WAIT)
     np.testing.assert_allclose(panel.strip.result()["inputs"][0], ds.train_x[5] / 255.0, atol=1e-6)
-    assert ctrl.in_flight == {}
+    w.data_panel.image_picked.emit(6)
+    assert panel.direction() == "ab" and panel.strip.picks() == [3]
+    qtbot.waitUntil(lambda: panel.strip.result() is not None
+                    and panel.strip.result()["split"] == "train"
+                    and panel.strip.result()["direction"] == "ab", timeout=WAIT)
+    np.testing.assert_allclose(panel.strip.result()["inputs"][0], ds.train_x2[3] / 255.0, atol=1e-6)
+    qtbot.waitUntil(lambda: ctrl.in_flight == {}, timeout=WAIT)
 
 
 def test_a_one_way_translator_has_no_probe_and_the_strip_follows_training(qtbot, registered, window):

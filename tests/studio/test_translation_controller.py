@@ -151,9 +151,9 @@ def test_the_probe_tab_asks_for_the_images_and_the_curve_and_follows_the_directi
 
 
 def test_browser_picks_go_to_the_strip_in_the_direction_their_domain_allows(wired):
-    """Paired: pick i is pair i (its source is translated). Unpaired: the browser shows the
-    target domain Y, so a pick switches a two-way translator to Y -> X; a one-way translator
-    cannot take it (a message, no request)."""
+    """Paired: pick i is pair i (its source is translated). Unpaired: a source-domain pick
+    goes X -> Y; a target-domain pick switches a two-way translator to Y -> X, and a one-way
+    translator cannot take it (a message, no request)."""
     session, panel, c = wired
 
     def answer():                                        # the host answers the last request
@@ -172,6 +172,10 @@ def test_browser_picks_go_to_the_strip_in_the_direction_their_domain_allows(wire
     n = len(session.host.renders)
     c.pick_image(4)
     assert len(session.host.renders) == n and "target domain" in panel.status_text()
+    c.pick_image(2, "source")
+    answer()
+    assert session.host.renders[-1][1]["indices"] == [2]
+    assert session.host.renders[-1][1]["direction"] == "ab"
     open_run(session, c, {"translate", "translate_back"})
     answer()
     c.pick_image(7)

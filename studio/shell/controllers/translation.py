@@ -29,8 +29,8 @@ BUSY = {"strip": "Translating the strip\u2026", "draw": "Translating your drawin
         "probe": "Probing the cycle\u2026", "curve": "Measuring the error against the noise\u2026"}
 POLL_MS = 300
 STALE_S = 60.0               # a request unanswered this long no longer blocks the next
-PICK_UNPAIRED = ("The data set browser shows the target domain of this unpaired set, and this "
-                 "translator only goes from the source domain: a picked image cannot be its input.")
+PICK_UNPAIRED = ("This image is from the target domain of this unpaired set, and this "
+                 "translator only goes from the source domain: it cannot be its input.")
 UNAVAILABLE = ("The translation view is for image-to-image translators (pix2pix, CycleGAN, "
                "SRGAN: engines with the 'translate' capability) on a data set with two sides "
                "(mnist-edges, mnist-lowres, mnist-thin-thick, mnist-rotated or a folder pair).")
@@ -106,8 +106,8 @@ class TranslationController(Controller):
 
     def _on_direction(self, direction: str) -> None:
         if self.active:
-            if self.pairing == "unpaired" and direction == "ab" and self.panel.strip.picks():
-                self.panel.strip.clear_picks()       # picks are target-domain (Y) images
+            if self.pairing == "unpaired" and self.panel.strip.picks():
+                self.panel.strip.clear_picks()       # picks belong to one domain
             self.in_flight = {}
             self._reset_payloads()
             self.poll()
@@ -120,20 +120,21 @@ class TranslationController(Controller):
         self.dirty.add(key)
         self.poll()
 
-    def pick_image(self, index: int) -> None:
-        """An image double-clicked in the data set browser (its index in the training split's
-        target side, Dataset.train_x): first in the strip, which shows the picked images.
-        Paired data: the pair's source is translated. Unpaired data: the browser shows the
-        target domain Y, so a translator with a way back switches to Y -> X; one without
-        cannot take it."""
+    def pick_image(self, index: int, side: str = "target") -> None:
+        """An image double-clicked in the data set browser: first in the strip, which shows
+        the picked images. `index` is in the training split's `side` (studio.shell.presenters.
+        picked_image): paired data, the pair's index (its source is translated); unpaired
+        data, a source-domain image goes X -> Y, a target-domain one Y -> X, which needs a
+        way back."""
         if not self.active:
             return
         if self.pairing == "unpaired":
-            if not self.has_back:
+            want = "ab" if side == "source" else "ba"
+            if want == "ba" and not self.has_back:
                 self.panel.set_busy(PICK_UNPAIRED)
                 return
-            if self.panel.direction() != "ba":
-                self.panel.set_direction("ba")
+            if self.panel.direction() != want:
+                self.panel.set_direction(want)       # forgets the other domain's picks
         self.panel.add_pick(int(index))
 
     # -- requests -------------------------------------------------------------------------------
