@@ -181,6 +181,7 @@ class SampleGalleryPanel(PaletteAware, QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
+        self._default_caption = "fixed z"
         self.setObjectName(type(self).__name__)
         self._pool = QThreadPool(self)         # created first: destroyed (joined) first
         self._pool.setMaxThreadCount(1)
@@ -304,9 +305,15 @@ class SampleGalleryPanel(PaletteAware, QWidget):
 
     # -- public API ---------------------------------------------------------------------------
 
-    def set_samples(self, step: int, samples: np.ndarray, caption: str = "fixed z") -> None:
+    def set_default_caption(self, caption: str) -> None:
+        """What the grid's title says the samples are, unless set_samples says otherwise
+        ("fixed z"; a translator's: the translations of fixed test inputs)."""
+        self._default_caption = caption
+
+    def set_samples(self, step: int, samples: np.ndarray, caption: Optional[str] = None) -> None:
         """New live samples: images (N, C, H, W) float [0, 1], C in {1, 3}, or points (N, 2).
         Shown at once while following (slider at the end); otherwise only the timeline grows."""
+        caption = self._default_caption if caption is None else caption
         arr = np.asarray(samples)
         _kind(arr)                                         # validate before storing
         step = int(step)
@@ -540,11 +547,11 @@ class SampleGalleryPanel(PaletteAware, QWidget):
                 except ValueError as exc:
                     arr, error = None, str(exc)
             if arr is not None:
-                self._cache_put(step, (arr, "fixed z"))
+                self._cache_put(step, (arr, self._default_caption))
             if self._wanted == step:
                 self._wanted = None
                 if arr is not None:
-                    self._display(step, arr, "fixed z")
+                    self._display(step, arr, self._default_caption)
                 else:
                     self._title.setText(f"Step {step} - could not load: {error}")
         if self._wanted is not None and self._loader is not None:

@@ -54,6 +54,9 @@ def test_a_translator_trains_in_the_window_and_the_panel_translates_a_drawing(
     assert r["outputs"].shape == r["reconstructions"].shape == (6, 1, 28, 28)
     assert [row.label for row in panel.strip.rows()] == ["input (thin)", "output (thick)",
                                                          "back F(G(x))"]
+    # the gallery's grid: translations of the first test sources, and it says so
+    qtbot.waitUntil(lambda: w.gallery_panel.title().startswith("Step 12"), timeout=WAIT)
+    assert w.gallery_panel.title() == "Step 12 - 8 samples (translations of the first test inputs)"
     # draw a digit with the mouse: it is translated
     panel.set_view("draw")
     drag(panel.draw.canvas, [(14, 5), (14, 23)])

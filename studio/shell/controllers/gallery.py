@@ -53,6 +53,8 @@ class GalleryController(Controller):
         self.temperature = (float(snap.config.model.temperature)
                             if "temperature" in snap.capabilities else None)
         self.panel.set_temperature(self.temperature)
+        self.panel.set_default_caption("translations of the first test inputs"
+                                       if "translate" in snap.capabilities else "fixed z")
         if snap.path is not None:
             snaps = dict(snap.snapshots)
             self.panel.set_history(sorted(snaps), lambda s, snaps=snaps: load_snapshot(snaps[s]))
@@ -60,7 +62,7 @@ class GalleryController(Controller):
     def on_samples(self, step: int, samples: np.ndarray) -> None:
         self.last_samples = (step, samples)
         shown = self.panel.temperature()
-        self.panel.set_samples(step, samples, "fixed z" if shown is None else temperature_caption(shown))
+        self.panel.set_samples(step, samples, None if shown is None else temperature_caption(shown))
 
     def on_render(self, kind: str, _stamp: int, result: Any) -> None:
         step, samples = int(result["step"]), result["samples"]
