@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 
-import engines
-from engines.capabilities import missing_members
-from tests.studio.test_translation_renders import CopyTranslator, CycleCopy
+from tests.studio.tiny_translators import CopyTranslator, CycleCopy, register
 from tests.widgets.test_translation_view import drag
 
 from .conftest import WAIT
@@ -21,9 +18,7 @@ from .conftest import WAIT
 @pytest.fixture
 def registered(monkeypatch):
     """Before the window: its engine list is read when it opens."""
-    for E in (CopyTranslator, CycleCopy):
-        monkeypatch.setitem(engines._REGISTRY, E.name, E)
-        assert not missing_members(E)
+    register(monkeypatch, CopyTranslator, CycleCopy)
 
 
 def train_in_window(qtbot, w, engine: str, steps: int = 12) -> None:

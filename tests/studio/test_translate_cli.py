@@ -3,77 +3,28 @@
 of the input (float32 (N, C, H, W) in [0, 1]) and OUT.png a grid; inputs of the wrong shape,
 size, dtype or range are refused with exit code 2 and a message naming what is expected;
 `--direction ba` needs "translate_back"; a run that is not a translator is sent to
-`genstudio sample`. Tiny translators registered only here stand in for the real engines."""
+`genstudio sample`. Tiny translators (tests/studio/tiny_translators.py) registered only here
+stand in for the real engines."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
-import engines
-from engines import param
-from engines.base import make_optimizer
-from engines.translation import TranslationEngine, to_data, to_net
 from studio.core.cli import EXIT_BAD_INPUT, main
 from studio.core.config import config_from_dict
 from studio.core.export import read_png_metadata
 from studio.core.training import Trainer
 
-
-@dataclass
-class CopyConfig:
-    width: int = param(4, "Hidden channels.", min=1, max=64)
+from .tiny_translators import copy_translator, register
 
 
-class CopyTranslator(TranslationEngine):
-    """As tests/studio/test_translation_wiring.py: upsample, two 3x3 convolutions."""
-
-    name = "test-cli-copy"
-    Config = CopyConfig
-    family_capabilities = frozenset({"translate"})
-    pairing_needed = ("paired", "unpaired")
-
-    def __init__(self, config, optim, spec, device):
-        super().__init__(config, optim, spec, device)
-        c2, c = spec.source_channels, spec.channels
-        self.net = nn.Sequential(nn.Upsample(size=(spec.height, spec.width)),
-                                 nn.Conv2d(c2, config.width, 3, padding=1), nn.ReLU(),
-                                 nn.Conv2d(config.width, c, 3, padding=1), nn.Tanh()).to(device)
-        self.opt = make_optimizer(self.net.parameters(), optim)
-
-    def translate(self, x):
-        with torch.no_grad():
-            return to_data(self.net(to_net(x.to(self.device))))
-
-    def train_step(self, batch):
-        src = self.need_source(batch)
-        out = to_data(self.net(to_net(src)))
-        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
-        loss = (out - target).abs().mean()
-        self.opt.zero_grad(set_to_none=True)
-        self.backward_and_step(loss, self.opt, self.net.parameters())
-        return {"loss/total": loss.detach()}
-
-    def modules(self):
-        return {"net": self.net}
-
-    def optimizers(self):
-        return {"net": self.opt}
-
-
-class TwoWayCopy(CopyTranslator):
-    """The way back is 1 - y: easy to tell from the way there."""
-
-    name = "test-cli-two-way"
-    family_capabilities = frozenset({"translate", "translate_back"})
-
-    def translate_back(self, y):
-        return 1.0 - y.to(self.device)
+CopyTranslator = copy_translator("test-cli-copy")
+# the way back is 1 - y: easy to tell from the way there
+TwoWayCopy = copy_translator("test-cli-two-way", back=lambda y: 1.0 - y)
 
 
 def _train(run: Path, engine: str, data: str, **opts) -> Path:
@@ -90,16 +41,12 @@ def _train(run: Path, engine: str, data: str, **opts) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A 14x14 -> 28x28 paired run, an unpaired two-way run and a VAE run."""
-    saved = dict(engines._REGISTRY)
-    engines._REGISTRY.update({CopyTranslator.name: CopyTranslator, TwoWayCopy.name: TwoWayCopy})
     root = tmp_path_factory.mktemp("runs")
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        register(mp, CopyTranslator, TwoWayCopy)
         yield {"sr": _train(root / "sr", CopyTranslator.name, "mnist-lowres", factor=2),
                "cycle": _train(root / "cycle", TwoWayCopy.name, "mnist-thin-thick"),
                "vae": _train(root / "vae", "vae", "mnist")}
-    finally:
-        engines._REGISTRY.clear()
-        engines._REGISTRY.update(saved)
 
 
 def translation_of(run: Path, x: np.ndarray, back: bool = False) -> np.ndarray:

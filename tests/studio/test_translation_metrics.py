@@ -2,24 +2,17 @@
 L1 against their equations; the baseline (bicubic / identity); class preservation and the
 Frechet distance on translators whose answer is known (the identity, a fixed digit);
 evaluation leaves the training RNG alone; a non-translator's evaluation is unchanged.
-Translators registered only in this test stand in for pix2pix / CycleGAN / SRGAN: the
-metrics rely on the capability contract only."""
+Tiny translators (tests/studio/tiny_translators.py) registered only in this test stand in for
+pix2pix / CycleGAN / SRGAN: the metrics rely on the capability contract only."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-import engines
-from engines import param
-from engines.base import make_optimizer
-from engines.capabilities import missing_members
-from engines.translation import TranslationEngine, to_data, to_net
 from studio.core import metrics
 from studio.core.config import config_from_dict
 from studio.core.data.builtin import _mnist_arrays
@@ -29,6 +22,8 @@ from studio.core.evaluator import MnistEvaluator, clear_cache
 from studio.core.training import Trainer
 from studio.core.translation_metrics import (SOURCE, TARGET, baseline, gaussian_window, l1,
                                              psnr, ssim, scored_indices, translation_metrics)
+
+from .tiny_translators import copy_translator, register
 
 C1, C2 = 0.01 ** 2, 0.03 ** 2
 
@@ -133,58 +128,18 @@ def test_the_baseline_is_the_identity_or_clamped_bicubic():
 
 # ------------------------------------------------------------------------- translators
 
-@dataclass
-class CopyConfig:
-    width: int = param(4, "Hidden channels.", min=1, max=64)
+CopyTranslator = copy_translator("test-metrics-copy")
+# a CycleGAN stand-in: G is the network, F the identity
+CycleCopy = copy_translator("test-metrics-cycle", back=lambda y: y.clone())
 
 
-class CopyTranslator(TranslationEngine):
-    """As tests/studio/test_translation_wiring.py: upsample, two 3x3 convolutions."""
-
-    name = "test-metrics-copy"
-    Config = CopyConfig
-    family_capabilities = frozenset({"translate"})
-    pairing_needed = ("paired", "unpaired")
-
-    def __init__(self, config, optim, spec, device):
-        super().__init__(config, optim, spec, device)
-        c2, c = spec.source_channels, spec.channels
-        self.net = nn.Sequential(nn.Upsample(size=(spec.height, spec.width)),
-                                 nn.Conv2d(c2, config.width, 3, padding=1), nn.ReLU(),
-                                 nn.Conv2d(config.width, c, 3, padding=1), nn.Tanh()).to(device)
-        self.opt = make_optimizer(self.net.parameters(), optim)
-
-    def translate(self, x):
-        with torch.no_grad():
-            return to_data(self.net(to_net(x.to(self.device))))
-
-    def train_step(self, batch):
-        src = self.need_source(batch)
-        out = to_data(self.net(to_net(src)))
-        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
-        loss = (out - target).abs().mean()
-        self.opt.zero_grad(set_to_none=True)
-        self.backward_and_step(loss, self.opt, self.net.parameters())
-        return {"loss/total": loss.detach()}
-
-    def modules(self):
-        return {"net": self.net}
-
-    def optimizers(self):
-        return {"net": self.opt}
-
-
-class IdentityTranslator(CopyTranslator):
+class IdentityTranslator(CycleCopy):
     """translate(x) = x and translate_back(y) = y (source and target of one shape)."""
 
     name = "test-metrics-identity"
-    family_capabilities = frozenset({"translate", "translate_back"})
 
     def translate(self, x):
         return x.to(self.device).clone()
-
-    def translate_back(self, y):
-        return y.to(self.device).clone()
 
 
 FIXED = {}
@@ -217,24 +172,12 @@ class StagedSR(CopyTranslator):
         return "srgan"
 
 
-class CycleCopy(CopyTranslator):
-    """A CycleGAN stand-in: G is the network, F the identity."""
-
-    name = "test-metrics-cycle"
-    family_capabilities = frozenset({"translate", "translate_back"})
-
-    def translate_back(self, y):
-        return y.to(self.device).clone()
-
-
 ALL = (CopyTranslator, IdentityTranslator, FixedDigitTranslator, StagedSR, CycleCopy)
 
 
 @pytest.fixture(autouse=True)
 def translators(monkeypatch):
-    for cls in ALL:
-        monkeypatch.setitem(engines._REGISTRY, cls.name, cls)
-        assert not missing_members(cls), cls
+    register(monkeypatch, *ALL)
 
 
 def _config(engine: str, data: str = "mnist-edges", steps: int = 4, **data_opts):

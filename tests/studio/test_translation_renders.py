@@ -1,12 +1,11 @@
 """The translation view's renders (studio.core.translation_renders) on tiny translators
-registered only in this test: the strip's shapes and per-image scores (L1 = mean |G(x) - y|,
-PSNR = 10 log10(1 / mean (G(x) - y)^2)), the way back F(G(x)), SRGAN's stages beside bicubic,
-a drawing translated, and the steganography probe (Chu et al. 2017) on a hand-built pair
+(tests/studio/tiny_translators.py) registered only in this test: the strip's shapes and
+per-image scores (L1 = mean |G(x) - y|, PSNR = 10 log10(1 / mean (G(x) - y)^2)), the way back
+F(G(x)), SRGAN's stages beside bicubic, a drawing translated, and the steganography probe (Chu et al. 2017) on a hand-built pair
 whose G hides x in a low-amplitude checkerboard that F decodes: its reconstruction error
 mean |F(G(x) + a n) - x| rises with the noise amplitude a, far faster than the noise itself."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,92 +13,14 @@ import pytest
 import torch
 from torch import nn
 
-import engines
-from engines import param
 from engines.base import make_optimizer
-from engines.capabilities import missing_members
-from engines.translation import TranslationEngine, to_data, to_net
+from engines.translation import TranslationEngine
 from studio.core import renders
 from studio.core import translation_renders as tr
 from studio.core.config import config_from_dict
 from studio.core.training import Trainer
 
-
-@dataclass
-class CopyConfig:
-    width: int = param(4, "Hidden channels.", min=1, max=64)
-
-
-def _net(c_in: int, c_out: int, size: tuple[int, int], width: int) -> nn.Module:
-    return nn.Sequential(nn.Upsample(size=size), nn.Conv2d(c_in, width, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(width, c_out, 3, padding=1), nn.Tanh())
-
-
-class CopyTranslator(TranslationEngine):
-    """Upsample to the target size, two 3x3 convolutions, L1 to the target (paired) or to
-    the unpaired target batch's mean image (tests/studio/test_translation_wiring.py)."""
-
-    name = "test-copy-translator"
-    Config = CopyConfig
-    family_capabilities = frozenset({"translate"})
-    pairing_needed = ("paired", "unpaired")
-
-    def __init__(self, config, optim, spec, device):
-        super().__init__(config, optim, spec, device)
-        self.net = _net(spec.source_channels, spec.channels, (spec.height, spec.width),
-                        config.width).to(device)
-        self.opt = make_optimizer(self.net.parameters(), optim)
-
-    def translate(self, x):
-        with torch.no_grad():
-            return to_data(self.net(to_net(x.to(self.device))))
-
-    def train_step(self, batch):
-        src = self.need_source(batch)
-        out = to_data(self.net(to_net(src)))
-        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
-        loss = (out - target).abs().mean()
-        self.opt.zero_grad(set_to_none=True)
-        self.backward_and_step(loss, self.opt, self.net.parameters())
-        return {"loss/total": loss.detach()}
-
-    def modules(self):
-        return {"net": self.net}
-
-    def optimizers(self):
-        return {"net": self.opt}
-
-
-class CycleCopy(CopyTranslator):
-    """CopyTranslator with a way back (a second net, target -> source), trained on the cycle
-    |F(G(x)) - x| as well: "translate_back" like CycleGAN's F."""
-
-    name = "test-cycle-copy"
-    family_capabilities = frozenset({"translate", "translate_back"})
-
-    def __init__(self, config, optim, spec, device):
-        super().__init__(config, optim, spec, device)
-        self.back = _net(spec.channels, spec.source_channels,
-                         (spec.source_height, spec.source_width), config.width).to(device)
-        self.opt = make_optimizer(list(self.net.parameters()) + list(self.back.parameters()), optim)
-
-    def translate_back(self, y):
-        with torch.no_grad():
-            return to_data(self.back(to_net(y.to(self.device))))
-
-    def train_step(self, batch):
-        src = self.need_source(batch)
-        out = self.net(to_net(src))
-        rec = to_data(self.back(out))
-        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
-        loss = (to_data(out) - target).abs().mean() + (rec - src).abs().mean()
-        self.opt.zero_grad(set_to_none=True)
-        params = list(self.net.parameters()) + list(self.back.parameters())
-        self.backward_and_step(loss, self.opt, params)
-        return {"loss/total": loss.detach()}
-
-    def modules(self):
-        return {"net": self.net, "back": self.back}
+from .tiny_translators import CopyConfig, CopyTranslator, CycleCopy, register
 
 
 class StagedCopy(CopyTranslator):
@@ -179,10 +100,7 @@ TRANSLATORS = (CopyTranslator, CycleCopy, StagedCopy, HiddenPair)
 
 @pytest.fixture
 def translators(monkeypatch):
-    for E in TRANSLATORS:
-        monkeypatch.setitem(engines._REGISTRY, E.name, E)
-        assert not missing_members(E), E.name
-    return TRANSLATORS
+    return register(monkeypatch, *TRANSLATORS)
 
 
 def trainer_for(engine, data: str, steps: int = 6, train: bool = True, **data_opts) -> Trainer:

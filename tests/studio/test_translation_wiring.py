@@ -2,75 +2,24 @@
 translator gets batches with their source side (paired rows aligned, unpaired domains drawn
 apart), the gallery's fixed inputs are test-split sources, its held-out L1/PSNR is logged,
 `samples_from_run` translates test sources, and a resume continues both samplers exactly.
-A translator registered only in this test stands in for pix2pix/CycleGAN/SRGAN, so these
-check the trainer, not an engine."""
+A tiny translator (tests/studio/tiny_translators.py) registered only in this test stands in
+for pix2pix/CycleGAN/SRGAN, so these check the trainer, not an engine."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-import engines
-from engines import param
-from engines.base import make_optimizer
-from engines.capabilities import missing_members
-from engines.translation import TranslationEngine, psnr, to_data, to_net
+from engines.translation import psnr
 from studio.core.config import ConfigError, config_from_dict
 from studio.core.training import Trainer, samples_from_run
 
-
-@dataclass
-class CopyConfig:
-    width: int = param(4, "Hidden channels.", min=1, max=64)
-
-
-class CopyTranslator(TranslationEngine):
-    """Upsample to the target size, two 3x3 convolutions, L1 to the target (paired) or to
-    the unpaired target batch's mean image (only so unpaired training has a loss)."""
-
-    name = "test-copy-translator"
-    Config = CopyConfig
-    family_capabilities = frozenset({"translate"})
-    pairing_needed = ("paired", "unpaired")
-    seen: list = []
-
-    def __init__(self, config, optim, spec, device):
-        super().__init__(config, optim, spec, device)
-        c2, c = spec.source_channels, spec.channels
-        self.net = nn.Sequential(nn.Upsample(size=(spec.height, spec.width)),
-                                 nn.Conv2d(c2, config.width, 3, padding=1), nn.ReLU(),
-                                 nn.Conv2d(config.width, c, 3, padding=1), nn.Tanh()).to(device)
-        self.opt = make_optimizer(self.net.parameters(), optim)
-
-    def translate(self, x):
-        with torch.no_grad():
-            return to_data(self.net(to_net(x.to(self.device))))
-
-    def train_step(self, batch):
-        src = self.need_source(batch)
-        CopyTranslator.seen.append((batch.x.clone(), src.clone()))
-        out = to_data(self.net(to_net(src)))
-        target = batch.x if self.spec.pairing == "paired" else batch.x.mean(0, keepdim=True)
-        loss = (out - target).abs().mean()
-        self.opt.zero_grad(set_to_none=True)
-        self.backward_and_step(loss, self.opt, self.net.parameters())
-        return {"loss/total": loss.detach()}
-
-    def modules(self):
-        return {"net": self.net}
-
-    def optimizers(self):
-        return {"net": self.opt}
+from .tiny_translators import CopyTranslator, register
 
 
 @pytest.fixture
 def translator(monkeypatch):
-    monkeypatch.setitem(engines._REGISTRY, CopyTranslator.name, CopyTranslator)
-    CopyTranslator.seen = []
-    assert not missing_members(CopyTranslator)
+    register(monkeypatch, CopyTranslator)
     return CopyTranslator
 
 
@@ -164,7 +113,6 @@ def test_resume_continues_both_sides_exactly(translator, tmp_path, data):
     b = Trainer.create(_config(data, steps=12), tmp_path / "b")
     b.train(until=6)
     del b
-    CopyTranslator.seen = []
     b = Trainer.resume(tmp_path / "b")
     b.train()
     for k, v in a.engine.state_dict().items():
