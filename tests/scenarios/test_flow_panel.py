@@ -71,4 +71,4 @@ def test_flow_panel_shows_levels_and_likelihood_on_images(qtbot, window, tmp_pat
     panel.likelihood._n.setValue(100)
     QTest.mouseClick(panel.findChild(QPushButton, "likelihoodScoreButton"), Qt.LeftButton)
     qtbot.waitUntil(lambda: len(panel.likelihood.result()["test_bpd"]) == 100, timeout=WAIT)
-    assert ctrl.in_flight is None
+    assert ctrl.queue.in_flight == {}

@@ -86,7 +86,7 @@ def test_a_translator_trains_in_the_window_and_the_panel_translates_a_drawing(
                     and panel.strip.result()["split"] == "train"
                     and panel.strip.result()["direction"] == "ab", timeout=WAIT)
     np.testing.assert_allclose(panel.strip.result()["inputs"][0], ds.train_x2[3] / 255.0, atol=1e-6)
-    qtbot.waitUntil(lambda: ctrl.in_flight == {}, timeout=WAIT)
+    qtbot.waitUntil(lambda: ctrl.queue.in_flight == {}, timeout=WAIT)
 
 
 def test_a_one_way_translator_has_no_probe_and_the_strip_follows_training(qtbot, registered, window):

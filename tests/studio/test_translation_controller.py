@@ -192,6 +192,6 @@ def test_a_failed_render_no_longer_blocks_the_next(wired):
     session, panel, c = wired
     open_run(session, c, {"translate"})
     session.bus.error_raised.emit("render translation_strip failed: boom")
-    assert "failed" in panel.status_text() and c.in_flight == {}
+    assert "failed" in panel.status_text() and c.queue.in_flight == {}
     panel.strip.new_inputs()
     assert kinds(session) == ["translation_strip"] * 2

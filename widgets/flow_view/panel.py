@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
 
-from ..kit import PaletteAware, hint_label, with_alpha
+from ..view_panel import TabbedViewPanel, preview_main
 from .layers import LayersView
 from .levels import LevelsView
 from .likelihood import LikelihoodView
@@ -20,7 +19,7 @@ EMPTY_TEXT = ("Train or open a normalizing flow (engine 'flow') to look inside i
 VIEWS = ("layers", "levels", "likelihood")
 
 
-class FlowViewPanel(PaletteAware, QWidget):
+class FlowViewPanel(TabbedViewPanel):
     """What only a flow allows: exact codes, exact densities, every layer invertible.
 
     Data in: set_layers (points), set_levels and set_likelihood (images), show_points() /
@@ -29,82 +28,34 @@ class FlowViewPanel(PaletteAware, QWidget):
     layers_requested(), levels_requested(dict), likelihood_requested(dict), stage_changed(int).
     """
 
-    view_changed = Signal(str)
     layers_requested = Signal()
     levels_requested = Signal(dict)
     likelihood_requested = Signal(dict)
     stage_changed = Signal(int)
+    EMPTY_TEXT = EMPTY_TEXT
+    VIEWS = VIEWS
+    SIZE_HINT = (620, 640)
 
     def __init__(self, parent: Optional[QWidget] = None):
-        super().__init__(parent)
-        self.setObjectName(type(self).__name__)
-        root = QVBoxLayout(self)
-        root.setContentsMargins(4, 4, 4, 4)
-        root.setSpacing(4)
-        self._pages = QStackedWidget(self)
-        root.addWidget(self._pages, 1)
-        self._empty = hint_label(EMPTY_TEXT, "flowEmptyState", margin=24)
-        self._pages.addWidget(self._empty)
+        super().__init__("flow", "flowImageTabs", parent)
         self.layers = LayersView()
-        self._pages.addWidget(self.layers)
-        self._tabs = QTabWidget()
-        self._tabs.setObjectName("flowImageTabs")
         self.levels = LevelsView()
         self.likelihood = LikelihoodView()
-        self._tabs.addTab(self.levels, "Levels")
-        self._tabs.addTab(self.likelihood, "Likelihood")
-        self._pages.addWidget(self._tabs)
-        self._status = QLabel("")
-        self._status.setObjectName("flowStatus")
-        self._status.setWordWrap(True)
-        root.addWidget(self._status)
+        self._add_view("layers", self.layers)                 # a page of its own (2D points)
+        self._add_view("levels", self.levels, "Levels")       # tabs (images)
+        self._add_view("likelihood", self.likelihood, "Likelihood")
         self.layers.refresh_requested.connect(self.layers_requested)
         self.layers.stage_changed.connect(self.stage_changed)
         self.levels.levels_requested.connect(self.levels_requested)
         self.likelihood.likelihood_requested.connect(self.likelihood_requested)
-        self._tabs.currentChanged.connect(lambda _i: self.view_changed.emit(self.view()))
         self.apply_palette()
 
     # -- pages ----------------------------------------------------------------------------------
     def show_points(self) -> None:
-        self._pages.setCurrentWidget(self.layers)
-        self.view_changed.emit(self.view())
+        self._show(self.layers)
 
     def show_images(self) -> None:
-        self._pages.setCurrentWidget(self._tabs)
-        self.view_changed.emit(self.view())
-
-    def set_view(self, view: str) -> None:
-        """Show "layers", "levels" or "likelihood" (the page of the first, a tab of the others)."""
-        if view == "layers":
-            self.show_points()
-            return
-        self._pages.setCurrentWidget(self._tabs)
-        self._tabs.setCurrentWidget(self.levels if view == "levels" else self.likelihood)
-
-    def view(self) -> str:
-        """The view on screen: "layers", "levels", "likelihood", or "" (a message)."""
-        page = self._pages.currentWidget()
-        if page is self.layers:
-            return "layers"
-        if page is self._tabs:
-            return "levels" if self._tabs.currentWidget() is self.levels else "likelihood"
-        return ""
-
-    def set_unavailable(self, text: str) -> None:
-        self.clear()
-        self._empty.setText(text)
-
-    def clear(self) -> None:
-        self.layers.clear()
-        self.levels.clear()
-        self.likelihood.clear()
-        self._empty.setText(EMPTY_TEXT)
-        self._pages.setCurrentWidget(self._empty)
-        self._status.setText("")
-
-    def message(self) -> str:
-        return self._empty.text() if self._pages.currentWidget() is self._empty else ""
+        self._show(self._tabs)
 
     # -- data -----------------------------------------------------------------------------------
     def set_layers(self, d: Mapping[str, Any]) -> None:
@@ -122,51 +73,29 @@ class FlowViewPanel(PaletteAware, QWidget):
     def set_picked_image(self, index: Optional[int]) -> None:
         self.levels.set_picked(index)
 
-    def set_busy(self, text: str) -> None:
-        self._status.setText(text)
-
-    def status_text(self) -> str:
-        return self._status.text()
-
-    # -- look -----------------------------------------------------------------------------------
-    def apply_palette(self) -> None:
-        pal = self.palette()
-        fg = pal.color(QPalette.ColorRole.WindowText)
-        hint = with_alpha(fg, 0.55).name(QColor.NameFormat.HexArgb)
-        self._empty.setStyleSheet(f"color: {hint}; font-size: 11pt;")
-        self._status.setStyleSheet(f"color: {hint};")
-        for v in (self.layers, self.levels, self.likelihood):
-            v.apply_palette()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(620, 640)
-
 
 # --------------------------------------------------------------------------------------------
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    from ..preview import preview_app, preview_parser, show_or_grab
     from .fakes import fake_flow_layers, fake_flow_levels, fake_flow_likelihood
 
-    ap = preview_parser("Preview FlowViewPanel with fake data.", "640x680")
-    ap.add_argument("--view", choices=VIEWS + ("empty",), default="layers")
-    ap.add_argument("--stage", type=int, default=0, help="layer slider position (points)")
-    ap.add_argument("--heatmap", choices=("none", "density", "log_det"), default="density")
-    args = ap.parse_args(argv)
-    app = preview_app(args.dark)
-    panel = FlowViewPanel()
-    panel.setWindowTitle("FlowViewPanel preview")
-    for name in ("levels_requested", "likelihood_requested", "view_changed", "stage_changed"):
-        getattr(panel, name).connect(lambda payload, name=name: print(name, payload))
-    if args.view == "layers":
-        panel.show_points()
-        panel.set_layers(fake_flow_layers())
-        panel.layers.set_heatmap(args.heatmap)
-        panel.layers.set_stage(args.stage)
-    elif args.view in ("levels", "likelihood"):
-        panel.show_images()
-        panel.set_levels(fake_flow_levels())
-        panel.set_likelihood(fake_flow_likelihood())
-        panel.set_view(args.view)
-    return show_or_grab(app, panel, args.size, args.grab)
+    def arguments(ap) -> None:
+        ap.add_argument("--stage", type=int, default=0, help="layer slider position (points)")
+        ap.add_argument("--heatmap", choices=("none", "density", "log_det"), default="density")
+
+    def fill(panel: FlowViewPanel, args) -> None:
+        if args.view == "layers":
+            panel.show_points()
+            panel.set_layers(fake_flow_layers())
+            panel.layers.set_heatmap(args.heatmap)
+            panel.layers.set_stage(args.stage)
+        else:
+            panel.show_images()
+            panel.set_levels(fake_flow_levels())
+            panel.set_likelihood(fake_flow_likelihood())
+            panel.set_view(args.view)
+
+    return preview_main(FlowViewPanel, argv, "640x680", "layers",
+                        ("levels_requested", "likelihood_requested", "view_changed",
+                         "stage_changed"), fill, arguments)

@@ -7,13 +7,11 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from ..kit import PaletteAware, WheelGuard, hint_label, with_alpha
+from ..kit import WheelGuard
+from ..view_panel import TabbedViewPanel, preview_main
 from .draw import DrawView
 from .probe import ProbeView
 from .strip import StripView
@@ -26,29 +24,27 @@ VIEWS = ("strip", "draw", "probe")
 TAB_TITLES = {"strip": "Strip", "draw": "Draw", "probe": "Steganography probe"}
 
 
-class TranslationViewPanel(PaletteAware, QWidget):
+class TranslationViewPanel(TabbedViewPanel):
     """Data in: configure(...) for the open run, set_strip, set_drawn, set_probe, set_curve,
     add_pick(index), set_unavailable(text), set_busy(text), clear().
     Signals: view_changed(str) ("strip", "draw", "probe"), direction_changed(str) ("ab",
     "ba"), strip_requested(dict), drawing_changed(np.ndarray), probe_requested(dict),
     curve_requested(dict)."""
 
-    view_changed = Signal(str)
     direction_changed = Signal(str)
     strip_requested = Signal(dict)
     drawing_changed = Signal(object)
     probe_requested = Signal(dict)
     curve_requested = Signal(dict)
+    EMPTY_TEXT = EMPTY_TEXT
+    VIEWS = VIEWS
+    SIZE_HINT = (640, 660)
 
     def __init__(self, parent: Optional[QWidget] = None):
-        super().__init__(parent)
-        self.setObjectName(type(self).__name__)
+        super().__init__("translation", "translationTabs", parent)
         self._guard = WheelGuard(self)
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._sides = ("source", "target")
-        root = QVBoxLayout(self)
-        root.setContentsMargins(4, 4, 4, 4)
-        root.setSpacing(4)
         head = QHBoxLayout()
         self._direction_label = QLabel("Direction")
         self._direction = QComboBox()
@@ -69,29 +65,16 @@ class TranslationViewPanel(PaletteAware, QWidget):
         self._head = QWidget()
         self._head.setLayout(head)
         head.setContentsMargins(0, 0, 0, 0)
-        root.addWidget(self._head)
-        self._pages = QStackedWidget(self)
-        root.addWidget(self._pages, 1)
-        self._empty = hint_label(EMPTY_TEXT, "translationEmptyState", margin=24)
-        self._pages.addWidget(self._empty)
-        self._tabs = QTabWidget()
-        self._tabs.setObjectName("translationTabs")
+        self._root.insertWidget(0, self._head)               # above the views
         self.strip = StripView()
         self.draw = DrawView()
         self.probe = ProbeView()
-        self._tabs.addTab(self.strip, TAB_TITLES["strip"])
-        self._tabs.addTab(self.draw, TAB_TITLES["draw"])
-        self._tabs.addTab(self.probe, TAB_TITLES["probe"])
-        self._pages.addWidget(self._tabs)
-        self._status = QLabel("")
-        self._status.setObjectName("translationStatus")
-        self._status.setWordWrap(True)
-        root.addWidget(self._status)
+        for name, view in (("strip", self.strip), ("draw", self.draw), ("probe", self.probe)):
+            self._add_view(name, view, TAB_TITLES[name])
         self.strip.strip_requested.connect(self.strip_requested)
         self.draw.drawing_changed.connect(self.drawing_changed)
         self.probe.probe_requested.connect(self.probe_requested)
         self.probe.curve_requested.connect(self.curve_requested)
-        self._tabs.currentChanged.connect(lambda _i: self.view_changed.emit(self.view()))
         self._head.setVisible(False)
         self.apply_palette()
 
@@ -124,8 +107,7 @@ class TranslationViewPanel(PaletteAware, QWidget):
                            f"{self._fmt(self._shapes['ba'])} \u00b7 {kind}")
         self._tabs.setTabVisible(self._tabs.indexOf(self.probe), has_back)
         self._apply_direction()
-        self._pages.setCurrentWidget(self._tabs)
-        self.view_changed.emit(self.view())
+        self._show(self._tabs)
 
     @staticmethod
     def _fmt(shape: Sequence[int]) -> str:
@@ -154,40 +136,9 @@ class TranslationViewPanel(PaletteAware, QWidget):
         self.probe.clear()
 
     # -- pages ----------------------------------------------------------------------------------
-    def view(self) -> str:
-        if self._pages.currentWidget() is not self._tabs:
-            return ""
-        w = self._tabs.currentWidget()
-        return "strip" if w is self.strip else "draw" if w is self.draw else "probe"
-
-    def set_view(self, view: str) -> None:
-        """Show the tab "strip", "draw" or "probe" (a hidden tab, the probe of a one-way
-        translator, stays hidden)."""
-        if not self.tab_visible(view):
-            return
-        self._pages.setCurrentWidget(self._tabs)
-        self._tabs.setCurrentWidget({"strip": self.strip, "draw": self.draw,
-                                     "probe": self.probe}[view])
-
-    def tab_visible(self, view: str) -> bool:
-        return self._tabs.isTabVisible(self._tabs.indexOf(
-            {"strip": self.strip, "draw": self.draw, "probe": self.probe}[view]))
-
-    def set_unavailable(self, text: str) -> None:
-        self.clear()
-        self._empty.setText(text)
-
     def clear(self) -> None:
-        self.strip.clear()
-        self.draw.clear()
-        self.probe.clear()
-        self._empty.setText(EMPTY_TEXT)
-        self._pages.setCurrentWidget(self._empty)
+        super().clear()
         self._head.setVisible(False)
-        self._status.setText("")
-
-    def message(self) -> str:
-        return self._empty.text() if self._pages.currentWidget() is self._empty else ""
 
     # -- data -----------------------------------------------------------------------------------
     def set_strip(self, d: Mapping[str, Any]) -> None:
@@ -210,47 +161,25 @@ class TranslationViewPanel(PaletteAware, QWidget):
     def add_pick(self, index: int) -> None:
         self.strip.add_pick(index)
 
-    def set_busy(self, text: str) -> None:
-        self._status.setText(text)
-
-    def status_text(self) -> str:
-        return self._status.text()
-
     # -- look -----------------------------------------------------------------------------------
     def apply_palette(self) -> None:
-        pal = self.palette()
-        fg = pal.color(QPalette.ColorRole.WindowText)
-        hint = with_alpha(fg, 0.55).name(QColor.NameFormat.HexArgb)
-        self._empty.setStyleSheet(f"color: {hint}; font-size: 11pt;")
-        self._status.setStyleSheet(f"color: {hint};")
-        self._info.setStyleSheet(f"color: {hint};")
-        for v in (self.strip, self.draw, self.probe):
-            v.apply_palette()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(640, 660)
+        super().apply_palette()
+        self._info.setStyleSheet(f"color: {self.hint_colour()};")
 
 
 # --------------------------------------------------------------------------------------------
 # preview
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - manual preview
-    from ..preview import preview_app, preview_parser, show_or_grab
     from .fakes import (fake_curve, fake_drawing, fake_drawn, fake_probe, fake_sr_strip,
                         fake_strip)
 
-    ap = preview_parser("Preview TranslationViewPanel with fake data.", "660x720")
-    ap.add_argument("--view", choices=VIEWS + ("empty",), default="strip")
-    ap.add_argument("--engine", choices=("pix2pix", "cyclegan", "srgan"), default="cyclegan")
-    args = ap.parse_args(argv)
-    app = preview_app(args.dark)
-    panel = TranslationViewPanel()
-    panel.setWindowTitle("TranslationViewPanel preview")
-    for name in ("strip_requested", "probe_requested", "curve_requested", "view_changed",
-                 "direction_changed"):
-        getattr(panel, name).connect(lambda payload, name=name: print(name, payload))
-    panel.drawing_changed.connect(lambda im: print("drawing_changed", im.shape, float(im.sum())))
-    if args.view != "empty":
+    def arguments(ap) -> None:
+        ap.add_argument("--engine", choices=("pix2pix", "cyclegan", "srgan"), default="cyclegan")
+
+    def fill(panel: TranslationViewPanel, args) -> None:
+        panel.drawing_changed.connect(
+            lambda im: print("drawing_changed", im.shape, float(im.sum())))
         sr = args.engine == "srgan"
         back = args.engine == "cyclegan"
         sides = {"pix2pix": ("edges", "digits"), "cyclegan": ("thin", "thick"),
@@ -266,4 +195,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - man
             panel.set_probe(fake_probe())
             panel.set_curve(fake_curve())
         panel.set_view(args.view)
-    return show_or_grab(app, panel, args.size, args.grab)
+
+    return preview_main(TranslationViewPanel, argv, "660x720", "strip",
+                        ("strip_requested", "probe_requested", "curve_requested", "view_changed",
+                         "direction_changed"), fill, arguments)
