@@ -65,6 +65,9 @@ class Engine(ABC):
     # on the class: family_capabilities; on an instance: active_capabilities() (computed)
     capabilities = CapabilitySet()
     description: ClassVar[str] = ""
+    # the built-in data set a default config of this engine trains on ("" = MNIST); a
+    # translator names a two-sided set
+    default_data: ClassVar[str] = ""
     # one process of how many (distribute); the class default is a world of one
     shard: Shard = Shard()
 

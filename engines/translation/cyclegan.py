@@ -193,6 +193,7 @@ class CycleGANEngine(TranslationEngine):
     fill count (`pool_x.*` for D_X's pool of F(y), `pool_y.*` for D_Y's pool of G(x))."""
 
     name = "cyclegan"
+    default_data = "mnist-thin-thick"
     Config = CycleGANConfig
     family_capabilities = frozenset({"translate", "translate_back"})
     pairing_needed = ("unpaired", "paired")

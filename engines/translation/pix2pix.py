@@ -84,6 +84,7 @@ class Pix2PixEngine(TranslationEngine):
     loss/total = loss/g + loss/d."""
 
     name = "pix2pix"
+    default_data = "mnist-edges"
     Config = Pix2PixConfig
     family_capabilities = frozenset({"translate"})
     pairing_needed = ("paired",)

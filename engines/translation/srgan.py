@@ -106,6 +106,7 @@ class SRGANEngine(TranslationEngine):
     generator frozen at the phase change (the current one before it), "srgan" the current."""
 
     name = "srgan"
+    default_data = "mnist-lowres"
     Config = SRGANConfig
     family_capabilities = frozenset({"translate", "sr_stages"})
     pairing_needed = ("paired",)

@@ -97,7 +97,11 @@ class RunConfig:
         return config_from_dict(d)
 
 
-def default_config(engine: str = "vae", data: str = "mnist") -> RunConfig:
+def default_config(engine: str = "vae", data: Optional[str] = None) -> RunConfig:
+    """The engine's defaults on `data` (default: the engine's own default data set, MNIST
+    unless it names another, as translators do)."""
+    if data is None:
+        data = get_engine(engine).default_data or "mnist"
     return config_from_dict({"data": {"name": data}, "model": {"engine": engine}})
 
 

@@ -74,8 +74,13 @@ def test_image_defaults_are_mlps_or_small(engine):
 @pytest.mark.parametrize("data", ["mnist", "ring8"])
 @pytest.mark.parametrize("engine", engine_names())
 def test_every_default_shows_a_first_snapshot_at_step_10(engine, data, tmp_path):
+    if "translate" in get_engine(engine).capabilities:      # translators: two-sided images
+        if data == "ring8":
+            pytest.skip(f"{engine} translates images between the two sides of a data set")
+        data = get_engine(engine).default_data
+        assert default_config(engine).data_name == data
     cfg = default_config(engine, data).replace(
-        data={"limit": 512} if data == "mnist" else {"n": 512, "n_test": 128},
+        data={"limit": 512} if data.startswith("mnist") else {"n": 512, "n_test": 128},
         run={"batch_size": 32, "device": "cpu"})
     t = Trainer.create(cfg, tmp_path / "run")
     got = []
