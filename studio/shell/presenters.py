@@ -75,6 +75,24 @@ def dataset_view(ds: Dataset, description: str = "") -> DatasetView:
                        noun=noun, shape_text=shape_text)
 
 
+def data_problem(config: Any, ds: Any) -> str:
+    """Why the loaded data set `ds` cannot train `config`'s engine, before a run is made ("":
+    it can, or `ds` is not the config's data set). A translator needs two sides, paired
+    when it learns from pairs; the message names the engine's own data set and preset."""
+    E = get_engine(config.engine)
+    if "translate" not in E.capabilities or ds is None or ds.name != config.data_name:
+        return ""
+    pairing = getattr(ds, "pairing", "")
+    if pairing in E.pairing_needed:
+        return ""
+    what = (f"this data set ({ds.name}) has one side" if not pairing else
+            f"{ds.name} is {pairing}, and {E.name} learns from "
+            f"{' or '.join(E.pairing_needed)} examples")
+    return (f"{E.name} translates images from one side of a data set to the other: {what}. "
+            f"Load {E.default_data} in the Data set panel (or another two-sided set), or pick "
+            f"a {E.name} preset in the Run panel.")
+
+
 def picked_image(ds: Any, index: int) -> tuple[str, int]:
     """What a browser thumbnail `index` of `ds` (as dataset_view shows it) is: ("target", i)
     = ds.train_x[i] (a paired set's pair i, or any one-sided image), or ("source", i) =

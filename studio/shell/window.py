@@ -41,7 +41,8 @@ from .bus import TelemetryBus
 from .controllers.base import Controller
 from .gui_gc import gui_thread_collector
 from .panels import PANELS
-from .presenters import engine_infos, optim_fields, picked_image, run_fields, source_infos
+from .presenters import (data_problem, engine_infos, optim_fields, picked_image, run_fields,
+                         source_infos)
 from .session import RenderRouter
 from .theme import THEMES, apply_theme
 
@@ -374,6 +375,10 @@ class MainWindow(QMainWindow):
             config = self.current_config()
         except (ConfigError, DataError) as e:
             self.warn("Cannot start a run", str(e))
+            return False
+        problem = data_problem(config, self.browser_dataset)
+        if problem:
+            self.warn("Cannot start a run", problem)
             return False
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = self.runs_dir / f"{config.engine}-{config.data_name}-{stamp}"

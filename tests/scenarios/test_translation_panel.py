@@ -99,3 +99,16 @@ def test_a_one_way_translator_has_no_probe_and_the_strip_follows_training(qtbot,
     qtbot.waitUntil(lambda: panel.strip.result() is not None
                     and panel.strip.result()["step"] == 8, timeout=WAIT)
     assert [row.label for row in panel.strip.rows()] == ["input (thin)", "output (thick)"]
+
+
+def test_train_with_a_translator_on_one_sided_data_says_what_to_load(qtbot, window):
+    w = window
+    w.load_data("mnist", {"limit": 64})
+    qtbot.waitUntil(lambda: w.browser_dataset is not None and w.browser_dataset.name == "mnist",
+                    timeout=WAIT)
+    w.controls_panel.set_config({"model": {"engine": "pix2pix"}})
+    w.act_train.trigger()
+    assert w.run_config is None and w.state != "running"
+    text = w.warning_box.text()
+    assert "pix2pix" in text and "one side" in text and "mnist-edges" in text
+

@@ -319,3 +319,22 @@ def test_the_browser_shows_both_unpaired_domains_alternating(qtbot):
     assert mixed.shape == (3, 1, 6, 8)
     item = mixed[0]
     assert item.shape == (1, 6, 8) and item[0, 1:5, 2:6].min() == 7 and item.sum() == 7 * 16
+
+
+def test_a_translator_on_data_it_cannot_learn_from_is_refused_before_a_run_is_made():
+    from studio.core.config import config_from_dict
+    from studio.shell.presenters import data_problem
+
+    def cfg(engine, data):
+        return config_from_dict({"data": {"name": data}, "model": {"engine": engine}})
+    mnist = load_dataset("mnist", {"limit": 8})
+    unpaired = load_dataset("mnist-thin-thick", {"limit": 8})
+    paired = load_dataset("mnist-edges", {"limit": 8})
+    one_sided = data_problem(cfg("pix2pix", "mnist"), mnist)
+    assert "has one side" in one_sided and "mnist-edges" in one_sided and "preset" in one_sided
+    assert "learns from paired examples" in data_problem(cfg("srgan", "mnist-thin-thick"), unpaired)
+    assert data_problem(cfg("pix2pix", "mnist-edges"), paired) == ""
+    assert data_problem(cfg("cyclegan", "mnist-thin-thick"), unpaired) == ""
+    assert data_problem(cfg("cyclegan", "mnist-edges"), paired) == ""        # pairs are 2 domains
+    assert data_problem(cfg("vae", "mnist"), mnist) == ""
+    assert data_problem(cfg("pix2pix", "mnist-edges"), mnist) == ""  # not the set it will load
