@@ -13,6 +13,7 @@ computed on the trained model and the panel is grabbed 680 pixels wide:
     docs/screenshots/translation-pix2pix-draw.png    an edge map drawn with strokes, filled in
     docs/screenshots/translation-cyclegan.png        thin -> thick and back, F(G(x))
     docs/screenshots/translation-cyclegan-probe.png  the steganography probe (a = 0.05, x20)
+    docs/screenshots/translation-cyclegan-lowres-probe.png  the probe where F hides detail (28 -> 7 -> 28)
     docs/screenshots/translation-srgan.png           low-res / bicubic / SRResNet / SRGAN / truth
 
 The probe's curve (mean |F(G(x) + a n) - x| against a) is printed as well.
@@ -42,6 +43,11 @@ CONFIGS = {
                             "model": {"engine": "cyclegan", "g_channels": 16, "g_blocks": 3,
                                       "d_channels": 16},
                             "optim": {"lr": 2e-4, "beta1": 0.5}},
+    "cyclegan-lowres": {"run": {**RUN, "steps": 400},
+                        "data": {"name": "mnist-lowres", "limit": 8192, "factor": 4},
+                        "model": {"engine": "cyclegan", "g_channels": 16, "g_blocks": 3,
+                                  "d_channels": 16, "identity": 0.0},
+                        "optim": {"lr": 2e-4, "beta1": 0.5}},
     "srgan-mnist": {"run": {**RUN, "steps": 400},
                     "data": {"name": "mnist-lowres", "limit": 8192, "factor": 4},
                     "model": {"engine": "srgan", "channels": 32, "blocks": 4,
@@ -49,12 +55,14 @@ CONFIGS = {
                     "optim": {"lr": 1e-3}},
 }
 SIZE = "680x760"
-# (run, tab, output file, height at --size's width)
-SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix", 530),
-         ("pix2pix-edges", "draw", "translation-pix2pix-draw", 500),
-         ("cyclegan-thin-thick", "strip", "translation-cyclegan", 520),
-         ("cyclegan-thin-thick", "probe", "translation-cyclegan-probe", 760),
-         ("srgan-mnist", "strip", "translation-srgan", 790)]
+# (run, tab, output file, height at --size's width, direction)
+SHOTS = [("pix2pix-edges", "strip", "translation-pix2pix", 530, "ab"),
+         ("pix2pix-edges", "draw", "translation-pix2pix-draw", 500, "ab"),
+         ("cyclegan-thin-thick", "strip", "translation-cyclegan", 520, "ab"),
+         ("cyclegan-thin-thick", "probe", "translation-cyclegan-probe", 760, "ab"),
+         # F: 28x28 -> 7x7 hides the detail G needs: the probe on the way back
+         ("cyclegan-lowres", "probe", "translation-cyclegan-lowres-probe", 760, "ba"),
+         ("srgan-mnist", "strip", "translation-srgan", 790, "ab")]
 # an edge map drawn with one stroke (image pixels, x then y): the outline of a thick "7"
 DRAWING = [[(7.5, 6.5), (21.5, 6.5), (21.5, 9.5), (14.5, 23.5), (11.5, 23.5), (18.0, 9.5),
             (7.5, 9.5), (7.5, 6.5)]]
@@ -117,11 +125,11 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     trainers = {}
 
-    def render(t, kind, **payload):
-        payload = {"direction": "ab", **payload}
-        return renders.render(t, SimpleNamespace(kind=kind, payload=payload))
+    for run, tab, name, height, direction in SHOTS:
+        def render(t, kind, **payload):
+            payload = {"direction": direction, **payload}
+            return renders.render(t, SimpleNamespace(kind=kind, payload=payload))
 
-    for run, tab, name, height in SHOTS:
         if args.only and run != args.only:
             continue
         if run not in trainers:
@@ -131,6 +139,7 @@ def main(argv=None) -> int:
         panel.resize(w, height if args.size == SIZE else h)
         panel.show()
         configure(panel, t)
+        panel.set_direction(direction)
         panel.set_strip(render(t, "translation_strip", **panel.strip.settings()))
         if tab == "draw":
             src = t.dataset.spec.source_shape
@@ -148,8 +157,10 @@ def main(argv=None) -> int:
             print(f"{run} probe: mean |F(G(x) + a n) - x| over the first {curve['n']} test "
                   "images (and the way Y -> X -> Y):")
             back = render(t, "translation_probe_curve", **{**panel.probe.curve_settings(),
-                                                           "direction": "ba"})
-            print(f"   a     X->Y->X error   Y->X->Y error   noise mean |a n|")
+                                                           "direction": "ab" if direction == "ba"
+                                                           else "ba"})
+            ways = ("X->Y->X", "Y->X->Y") if direction == "ab" else ("Y->X->Y", "X->Y->X")
+            print(f"   a     {ways[0]} error   {ways[1]} error   noise mean |a n|")
             for a, e, b, r in zip(curve["amplitudes"], curve["error"], back["error"],
                                   curve["noise_l1"]):
                 print(f"   {a:.2f}  {e:.4f}          {b:.4f}          {r:.4f}")

@@ -264,8 +264,9 @@ def translation_probe(trainer: Trainer, index: int = 0, amplitude: float = 0.05,
     both = Fb(gx)
     err = (recon - x[:1]).abs()
     gdiff = _np((gx[0] - gx[1]).abs())
-    far = ~_dilate(mask, 2) if change == "pixels" else np.ones_like(mask)
     gd_pix = gdiff.mean(0)
+    near = _dilate(mask, 2) if change == "pixels" else np.zeros_like(mask)
+    far = ~_resize_mask(near, gd_pix.shape)      # G(x) may have another size than x
     return {"step": int(trainer.step), "direction": direction, "sides": way["sides"],
             "index": i, "split": way["split"], "amplitude": a, "seed": int(seed),
             "change": change, "x": _np(x)[0], "gx": _np(gx)[0], "noisy": _np(noisy)[0],
@@ -275,6 +276,18 @@ def translation_probe(trainer: Trainer, index: int = 0, amplitude: float = 0.05,
             "in_diff": np.abs(x2_np - x_np).astype(np.float32), "gdiff": gdiff.astype(np.float32),
             "mask": mask, "gdiff_mean": float(gd_pix.mean()), "gdiff_max": float(gd_pix.max()),
             "gdiff_outside": float(gd_pix[far].mean()) if far.any() else 0.0}
+
+
+def _resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`mask` (H, W) at another size (h, w): a pixel is set when any pixel of the block of
+    `mask` it covers is (smaller), or when the one it falls in is (larger)."""
+    H, W = mask.shape
+    h, w = int(shape[0]), int(shape[1])
+    if (H, W) == (h, w):
+        return mask
+    rows = [slice(i * H // h, max((i + 1) * H // h, i * H // h + 1)) for i in range(h)]
+    cols = [slice(j * W // w, max((j + 1) * W // w, j * W // w + 1)) for j in range(w)]
+    return np.array([[bool(mask[r, c].any()) for c in cols] for r in rows])
 
 
 def _dilate(mask: np.ndarray, r: int) -> np.ndarray:

@@ -252,3 +252,23 @@ def test_the_probe_shows_noise_breaking_the_cycle_and_the_hidden_change(translat
     one_way = trainer_for(CopyTranslator, "mnist-thin-thick", train=False)
     with pytest.raises(ValueError, match="translate_back"):
         render(one_way, "translation_probe")
+
+
+@pytest.mark.parametrize("direction", ["ab", "ba"])
+def test_the_probe_works_when_the_sides_differ_in_size(translators, direction):
+    """CycleGAN on mnist-lowres (7x7 <-> 28x28): G(x) has another size than x, so the change
+    mask of x' is carried to G's size before "gdiff_outside" is measured (a 4x4 patch of a
+    28x28 x covers one pixel of a 7x7 output, with its 2-pixel margin two or three)."""
+    from studio.core.translation_renders import _resize_mask
+    t = trainer_for(CycleCopy, "mnist-lowres", train=False, factor=4)
+    p = render(t, "translation_probe", index=1, amplitude=0.05, seed=2, direction=direction)
+    small, big = (1, 7, 7), (1, 28, 28)
+    assert p["x"].shape == (small if direction == "ab" else big)
+    assert p["gx"].shape == (big if direction == "ab" else small)
+    assert p["gdiff"].shape == p["gx"].shape and np.isfinite(p["gdiff_outside"])
+    curve = render(t, "translation_probe_curve", n=4, direction=direction)
+    assert np.all(np.isfinite(curve["error"]))
+    m = np.zeros((28, 28), bool)
+    m[8:12, 8:12] = True
+    assert _resize_mask(m, (7, 7)).sum() == 1 and _resize_mask(m, (7, 7))[2, 2]
+    assert _resize_mask(np.eye(7, dtype=bool), (28, 28)).sum() == 28 * 4
