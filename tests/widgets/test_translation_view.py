@@ -257,3 +257,19 @@ def test_the_preview_grabs_each_engines_view(qtbot, tmp_path, engine, view):
     for w in QApplication.topLevelWidgets():
         if type(w).__name__ == "TranslationViewPanel":
             w.close()
+
+
+def test_the_probes_dashed_line_is_the_clean_error_plus_the_noise(panel):
+    """Dashed = error(0) + mean |a n|: what an F that passed the noise on unchanged would give,
+    so the red curve crosses it exactly where the verdict's ratio passes 1."""
+    a = np.linspace(0, 0.2, 5)
+    ref = 0.8 * a
+    err = 0.03 + np.array([0.0, 0.03, 0.07, 0.2, 0.3])
+    panel.probe.set_curve({"amplitudes": a, "error": err, "noise_l1": ref, "n": 4, "step": 1})
+    x, y = panel.probe.reference_data()
+    np.testing.assert_allclose(x, a)
+    np.testing.assert_allclose(y, 0.03 + ref)
+    above = panel.probe.curve_data()[1] > y
+    ratio = (err - err[0])[1:] / ref[1:]
+    np.testing.assert_array_equal(above[1:], ratio > 1)
+

@@ -29,20 +29,23 @@ A_STEPS = 200            # slider units: a = value / A_STEPS * A_MAX
 CHANGES = (("pixels", "x' = x with a 4\u00d74 patch inverted"),
            ("image", "x' = the next test image"))
 EXPLAIN = ("Chu et al. 2017: G may hide x in a faint pattern that F reads; noise on G(x) then "
-           "wipes it out and the red curve climbs above the dashed noise. Heat map: how far a "
-           "small change of x spreads in G(x') (\u00d7gain).")
+           "wipes it out and the red curve climbs above the dashed line (the error if F passed "
+           "the noise on unchanged). Heat map: how far a small change of x spreads in G(x') "
+           "(\u00d7gain).")
 CURVE_TIP = ("Reconstruction error mean |F(G(x) + a\u00b7n) \u2212 x| over test images against the "
-             "noise amplitude a (one seeded draw n per image), and the size of the noise itself "
-             "(dashed, mean |a\u00b7n| \u2248 0.8a). An F that read only what G(x) shows would "
-             "change by about the noise; a steep rise at small a is the hidden signal being lost.")
+             "noise amplitude a (one seeded draw n per image). Dashed: the error without noise "
+             "plus the size of the noise, mean |a\u00b7n| \u2248 0.8a: what an F that passed the "
+             "noise on unchanged would give. An F that read only what G(x) shows stays at or "
+             "below it; a rise above it at small a is a hidden signal being lost.")
 ERROR_COLOUR = (214, 39, 40)
 NOISE_COLOUR = (127, 127, 127)
 
 
 def verdict(curve: Mapping[str, Any], at: float = 0.05) -> str:
     """How much of the noise reaches F's output at amplitude `at`: the rise of the error from
-    a = 0 over the noise's own size mean |a n|. Far above 1: F amplifies the noise, the mark
-    of a hidden signal; well below 1: F reads what G(x) shows (and even removes noise)."""
+    a = 0 over the noise's own size mean |a n| (1: on the dashed line of the curve). Far
+    above 1: F amplifies the noise, the mark of a hidden signal; well below 1: F reads what
+    G(x) shows (and even removes noise)."""
     a = np.asarray(curve["amplitudes"], np.float64)
     err, ref = np.asarray(curve["error"], np.float64), np.asarray(curve["noise_l1"], np.float64)
     if len(a) < 2:
@@ -52,7 +55,8 @@ def verdict(curve: Mapping[str, Any], at: float = 0.05) -> str:
         return ""
     ratio = (err[k] - err[0]) / ref[k]
     what = ("F amplifies it: a hidden signal" if ratio > 1.5 else
-            "F passes it on" if ratio > 0.5 else "F shrugs it off: no hidden signal")
+            "F passes the noise on, about its size" if ratio > 0.5 else
+            "F shrugs it off: no hidden signal")
     return f"a = {a[k]:.2f}: the error rose {ratio:.2f}\u00d7 the noise \u2014 {what}"
 
 
@@ -148,7 +152,7 @@ class ProbeView(QWidget):
         pi.setLabel("left", "mean |F(G(x)+a\u00b7n) \u2212 x|")
         self._legend = pi.addLegend(offset=(8, 8), labelTextSize="8pt")
         self._err_item = pg.PlotDataItem(name="reconstruction error", symbol="o", symbolSize=4)
-        self._ref_item = pg.PlotDataItem(name="the noise, mean |a\u00b7n|")
+        self._ref_item = pg.PlotDataItem(name="error without noise + the noise")
         pi.addItem(self._ref_item)
         pi.addItem(self._err_item)
         self._marker = pg.InfiniteLine(angle=90, movable=False)
@@ -212,7 +216,9 @@ class ProbeView(QWidget):
         self._curve = dict(d)
         a = np.asarray(d["amplitudes"], np.float64)
         self._err_item.setData(a, np.asarray(d["error"], np.float64))
-        self._ref_item.setData(a, np.asarray(d["noise_l1"], np.float64))
+        err = np.asarray(d["error"], np.float64)
+        self._ref_item.setData(a, err[0] + np.asarray(d["noise_l1"], np.float64)
+                               if len(err) else np.asarray(d["noise_l1"], np.float64))
         self._marker.setValue(self.amplitude())
         pi = self._plot.getPlotItem()
         pi.setTitle(verdict(d), size="8pt")
@@ -266,6 +272,11 @@ class ProbeView(QWidget):
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self._err_item.getData()
+        return (np.zeros(0) if x is None else x), (np.zeros(0) if y is None else y)
+
+    def reference_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dashed line: the error without noise plus the noise's size, per amplitude."""
+        x, y = self._ref_item.getData()
         return (np.zeros(0) if x is None else x), (np.zeros(0) if y is None else y)
 
     def clear(self) -> None:
