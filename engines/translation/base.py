@@ -17,6 +17,7 @@ from abc import abstractmethod
 from typing import ClassVar, Iterable, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..base import Engine
@@ -45,10 +46,24 @@ def to_data(x: Tensor) -> Tensor:
     return (x + 1.0) * 0.5
 
 
+PSNR_MIN_MSE = 1e-10     # identical images score 100 dB
+
+
 def psnr(a: Tensor, b: Tensor) -> Tensor:
-    """Per image PSNR in dB of images in [0, 1]: 10 log10(1 / MSE) (capped at 100 dB)."""
-    mse = (a - b).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    """Per image PSNR in dB of images in [0, 1], in the inputs' dtype: 10 log10(1 / MSE), the
+    MSE floored at PSNR_MIN_MSE (identical images score 100 dB)."""
+    mse = (a - b).pow(2).flatten(1).mean(1).clamp_min(PSNR_MIN_MSE)
     return 10.0 * torch.log10(1.0 / mse)
+
+
+def resize_bicubic(x: Tensor, size: tuple[int, int], clamp: bool = False) -> Tensor:
+    """x (n, c, h, w) at `size`: bicubic (align_corners False) when the size differs, x itself
+    otherwise. `clamp` clips to [0, 1] (cubic kernels overshoot at edges): the classical
+    super-resolution baseline; a network's input is left unclipped."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    up = F.interpolate(x, size=tuple(size), mode="bicubic", align_corners=False)
+    return up.clamp(0.0, 1.0) if clamp else up
 
 
 class TranslationEngine(Engine):

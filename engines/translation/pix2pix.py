@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import register
@@ -27,7 +26,7 @@ from ..base import make_optimizer
 from ..gan.losses import d_fake_term, d_real_term, generator_loss
 from ..params import OptimConfig, param
 from ..spec import Batch, DataSpec
-from .base import TranslationEngine, to_data, to_net
+from .base import TranslationEngine, resize_bicubic, to_data, to_net
 from .nets import PatchGAN, UNetGenerator, patchgan_grid, patchgan_receptive_field
 
 GAN_KINDS = {"vanilla": "nonsaturating", "lsgan": "lsgan"}
@@ -68,11 +67,8 @@ class Pix2PixConfig:
 
 
 def resize_source(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """The source at the target's size: bicubic (align_corners False) when it differs,
-    unchanged otherwise."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False)
+    """The source at the target's size (bicubic when it differs; not clipped)."""
+    return resize_bicubic(x, size)
 
 
 @register

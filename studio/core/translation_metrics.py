@@ -57,6 +57,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engines.translation import psnr as engine_psnr, resize_bicubic
+
 from . import metrics
 
 BATCH = 1000
@@ -64,7 +66,6 @@ BATCH_VALUES = BATCH * 4 * 28 * 28     # larger images go in smaller batches (me
 SSIM_WINDOW = 11          # Wang et al. 2004: an 11x11 circular-symmetric Gaussian window,
 SSIM_SIGMA = 1.5          # standard deviation 1.5 pixels,
 SSIM_K1, SSIM_K2 = 0.01, 0.03     # C1 = (K1 L)^2, C2 = (K2 L)^2
-PSNR_MIN_MSE = 1e-10      # 100 dB at most (engines/translation/base.psnr does the same)
 EVALUATOR_SHAPE = (1, 28, 28)
 
 
@@ -77,8 +78,7 @@ def l1(a: Tensor, b: Tensor) -> Tensor:
 def psnr(a: Tensor, b: Tensor) -> Tensor:
     """Per image PSNR in dB of images in [0, 1] (n,), float64: 10 log10(1 / MSE), with the
     MSE floored at 1e-10 (identical images score 100 dB)."""
-    mse = (a.double() - b.double()).pow(2).flatten(1).mean(1).clamp_min(PSNR_MIN_MSE)
-    return 10.0 * torch.log10(1.0 / mse)
+    return engine_psnr(a.double(), b.double())
 
 
 def gaussian_window(size: int, sigma: float = SSIM_SIGMA) -> Tensor:
@@ -138,10 +138,7 @@ def baseline(src: Tensor, target_shape: tuple[int, ...]) -> Optional[Tensor]:
         if src.shape[1] != 1:
             return None
         src = src.expand(-1, c, -1, -1)
-    if tuple(src.shape[-2:]) == (h, w):
-        return src
-    up = F.interpolate(src.float(), size=(h, w), mode="bicubic", align_corners=False)
-    return up.clamp(0.0, 1.0)
+    return resize_bicubic(src.float(), (h, w), clamp=True)
 
 
 def baseline_name(source_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> str:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from engines.translation import psnr, resize_bicubic
 
 from .renders import RENDERERS, _data_tensor, _np
 from .training import Trainer
@@ -100,18 +101,14 @@ def _indices(count: int, indices: Optional[Sequence[int]], start: int, n: int) -
 def per_image_scores(out: torch.Tensor, truth: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Mean absolute error and PSNR (dB, 10 log10(1 / MSE), capped at 100) per image in [0, 1]:
     what the engines' held-out curve reports (engines.translation.base.psnr)."""
-    d = (out.float() - truth.float()).flatten(1)
-    l1 = d.abs().mean(1)
-    mse = d.pow(2).mean(1).clamp_min(1e-10)
-    return _np(l1), _np(10.0 * torch.log10(1.0 / mse))
+    out, truth = out.float(), truth.float()
+    return _np((out - truth).abs().flatten(1).mean(1)), _np(psnr(out, truth))
 
 
 def bicubic(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """The classical baseline of super-resolution: bicubic upsampling to `size`, clipped to
     [0, 1] (cubic kernels overshoot at edges)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x.clone()
-    return F.interpolate(x, size=tuple(size), mode="bicubic", align_corners=False).clamp(0, 1)
+    return resize_bicubic(x, size, clamp=True)
 
 
 def _stage_outputs(trainer: Trainer, x: torch.Tensor) -> dict[str, Any]:
